@@ -1,0 +1,14 @@
+"""skiplab: the frame. Page config, navigation over pages/, the shared sidebar."""
+
+import streamlit as st
+
+st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/show_chart:"),
+]
+
+page = st.navigation(PAGES)
+st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
+page.run()
