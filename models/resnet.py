@@ -4,6 +4,7 @@ A block computes `residual = branch(x)` and `out = act(residual + shortcut(x))`;
 (skip=False) computes `out = act(residual)` with the very same weights.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -107,12 +108,17 @@ class BasicBlock(nn.Module):
         super().__init__()
         bias = cfg.norm == "none"
         self.stage, self.skip = stage, cfg.skip
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias)
-        self.bn1 = norm_layer(cfg, cout)
-        self.act1 = ACTIVATIONS[cfg.activation]()
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=bias)
-        self.bn2 = norm_layer(cfg, cout)
-        self.act2 = ACTIVATIONS[cfg.activation]()
+        # the residual branch F: conv-norm-act-conv-norm, (B, Cin, H, W) -> (B, Cout, H/s, W/s)
+        self.branch = nn.Sequential(
+            OrderedDict(
+                conv1=nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias),
+                bn1=norm_layer(cfg, cout),
+                act1=ACTIVATIONS[cfg.activation](),
+                conv2=nn.Conv2d(cout, cout, 3, padding=1, bias=bias),
+                bn2=norm_layer(cfg, cout),
+            )
+        )
+        self.act = ACTIVATIONS[cfg.activation]()  # after the addition
         if stride == 1 and cin == cout:
             self.shortcut = nn.Identity()
         elif cfg.shortcut == "A":
@@ -120,19 +126,17 @@ class BasicBlock(nn.Module):
         else:
             self.shortcut = ShortcutB(cin, cout, stride, cfg)
 
-    def branch(self, x):  # F(x): (B, Cin, H, W) -> (B, Cout, H/s, W/s)
-        return self.bn2(self.conv2(self.act1(self.bn1(self.conv1(x)))))
-
     def last_norm(self):
         """The module whose zero weight makes the branch output zero."""
-        return self.bn2 if isinstance(self.bn2, nn.BatchNorm2d) else self.conv2
+        b = self.branch
+        return b.bn2 if isinstance(b.bn2, nn.BatchNorm2d) else b.conv2
 
     def forward(self, x, skip=None, drop=False):
         if drop:  # lesion: the block passes its shortcut on
             return self.shortcut(x)
         residual = self.branch(x)
         out = residual + self.shortcut(x) if (self.skip if skip is None else skip) else residual
-        return self.act2(out)
+        return self.act(out)
 
 
 class ResNet(nn.Module):
