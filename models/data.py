@@ -117,3 +117,353 @@ def _render(seed, split, idx):
 
     img = img + noise * (0.05 + 0.15 * q[:, 22])[:, None, None, None]  # pixel noise of random strength
     return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Real data: CIFAR-10 (official python-format archive or an ImageFolder), any user ImageFolder.
+# ---------------------------------------------------------------------------------------------
+
+import hashlib  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import pickle  # noqa: E402
+import tarfile  # noqa: E402
+import urllib.request  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from PIL import Image, ImageOps  # noqa: E402
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR10_DIR = "cifar-10-batches-py"  # what the official archive extracts to
+CIFAR10_JPG_DIR = "cifar10-jpg"  # the ImageFolder copy (train/<class>/*.jpg, test/<class>/*.jpg)
+
+SPLITS = ("train", "test")
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")  # what Pillow may decode for us
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+HOLDOUT_EVERY = 5  # a folder of class folders with no train/test split: every 5th image is test
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    classes: tuple
+    mean: tuple
+    std: tuple
+
+
+def data_root() -> Path:
+    """The data cache folder: $SKIPLAB_DATA, else ~/.cache/skiplab."""
+    return Path(os.environ.get("SKIPLAB_DATA") or Path.home() / ".cache" / "skiplab").expanduser()
+
+
+def _check_split(split):
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}.")
+
+
+def load_dataset(name, split="train", root=None, download=False):
+    """A whole data split in memory.
+
+    Args:
+        name: "shapes", "cifar10", or the path of an ImageFolder (`train/<class>/*`, `test/<class>/*`,
+            or just `<class>/*`, then every 5th image of each class, in file-name order, is test).
+        split: "train" or "test".
+        root: where cifar10 lives (default: `data_root()`): a folder holding `cifar-10-batches-py/`,
+            `cifar10-jpg/`, `cifar-10-python.tar.gz`, or itself one of those layouts.
+        download: fetch the official cifar10 archive (checksum-verified) when nothing local is found.
+    Returns:
+        images (N, 3, 32, 32) uint8, labels (N,) int64.
+    """
+    _check_split(split)
+    if name == "shapes":
+        return make_shapes(split)
+    if name == "cifar10":
+        return _load_cifar10(split, Path(root) if root else data_root(), download)
+    path = Path(str(name)).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"unknown data set {name!r}: use 'shapes', 'cifar10', or the path of an image folder with one "
+            "sub-folder per class."
+        )
+    images, labels, _, skipped = load_image_folder(path, split)
+    if skipped:
+        warnings.warn(f"{len(skipped)} unreadable image(s) skipped in {path}: {', '.join(map(str, skipped[:5]))}")
+    return images, labels
+
+
+def dataset_info(name, root=None) -> DatasetInfo:
+    """Class names and per-channel mean/std (of the train split) of a data set."""
+    if name == "shapes":
+        return DatasetInfo("shapes", SHAPES_CLASSES, SHAPES_MEAN, SHAPES_STD)
+    if name == "cifar10":
+        return DatasetInfo("cifar10", CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD)
+    path = Path(str(name)).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"unknown data set {name!r}: use 'shapes', 'cifar10', or an image folder path.")
+    images, _, classes, _ = load_image_folder(path, "train")
+    x = images.float() / 255
+    mean = tuple(round(float(m), 4) for m in x.mean((0, 2, 3)))
+    std = tuple(round(max(float(s), 1e-3), 4) for s in x.std((0, 2, 3)))
+    return DatasetInfo(path.name, tuple(classes), mean, std)
+
+
+# --- CIFAR-10 ---------------------------------------------------------------------------------
+
+
+def _load_cifar10(split, root, download):
+    for d in (root / CIFAR10_DIR, root):
+        if (d / "test_batch").is_file():
+            return _read_python_batches(d, split)
+    for d in (root / CIFAR10_JPG_DIR, root):
+        if (d / "train").is_dir() and (d / "test").is_dir():
+            images, labels, classes, skipped = load_image_folder(d, split)
+            if set(classes) != set(CIFAR10_CLASSES):
+                raise ValueError(f"{d} does not hold the 10 CIFAR-10 classes: found {', '.join(classes)}.")
+            if skipped:
+                warnings.warn(f"{len(skipped)} unreadable image(s) skipped in {d}.")
+            order = torch.tensor([CIFAR10_CLASSES.index(c) for c in classes])  # folder order -> official order
+            return images, order[labels]
+    archive = root / CIFAR10_ARCHIVE
+    if not archive.is_file() and download:
+        download_cifar10(root)
+    if archive.is_file():
+        if _md5(archive) != CIFAR10_MD5:
+            raise ValueError(f"{archive} does not match the official CIFAR-10 checksum; delete it and download again.")
+        extract_cifar10(archive, root)
+        return _read_python_batches(root / CIFAR10_DIR, split)
+    raise FileNotFoundError(
+        f"CIFAR-10 not found in {root}. Either download it (load_dataset('cifar10', split, download=True) or "
+        f"`python -m models.data --download`), or extract the ImageFolder copy there: "
+        f"tar xzf cifar10-jpg.tar.gz -C {root}"
+    )
+
+
+def _md5(path, chunk=1 << 20):
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+def download_cifar10(root=None, url=CIFAR10_URL, md5=CIFAR10_MD5, progress=True) -> Path:
+    """Download the official python-format archive into `root`, verify its MD5, extract it.
+
+    A file whose checksum does not match is deleted and a ValueError raised; nothing is extracted.
+    Returns the folder with the batches (`root/cifar-10-batches-py`).
+    """
+    from tqdm import tqdm
+
+    root = Path(root) if root else data_root()
+    root.mkdir(parents=True, exist_ok=True)
+    dest, part = root / CIFAR10_ARCHIVE, root / (CIFAR10_ARCHIVE + ".part")
+    h = hashlib.md5()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(part, "wb") as f:
+            total = int(r.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc="cifar10", disable=not progress) as bar:
+                while b := r.read(1 << 16):
+                    f.write(b)
+                    h.update(b)
+                    bar.update(len(b))
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    if h.hexdigest() != md5:
+        part.unlink(missing_ok=True)
+        raise ValueError(f"checksum mismatch for {url}: got MD5 {h.hexdigest()}, expected {md5}. The file was deleted.")
+    os.replace(part, dest)
+    return extract_cifar10(dest, root)
+
+
+def extract_cifar10(archive, root) -> Path:
+    """Extract only the `cifar-10-batches-py/` members, with tarfile's safe 'data' filter."""
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(CIFAR10_DIR + "/") and m.isfile()]
+        if not any(m.name.endswith("test_batch") for m in members):
+            raise ValueError(f"{archive} is not the CIFAR-10 python-format archive (no {CIFAR10_DIR}/test_batch).")
+        tar.extractall(root, members=members, filter="data")
+    return Path(root) / CIFAR10_DIR
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """The CIFAR batches are pickles; this loads plain data and numpy arrays only, never code."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"a CIFAR-10 batch may not reference {module}.{name}; refusing to load it.")
+
+
+def _read_batch(path):
+    try:
+        with open(path, "rb") as f:
+            d = _BatchUnpickler(io.BytesIO(f.read()), encoding="bytes").load()
+        d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+        data = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(d["labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, AttributeError) as e:
+        raise ValueError(f"{path} is not a readable CIFAR-10 batch ({e}).") from e
+    if len(data) != len(labels) or labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
+        raise ValueError(f"{path} is not a valid CIFAR-10 batch (labels and images disagree).")
+    return data, labels
+
+
+def _read_python_batches(folder, split):
+    files = sorted(folder.glob("data_batch_*")) if split == "train" else [folder / "test_batch"]
+    if not files or not all(f.is_file() for f in files):
+        raise FileNotFoundError(f"no CIFAR-10 {split} batches in {folder}.")
+    parts = [_read_batch(f) for f in files]
+    images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
+    return images, torch.from_numpy(np.concatenate([p[1] for p in parts]))
+
+
+# --- ImageFolder ------------------------------------------------------------------------------
+
+
+def decode_image(source, size=32):
+    """Decode an image file (path, bytes or file object) to (3, size, size) uint8 RGB.
+
+    Pillow with a format allow-list and a pixel limit; the image is centre-cropped to a square and
+    resized. Raises ValueError with a readable reason for anything else.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    try:
+        with Image.open(source) as im:
+            if im.format not in IMAGE_FORMATS:
+                raise ValueError(f"{im.format} images are not accepted; use one of {', '.join(IMAGE_FORMATS)}.")
+            if im.width * im.height > MAX_PIXELS:
+                raise ValueError(f"the image has {im.width}x{im.height} pixels, more than the {MAX_PIXELS:,} allowed.")
+            if im.format == "JPEG":
+                im.draft("RGB", (size * 2, size * 2))  # decode big JPEGs at reduced scale: much faster
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            if im.size != (size, size):
+                im = ImageOps.fit(im, (size, size), Image.Resampling.BICUBIC)
+            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1).copy()
+    except (OSError, Image.DecompressionBombError, SyntaxError) as e:
+        raise ValueError(f"not a readable image ({e}).") from e
+
+
+def _list_folder(path, split):
+    """[(file, class_name)], class names, for one split of an ImageFolder."""
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"image folder {path} does not exist.")
+    split_dir = path / split
+    if split_dir.is_dir():
+        base, holdout = split_dir, False
+    elif (path / "train").is_dir() or (path / "test").is_dir():
+        raise FileNotFoundError(f"{path} has no '{split}' folder (an ImageFolder needs train/ and test/).")
+    else:
+        base, holdout = path, True
+    classes = sorted(d.name for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise ValueError(f"{base} has no class folders: put each class's images in its own sub-folder.")
+    items = []
+    for c in classes:
+        files = sorted(f for f in (base / c).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if not files:
+            raise ValueError(f"class folder '{c}' in {base} has no images ({', '.join(IMAGE_SUFFIXES)}).")
+        if holdout:
+            keep = (lambda i: i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1) if split == "test" else (lambda i: i % HOLDOUT_EVERY != HOLDOUT_EVERY - 1)
+            files = [f for i, f in enumerate(files) if keep(i)]
+            if not files:
+                raise ValueError(f"class folder '{c}' has too few images to hold some out for testing (need {HOLDOUT_EVERY}).")
+        items += [(f, c) for f in files]
+    return items, classes
+
+
+def load_image_folder(path, split="train", cache=True):
+    """Decode one split of an ImageFolder to 32x32.
+
+    Unreadable images are skipped and listed, not fatal. Decoded splits are cached as .npz under
+    `data_root()/decoded/`, keyed by the folder's file names, sizes and times (60k JPEGs take a while).
+    Returns:
+        images (N, 3, 32, 32) uint8, labels (N,) int64 (index into classes), classes [str], skipped [Path].
+    """
+    _check_split(split)
+    items, classes = _list_folder(path, split)
+    sig = hashlib.sha1(str(Path(path).resolve()).encode() + split.encode())
+    for f, c in items:
+        st = f.stat()
+        sig.update(f"{f.name}\0{c}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    cache_file = data_root() / "decoded" / f"{Path(path).name}-{split}-{sig.hexdigest()[:16]}.npz"
+    if cache and cache_file.is_file():
+        try:
+            with np.load(cache_file, allow_pickle=False) as z:
+                skipped = [Path(s) for s in z["skipped"].tolist()]
+                return torch.from_numpy(z["images"]), torch.from_numpy(z["labels"]), classes, skipped
+        except (OSError, ValueError, KeyError):
+            pass  # a broken cache is rebuilt
+    images, labels, skipped = [], [], []
+    for f, c in items:
+        try:
+            images.append(decode_image(f))
+            labels.append(classes.index(c))
+        except ValueError:
+            skipped.append(f)
+    if not images:
+        raise ValueError(f"none of the {len(items)} images in {path} ({split}) could be read.")
+    images, labels = np.stack(images), np.asarray(labels, dtype=np.int64)
+    if cache:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp.npz")
+            np.savez(tmp, images=images, labels=labels, skipped=np.asarray([str(s) for s in skipped], dtype=str))
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # a read-only cache folder only costs speed
+    return torch.from_numpy(images), torch.from_numpy(labels), classes, skipped
+
+
+# --- augmentation -----------------------------------------------------------------------------
+
+
+def augment(x, generator=None, pad=4):
+    """He et al.'s CIFAR augmentation in torch: zero-pad by `pad`, random 32x32 crop, random h-flip.
+
+    Args:
+        x: (B, C, H, W) images (any dtype).
+        generator: torch.Generator for reproducible draws.
+    Returns:
+        (B, C, H, W), same dtype.
+    """
+    B, C, H, W = x.shape
+    xp = torch.nn.functional.pad(x, (pad, pad, pad, pad))  # (B, C, H+2p, W+2p)
+    oy = torch.randint(0, 2 * pad + 1, (B,), generator=generator)
+    ox = torch.randint(0, 2 * pad + 1, (B,), generator=generator)
+    flip = torch.rand(B, generator=generator) < 0.5
+    rows = oy[:, None] + torch.arange(H)  # (B, H)
+    cols = ox[:, None] + torch.arange(W)  # (B, W)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)
+    b, c = torch.arange(B)[:, None, None, None], torch.arange(C)[None, :, None, None]
+    return xp[b, c, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Fetch or check skiplab's data sets.")
+    ap.add_argument("--download", action="store_true", help="download the official CIFAR-10 archive")
+    ap.add_argument("--root", default=None, help=f"cache folder (default {data_root()})")
+    a = ap.parse_args()
+    for s in SPLITS:
+        xs, ys = load_dataset("cifar10", s, root=a.root, download=a.download)
+        print(f"cifar10 {s}: {tuple(xs.shape)} images, {len(set(ys.tolist()))} classes")

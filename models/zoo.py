@@ -1,0 +1,177 @@
+"""The model zoo: trained checkpoints as `<name>.safetensors` + `<name>.json` (the card).
+
+Two folders are searched: the shipped `models/weights/` and the user zoo (`$SKIPLAB_ZOO`, else
+`~/.cache/skiplab/zoo`), where the Train page saves. Names read `{dataset}-{resnet|plain}{depth}`,
+e.g. `shapes-resnet20`, `cifar10-plain56`. Weights are only ever read with safetensors (no pickle),
+checked against the SHA-256 in the card and against the architecture the card describes.
+"""
+
+import builtins
+import hashlib
+import json
+import os
+import re
+import warnings
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import pandas as pd
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from models.resnet import ResNet, ResNetConfig
+
+SHIPPED = Path(__file__).resolve().parent / "weights"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+COLUMNS = ["name", "dataset", "depth", "skip", "test_acc", "train_acc", "epochs", "seconds", "params", "source", "path"]
+
+
+def user_dir() -> Path:
+    """The user zoo folder: $SKIPLAB_ZOO, else ~/.cache/skiplab/zoo."""
+    return Path(os.environ.get("SKIPLAB_ZOO") or Path.home() / ".cache" / "skiplab" / "zoo").expanduser()
+
+
+def folders():
+    return [("shipped", SHIPPED), ("user", user_dir())]
+
+
+def model_name(dataset, config):
+    """Canonical name, e.g. 'shapes-resnet20' or 'cifar10-plain56'."""
+    return f"{dataset}-{'resnet' if config.skip else 'plain'}{config.depth}"
+
+
+def check_name(name):
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ValueError(f"{name!r} is not a zoo model name (letters, digits, '-', '_', '.'; e.g. 'shapes-resnet20').")
+    return name
+
+
+def _read_card(path):
+    try:
+        card = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"the model card {path} is not readable JSON ({e}).") from e
+    if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
+        raise ValueError(f"the model card {path} has no 'config' section.")
+    return card
+
+
+def _find(name):
+    check_name(name)
+    for source, folder in folders():
+        if (folder / f"{name}.json").is_file():
+            return source, folder / f"{name}.json"
+    known = ", ".join(list()["name"]) or "none"
+    raise ValueError(f"no zoo model named {name!r}. Known models: {known}.")
+
+
+def list() -> pd.DataFrame:  # noqa: A001 (the brief's name)
+    """The catalog: one row per card in the shipped and user folders (unreadable cards are skipped with a warning)."""
+    rows = []
+    for source, folder in folders():
+        if not folder.is_dir():
+            continue
+        for p in sorted(folder.glob("*.json")):
+            try:
+                c = _read_card(p)
+                cfg = c["config"]
+                rows.append(
+                    {
+                        "name": p.stem,
+                        "dataset": c.get("dataset"),
+                        "depth": cfg.get("depth"),
+                        "skip": cfg.get("skip"),
+                        "test_acc": c.get("test_acc"),
+                        "train_acc": c.get("train_acc"),
+                        "epochs": c.get("epochs"),
+                        "seconds": c.get("seconds"),
+                        "params": c.get("params"),
+                        "source": source,
+                        "path": str(p.with_suffix(".safetensors")),
+                    }
+                )
+            except ValueError as e:
+                warnings.warn(str(e))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def card(name) -> dict:
+    """The JSON card of a zoo model: dataset, config, recipe, accuracies, seconds, hardware, command, history."""
+    return _read_card(_find(name)[1])
+
+
+def config_from_card(c) -> ResNetConfig:
+    known = {f.name for f in fields(ResNetConfig)}
+    cfg = {k: tuple(v) if isinstance(v, builtins.list) else v for k, v in c["config"].items() if k in known}
+    try:
+        return ResNetConfig(**cfg)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"the card's config is not a valid ResNet: {e}") from e
+
+
+def sha256(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+def load_path(card_path) -> ResNet:
+    """Load `<stem>.safetensors` described by the card at `card_path`; eval mode. Raises ValueError on any mismatch."""
+    card_path = Path(card_path)
+    c = _read_card(card_path)
+    cfg = config_from_card(c)
+    wpath = card_path.with_suffix(".safetensors")
+    if not wpath.is_file():
+        raise ValueError(f"the weights file {wpath.name} is missing next to its card.")
+    if c.get("sha256") and sha256(wpath) != c["sha256"]:
+        raise ValueError(f"{wpath.name} is corrupt or truncated: its SHA-256 does not match its card.")
+    try:
+        state = load_file(str(wpath))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{wpath.name} is not a readable safetensors file ({e}).") from e
+    model = ResNet(cfg)
+    want = model.state_dict()
+    missing, extra = sorted(set(want) - set(state)), sorted(set(state) - set(want))
+    if missing or extra:
+        raise ValueError(
+            f"{wpath.name} does not match a {cfg.name} (as its card says): "
+            f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected {extra[:3]}{'...' if len(extra) > 3 else ''}."
+        )
+    for k, v in state.items():
+        if v.shape != want[k].shape:
+            raise ValueError(f"{wpath.name} does not match its card: {k} has shape {tuple(v.shape)}, expected {tuple(want[k].shape)}.")
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise ValueError(f"{wpath.name} holds NaN or infinite values in {k}.")
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def load(name) -> ResNet:
+    """A zoo model by name, in eval mode (weights verified against the card's checksum and architecture)."""
+    return load_path(_find(name)[1])
+
+
+def save(model, c, folder, name=None) -> Path:
+    """Write `<name>.safetensors` and `<name>.json` (the card `c`, completed with config, params, sha256)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = getattr(model, "module", model)
+    name = check_name(name or c["name"])
+    wpath = folder / f"{name}.safetensors"
+    tmp = folder / f".{name}.safetensors.tmp"
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp), metadata={"name": name, "format": "pt"})
+    os.replace(tmp, wpath)
+    c = dict(c, name=name, config=_jsonable(asdict(model.config)), sha256=sha256(wpath))
+    c.setdefault("params", sum(p.numel() for p in model.parameters()))
+    tmp = folder / f".{name}.json.tmp"
+    tmp.write_text(json.dumps(c, indent=1))
+    os.replace(tmp, folder / f"{name}.json")
+    return wpath
+
+
+def _jsonable(d):
+    return {k: builtins.list(v) if isinstance(v, tuple) else v for k, v in d.items()}
