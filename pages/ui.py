@@ -8,6 +8,21 @@ import torch
 
 from models.data import make_shapes
 from models.resnet import ResNet, ResNetConfig
+from viz.probe import Trace, probe
+
+
+def _leave_legacy_pages_mode():
+    """A fresh server whose first visitor opens a page URL (say /gradient_flow) runs that file of pages/
+    on its own, in Streamlit's legacy multipage mode, until app.py has once called st.navigation. Switch
+    the server to app.py's navigation and rerun, so the page is drawn inside the frame."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -35,3 +50,17 @@ def guard(what: str):
         yield
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         st.error(f"Could not {what}: {e}")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def probe_at_init(config: ResNetConfig, seed: int, batch: int, bn_mode: str, skip: bool) -> Trace:
+    """Probe the seed's freshly initialised model on a shapes batch, with every skip on or off."""
+    model = init_model(config, seed)
+    x, y = shapes_batch(batch, seed)
+    return probe(model, torch.from_numpy(x), torch.from_numpy(y), skip=[skip] * len(model.blocks), bn_mode=bn_mode)
+
+
+def show_chart(fig_and_caption):
+    fig, caption = fig_and_caption
+    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    st.caption(caption)

@@ -1,0 +1,62 @@
+"""Gradient flow: a residual network and its plain twin (same weights, skips off), one pass each."""
+
+import streamlit as st
+
+from models.data import SHAPES_MEAN, SHAPES_STD
+from models.resnet import ResNetConfig
+from pages import ui
+from viz import charts
+
+DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
+
+st.title("Gradient flow")
+st.markdown(
+    "One forward and backward pass on a batch of built-in `shapes` images, through a residual network and "
+    "its **plain twin**: the very same weights, with every skip removed. Compare how the gradient reaches "
+    "each layer."
+)
+
+c = st.columns(4)
+depth = c[0].selectbox("Depth (6n+2 layers)", DEPTHS, index=DEPTHS.index(56), key="depth")
+norm = c[1].radio("Normalization", ["batch", "none"], format_func={"batch": "BatchNorm", "none": "none"}.get,
+                  horizontal=True, key="norm")
+activation = c[2].radio("Activation", ["relu", "tanh", "sigmoid"], horizontal=True, key="activation")
+init = c[3].selectbox("Init", ["kaiming", "xavier", "zero_residual"], key="init",
+                      format_func={"kaiming": "Kaiming (He)", "xavier": "Xavier (Glorot)",
+                                   "zero_residual": "zero-init residual (last BN γ = 0)"}.get)
+c = st.columns(4)
+shortcut = c[0].radio("Shortcut", ["A", "B"], horizontal=True, key="shortcut",
+                      help="A: identity, zero-padded where channels double. B: a 1x1 projection there.")
+bn_mode = c[1].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="bn_mode",
+                     help="train: batch statistics, as during training. eval: running statistics (1 and 0 at init).",
+                     disabled=norm == "none")
+batch = c[2].number_input("Batch size", 2, 256, 32, step=2, key="batch")
+seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed")
+
+with ui.guard("build and probe this network"):
+    cfg = ResNetConfig(depth=depth, norm=norm, activation=activation, init=init, shortcut=shortcut,
+                       mean=SHAPES_MEAN, std=SHAPES_STD)
+    if depth > 200:
+        st.info(f"A {depth}-layer network takes a few seconds per pass on a CPU.")
+    with st.spinner(f"Forward and backward through ResNet-{depth} and plain-{depth}..."):
+        traces = [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, skip) for skip in (True, False)]
+    if not all(t.finite for t in traces):
+        st.warning("Some numbers overflowed to inf/NaN in float32: see the captions. This is the physics, not a bug.")
+    if init == "zero_residual" and norm == "batch":
+        st.info("Zero-init residual: every branch outputs 0 at init, so the residual net starts as an identity "
+                "stack, and the plain twin, which has only those branches, passes no signal at all.")
+
+    ui.show_chart(charts.layer_gradients(traces))
+    left, right = st.columns(2)
+    with left:
+        ui.show_chart(charts.block_gradients(traces))
+    with right:
+        ui.show_chart(charts.residual_ratios(traces))
+    ui.show_chart(charts.skip_shares(traces[:1]))
+    st.caption(f"Loss: {traces[0].name} {charts.fmt(traces[0].loss)}, {traces[1].name} {charts.fmt(traces[1].loss)}.")
+
+    with st.expander("The tables behind the charts"):
+        for table in ("layers", "blocks"):
+            df = charts.tidy(traces, table)
+            st.dataframe(df, hide_index=True, height=240)
+            ui.csv_download(df, f"gradient_flow_{table}_d{depth}", f"Download {table} (CSV)")

@@ -1,0 +1,149 @@
+"""Plotly figures from the probe's tables, each with a caption computed from the numbers it shows."""
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+FONT = dict(size=14)
+
+
+def _color(i):
+    return PALETTE[i % len(PALETTE)]
+
+
+def _layout(fig, title, xtitle, ytitle, log=False, height=380):
+    fig.update_layout(
+        title=dict(text=title, x=0.01), font=FONT, height=height, margin=dict(l=60, r=20, t=50, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), template="plotly_white",
+        hovermode="x unified",
+    )
+    fig.update_xaxes(title=xtitle)
+    fig.update_yaxes(title=ytitle, type="log" if log else "linear", exponentformat="power" if log else "none")
+    return fig
+
+
+def fmt(v):
+    """A number as a person reads it: 3 significant digits, powers of ten when large or small."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if math.isinf(v):
+        return "infinite"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if 1e-3 <= a < 1e4:
+        return f"{v:.3g}"
+    e = math.floor(math.log10(a))
+    return f"{v / 10**e:.2g}e{e}"
+
+
+def main_convs(layers: pd.DataFrame) -> pd.DataFrame:
+    """The conv layers on the signal's main path (stem and branches), in input-to-output order."""
+    return layers[(layers.path != "shortcut") & (layers.kind == "conv")].sort_values("order").reset_index(drop=True)
+
+
+def first_last_gradients(layers: pd.DataFrame):
+    """(first conv's gradient norm, last conv's gradient norm) on the main path."""
+    convs = main_convs(layers)
+    return float(convs.grad_norm.iloc[0]), float(convs.grad_norm.iloc[-1])
+
+
+def describe_gradient_ratio(name, first, last):
+    if not (math.isfinite(first) and math.isfinite(last)):
+        return f"{name}: the gradients overflowed (inf/NaN): the forward signal or the loss is too large for float32."
+    if first == 0:
+        return f"{name}: the gradient reaching the first layer is exactly 0 in float32: it vanished."
+    if last == 0:
+        return f"{name}: the last layer's gradient is 0, so no ratio can be given."
+    r = first / last
+    trend = "grows toward the input (exploding)" if r > 10 else "shrinks toward the input (vanishing)" if r < 0.1 else "stays within 10x"
+    return f"{name}: the first layer's gradient is {fmt(r)} times the last layer's; it {trend}."
+
+
+def layer_gradients(traces):
+    """Per-layer weight-gradient norms, log scale, input side to output side. traces: list of Trace."""
+    fig = go.Figure()
+    notes = []
+    for i, t in enumerate(traces):
+        L = main_convs(t.layers)
+        fig.add_scatter(
+            x=L.index, y=L.grad_norm.where(L.grad_norm > 0), mode="lines+markers", name=t.name,
+            line=dict(color=_color(i), width=2), marker=dict(size=4), customdata=L.layer,
+            hovertemplate="%{customdata}<br>||dL/dW|| = %{y:.3g}<extra>" + t.name + "</extra>",
+        )
+        notes.append(describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
+    _layout(fig, "Weight-gradient norm of each 3x3 conv", "conv layer (input side → output side)", "||dL/dW||", log=True)
+    return fig, " ".join(notes)
+
+
+def _block_chart(traces, column, title, ytitle, log):
+    fig = go.Figure()
+    for i, t in enumerate(traces):
+        B = t.blocks
+        y = B[column].where(B[column] > 0) if log else B[column]
+        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=_color(i), width=2),
+                        marker=dict(size=5), hovertemplate=f"block %{{x}}<br>{ytitle} = %{{y:.3g}}<extra>{t.name}</extra>")
+    for b in _stage_starts(traces[0].blocks):
+        fig.add_vline(x=b - 0.5, line=dict(color="#999", dash="dot", width=1))
+    return _layout(fig, title, "block (input side → output side); dotted lines: downsampling", ytitle, log=log)
+
+
+def _stage_starts(blocks):
+    s = blocks.stage.to_numpy()
+    return [int(blocks.block.iloc[k]) for k in range(1, len(s)) if s[k] != s[k - 1]]
+
+
+def block_gradients(traces):
+    """||dL/dx_l|| at each block's output, log scale."""
+    fig = _block_chart(traces, "grad_norm", "Gradient at each block's output", "||dL/dx_l||", log=True)
+    notes = []
+    for t in traces:
+        g = t.blocks.grad_norm
+        f, last = float(g.iloc[0]), float(g.iloc[-1])
+        if not (math.isfinite(f) and math.isfinite(last)) or last == 0:
+            notes.append(f"{t.name}: the block gradients are {fmt(f)} (first) and {fmt(last)} (last).")
+        else:
+            notes.append(f"{t.name}: {fmt(f / last)} times larger at the first block than at the last.")
+        growth = _forward_growth(t.blocks)
+        if growth is not None and growth > 100:
+            notes.append(f"Its forward signal grows {fmt(growth)}x from the first block's output to the last's.")
+    return fig, " ".join(notes)
+
+
+def _forward_growth(blocks):
+    a, b = float(blocks.out_norm.iloc[0]), float(blocks.out_norm.iloc[-1])
+    return b / a if a > 0 and math.isfinite(a) else None
+
+
+def residual_ratios(traces):
+    """||F(x)|| / ||x|| per block."""
+    fig = _block_chart(traces, "residual_ratio", "Size of the residual: ||F(x)|| / ||x||", "||F(x)|| / ||x||", log=True)
+    notes = []
+    for t in traces:
+        r = t.blocks.residual_ratio[~t.blocks.dropped]
+        notes.append(f"{t.name}: median {fmt(float(r.median()))}, largest {fmt(float(r.max()))} (block {int(t.blocks.residual_ratio.idxmax())}).")
+    return fig, " ".join(notes) + " A ratio below 1 means the block adds a small change on top of its input."
+
+
+def skip_shares(traces):
+    """Share of the gradient at each block's input that arrives through the skip."""
+    fig = _block_chart(traces, "skip_share", "Share of the gradient that takes the skip path", "share via skip", log=False)
+    fig.update_yaxes(range=[-0.02, 1.02])
+    notes = []
+    for t in traces:
+        s = t.blocks.skip_share[t.blocks.skip & ~t.blocks.dropped]
+        if len(s) == 0:
+            notes.append(f"{t.name}: no skips, so all of the gradient passes through every layer.")
+        else:
+            notes.append(f"{t.name}: on average {float(s.mean()):.0%} of the gradient arriving at a block goes through its skip "
+                         f"(range {float(s.min()):.0%} to {float(s.max()):.0%}).")
+    return fig, " ".join(notes)
+
+
+def tidy(traces, table):
+    """One table for several traces, with a `network` column first."""
+    return pd.concat([getattr(t, table).assign(network=t.name) for t in traces], ignore_index=True).pipe(
+        lambda d: d[["network"] + [c for c in d.columns if c != "network"]]
+    )
