@@ -156,8 +156,11 @@ def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, m
             im = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
     except UnidentifiedImageError:
         raise ValueError(_refusal(data, name)) from None
-    except Image.DecompressionBombError as e:
-        raise ValueError(f"The image declares far too many pixels ({e}); it looks like a decompression bomb.") from None
+    except Image.DecompressionBombError:
+        raise ValueError(
+            f"The image declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels in a "
+            f"{len(data)}-byte file: a decompression bomb. It was not decoded."
+        ) from None
     except Exception as e:  # a header that breaks a decoder
         raise ValueError(f"The file claims to be an image but its header is damaged ({type(e).__name__}: {e}).") from None
     fmt, mode, (w, h) = im.format, im.mode, im.size
@@ -213,5 +216,5 @@ def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, m
     pbox = tuple(round(v * s) for v in box)
     return Upload(
         np.asarray(pixels, dtype=np.uint8).copy(), np.asarray(preview, dtype=np.uint8).copy(), pbox, fmt, mode,
-        (ow, oh), frames, tuple(notes),
+        (ow, oh), frames, tuple(n[0].upper() + n[1:] for n in notes),
     )
