@@ -34,6 +34,7 @@ class ResNetConfig:
     num_classes: int = 10
     mean: tuple = CIFAR10_MEAN  # per-channel input statistics of the model's data set
     std: tuple = CIFAR10_STD
+    block: str = "basic"  # "basic" (below) or a design of models.designs: "preact", "bottleneck", ...
 
     def __post_init__(self):
         d = self.depth
@@ -55,6 +56,8 @@ class ResNetConfig:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}.")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, not {self.init!r}.")
+        if self.block not in block_names():
+            raise ValueError(f"block must be one of {', '.join(block_names())}, not {self.block!r}.")
         for name in ("width", "in_channels", "num_classes"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -71,6 +74,13 @@ class ResNetConfig:
     @property
     def name(self):
         return f"{'ResNet' if self.skip else 'plain'}-{self.depth}"
+
+
+def block_names():
+    """The block designs a ResNet can be built from (registry in models.designs, looked up lazily)."""
+    from models.designs import BLOCKS
+
+    return tuple(BLOCKS)
 
 
 def norm_layer(cfg, c):
@@ -151,11 +161,13 @@ class ResNet(nn.Module):
         self.conv = nn.Conv2d(cfg.in_channels, w, 3, padding=1, bias=cfg.norm == "none")
         self.bn = norm_layer(cfg, w)
         self.act = ACTIVATIONS[cfg.activation]()
-        blocks, cin = [], w
+        from models.designs import BLOCKS  # lazily: designs build on this module's BasicBlock
+
+        Block, blocks, cin = BLOCKS[cfg.block], [], w
         for stage, cout in enumerate((w, 2 * w, 4 * w)):
             for i in range(cfg.n):
                 stride = 2 if stage > 0 and i == 0 else 1
-                blocks.append(BasicBlock(cin, cout, stride, cfg, stage))
+                blocks.append(Block(cin, cout, stride, cfg, stage))
                 cin = cout
         self.blocks = nn.ModuleList(blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)

@@ -58,7 +58,10 @@ def _conv_norms(model):
     mods = dict(model.named_modules())
     out = [("conv", mods["bn"])]
     for i, b in enumerate(model.blocks):
-        out += [(f"blocks.{i}.branch.conv1", b.branch.bn1), (f"blocks.{i}.branch.conv2", b.branch.bn2)]
+        kids = list(b.branch.named_children())  # a conv's response is the norm right after it, else its own output
+        for (n, m), (_, nxt) in zip(kids, kids[1:] + [(None, None)]):
+            if isinstance(m, nn.Conv2d):
+                out.append((f"blocks.{i}.branch.{n}", nxt if isinstance(nxt, (nn.BatchNorm2d, nn.Identity)) else m))
     return out
 
 
@@ -68,7 +71,7 @@ def _weight_layers(model):
     for i, b in enumerate(model.blocks):
         for n, m in b.named_modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
-                path = "branch" if n.startswith("branch") else "shortcut"
+                path = n.split(".")[0]  # "branch", "shortcut", or a design's own part (a highway "gate")
                 rows.append((f"blocks.{i}.{n}", m, i, b.stage, path))
     rows.append(("fc", model.fc, -1, 3, "head"))
     return rows
@@ -142,7 +145,13 @@ def probe(model, images, labels, skip=None, drop=None, bn_mode="train"):
             else:
                 g_r, fx = next(r_iter)
                 row.update(fx_norm=float(fx.norm()), residual_ratio=float(fx.norm() / x.norm()), response_std=float(fx.std()))
-                row["skip_share"] = _skip_share(net.blocks[i].shortcut, x, g_r, g_in[k]) if skips[i] else 0.0
+                blk = net.blocks[i]
+                if not skips[i]:
+                    row["skip_share"] = 0.0
+                elif hasattr(blk, "skip_vjp"):  # concatenation, gating: the block knows its skip path's share
+                    row["skip_share"] = _share(blk.skip_vjp(x, fx, g_out[k]), g_in[k]) if g_out[k] is not None else float("nan")
+                else:
+                    row["skip_share"] = _skip_share(blk.shortcut, x, g_r, g_in[k])
             block_rows.append(row)
     cols = ["block", "stage", "skip", "dropped", "x_norm", "fx_norm", "out_norm", "residual_ratio", "response_std"]
     blocks = pd.DataFrame(block_rows, columns=cols + ["grad_norm", "skip_share"])
@@ -173,6 +182,12 @@ def _skip_share(shortcut, x, g_sum, g_x):
         with torch.enable_grad():
             xd = x.detach().requires_grad_()
             (g_skip,) = torch.autograd.grad(shortcut(xd), xd, grad_outputs=g_sum)
+    return _share(g_skip, g_x)
+
+
+def _share(g_skip, g_x):
+    if g_x is None:
+        return float("nan")
     a, b = float(g_skip.norm()), float((g_x - g_skip).norm())
     return a / (a + b) if a + b > 0 else float("nan")
 

@@ -1,0 +1,223 @@
+"""A zoo of skip designs: the blocks the residual idea grew into, beside `models.resnet.BasicBlock`.
+
+Every block has the interface of `BasicBlock`, so `ResNet(ResNetConfig(block=...))` builds it and
+`viz.probe.probe` measures it: `__init__(cin, cout, stride, cfg, stage)`, a `branch` submodule (F),
+a `shortcut` submodule (the skip path), `stage`, `skip`, `last_norm()` (zeroed by init="zero_residual"),
+and `forward(x, skip=None, drop=False)`: `skip=False` removes the skip path, `drop=True` removes F.
+Blocks whose output is not `act(F(x) + shortcut(x))` (concatenation, gating) also define
+`skip_vjp(x, fx, g_out)`: the part of dL/dx that arrives through the skip path, which the probe uses.
+
+    basic       He et al. 2015, post-activation: act(F(x) + x), F = conv-BN-act-conv-BN
+    preact      He et al. 2016, pre-activation: F(x) + x, F = BN-act-conv-BN-act-conv, nothing after the sum
+    bottleneck  He et al. 2015: 1x1 (to cout/4) - 3x3 - 1x1 (back to cout), act after the sum
+    inverted    Sandler et al. 2018 (MobileNetV2): 1x1 expand x6 - 3x3 depthwise - 1x1 linear projection, no act after the sum
+    dense       Huang et al. 2017 (DenseNet-BC style): the output concatenates the input with k = cout/4 new channels
+    highway     Srivastava et al. 2015 / He et al. 2016 "exclusive gating": act(T(x) F(x) + (1 - T(x)) x)
+
+Where these differ from the papers (so that every design fits the same CIFAR frame of fixed stage widths):
+the stem is conv-BN-act for all; the pre-activation net has no final BN-act before pooling; where the shape
+changes every design uses the config's shortcut (A: zero-padded identity, B: 1x1 projection), though
+MobileNetV2 has no skip there; the dense block keeps the width fixed, so each block's k new channels replace
+the oldest k (a feature stays for cout/k = 4 blocks, where DenseNet keeps every feature of its dense block).
+"""
+
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+
+from models.resnet import ACTIVATIONS, BasicBlock, ShortcutA, ShortcutB, norm_layer
+
+GATE_BIAS = -2.0  # highway carry bias: the gate starts mostly closed (Srivastava et al. suggest -1 to -3)
+
+
+def make_shortcut(cin, cout, stride, cfg):
+    """The skip path: identity where the shape is kept, else option A or B as in BasicBlock."""
+    if stride == 1 and cin == cout:
+        return nn.Identity()
+    return ShortcutA(cin, cout, stride) if cfg.shortcut == "A" else ShortcutB(cin, cout, stride, cfg)
+
+
+def _conv(cin, cout, k, cfg, stride=1, groups=1):
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=cfg.norm == "none")
+
+
+def _last(branch, norm, conv):
+    b = dict(branch.named_children())
+    return b[norm] if isinstance(b[norm], nn.BatchNorm2d) else b[conv]
+
+
+class Additive(nn.Module):
+    """out = act(branch(x) + shortcut(x)); subclasses build branch, shortcut and act."""
+
+    def forward(self, x, skip=None, drop=False):
+        if drop:  # lesion: the block passes its shortcut on
+            return self.shortcut(x)
+        residual = self.branch(x)
+        out = residual + self.shortcut(x) if (self.skip if skip is None else skip) else residual
+        return self.act(out)
+
+
+class PreActBlock(Additive):
+    """He et al. 2016: x + F(x) with F = BN-act-conv-BN-act-conv; the sum is passed on untouched."""
+
+    def __init__(self, cin, cout, stride, cfg, stage):
+        super().__init__()
+        A = ACTIVATIONS[cfg.activation]
+        self.stage, self.skip = stage, cfg.skip
+        # F: (B, Cin, H, W) -> (B, Cout, H/s, W/s)
+        self.branch = nn.Sequential(OrderedDict(
+            bn1=norm_layer(cfg, cin), act1=A(), conv1=_conv(cin, cout, 3, cfg, stride),
+            bn2=norm_layer(cfg, cout), act2=A(), conv2=_conv(cout, cout, 3, cfg),
+        ))
+        self.act = nn.Identity()  # no activation after the addition: a clean identity path
+        self.shortcut = make_shortcut(cin, cout, stride, cfg)
+
+    def last_norm(self):
+        return self.branch.conv2
+
+
+class BottleneckBlock(Additive):
+    """He et al. 2015 (ResNet-50+): 1x1 down to cout/4, 3x3, 1x1 back up; act(F(x) + x)."""
+
+    def __init__(self, cin, cout, stride, cfg, stage):
+        super().__init__()
+        A, m = ACTIVATIONS[cfg.activation], max(cout // 4, 1)
+        self.stage, self.skip = stage, cfg.skip
+        self.branch = nn.Sequential(OrderedDict(
+            conv1=_conv(cin, m, 1, cfg), bn1=norm_layer(cfg, m), act1=A(),  # (B, m, H, W)
+            conv2=_conv(m, m, 3, cfg, stride), bn2=norm_layer(cfg, m), act2=A(),  # (B, m, H/s, W/s)
+            conv3=_conv(m, cout, 1, cfg), bn3=norm_layer(cfg, cout),  # (B, Cout, H/s, W/s)
+        ))
+        self.act = A()
+        self.shortcut = make_shortcut(cin, cout, stride, cfg)
+
+    def last_norm(self):
+        return _last(self.branch, "bn3", "conv3")
+
+
+class InvertedResidual(Additive):
+    """Sandler et al. 2018 (MobileNetV2): expand x6, depthwise 3x3, linear 1x1 projection; F(x) + x, no act after."""
+
+    expansion = 6
+
+    def __init__(self, cin, cout, stride, cfg, stage):
+        super().__init__()
+        A = nn.ReLU6 if cfg.activation == "relu" else ACTIVATIONS[cfg.activation]
+        h = cin * self.expansion
+        self.stage, self.skip = stage, cfg.skip
+        self.branch = nn.Sequential(OrderedDict(
+            conv1=_conv(cin, h, 1, cfg), bn1=norm_layer(cfg, h), act1=A(),  # expand: (B, 6 Cin, H, W)
+            conv2=_conv(h, h, 3, cfg, stride, groups=h), bn2=norm_layer(cfg, h), act2=A(),  # depthwise
+            conv3=_conv(h, cout, 1, cfg), bn3=norm_layer(cfg, cout),  # linear bottleneck: no activation
+        ))
+        self.act = nn.Identity()
+        self.shortcut = make_shortcut(cin, cout, stride, cfg)
+
+    def last_norm(self):
+        return _last(self.branch, "bn3", "conv3")
+
+
+class DenseBlock(nn.Module):
+    """DenseNet-BC style: out = concat(shortcut(x) without its oldest k channels, F(x)), k = cout/4 new channels,
+    F = BN-act-1x1 conv (to 4k) - BN-act-3x3 conv (to k). The carried channels pass through untouched."""
+
+    def __init__(self, cin, cout, stride, cfg, stage):
+        super().__init__()
+        A, k = ACTIVATIONS[cfg.activation], max(cout // 4, 1)
+        self.stage, self.skip, self.k = stage, cfg.skip, k
+        self.branch = nn.Sequential(OrderedDict(
+            bn1=norm_layer(cfg, cin), act1=A(), conv1=_conv(cin, 4 * k, 1, cfg),
+            bn2=norm_layer(cfg, 4 * k), act2=A(), conv2=_conv(4 * k, k, 3, cfg, stride),  # (B, k, H/s, W/s)
+        ))
+        self.act = nn.Identity()
+        self.shortcut = make_shortcut(cin, cout, stride, cfg)
+
+    def last_norm(self):
+        return self.branch.conv2
+
+    def merge(self, fx, sx):  # (B, k, h, w), (B, Cout, h, w) -> (B, Cout, h, w)
+        return torch.cat([sx[:, self.k :], fx], 1)
+
+    def forward(self, x, skip=None, drop=False):
+        if drop:
+            sx = self.shortcut(x)
+            return self.merge(torch.zeros_like(sx[:, : self.k]), sx)
+        fx, sx = self.branch(x), self.shortcut(x)
+        if not (self.skip if skip is None else skip):  # no concatenation: only the k new channels are live
+            sx = torch.zeros_like(sx)
+        return self.merge(fx, sx)
+
+    def skip_vjp(self, x, fx, g_out):
+        """dL/dx through the concatenated skip alone: J_s^T of the carried slice of g_out. x: block input."""
+        with torch.enable_grad():
+            xd = x.detach().requires_grad_()
+            (g,) = torch.autograd.grad(self.merge(fx.detach(), self.shortcut(xd)), xd, grad_outputs=g_out)
+        return g
+
+
+class HighwayBlock(nn.Module):
+    """Highway-style gated skip (He et al. 2016's "exclusive gating"): out = act(T F(x) + (1 - T) x),
+    T = sigmoid(1x1 conv(x) + b) per channel and pixel, b = GATE_BIAS at init; F as in BasicBlock."""
+
+    def __init__(self, cin, cout, stride, cfg, stage):
+        super().__init__()
+        self.stage, self.skip = stage, cfg.skip
+        self.branch = BasicBlock(cin, cout, stride, cfg, stage).branch
+        self.gate = nn.Conv2d(cin, cout, 1, stride=stride, bias=False)  # (B, Cout, H/s, W/s) before the bias
+        self.gate_bias = nn.Parameter(torch.full((cout,), GATE_BIAS))  # kept out of the conv: ResNet init zeros conv biases
+        self.act = ACTIVATIONS[cfg.activation]()
+        self.shortcut = make_shortcut(cin, cout, stride, cfg)
+
+    def last_norm(self):
+        return _last(self.branch, "bn2", "conv2")
+
+    def transform_gate(self, x):  # (B, Cin, H, W) -> T in (0, 1), (B, Cout, H/s, W/s)
+        return torch.sigmoid(self.gate(x) + self.gate_bias.view(1, -1, 1, 1))
+
+    def forward(self, x, skip=None, drop=False):
+        t = self.transform_gate(x)
+        if drop:
+            return (1 - t) * self.shortcut(x)
+        fx = self.branch(x)
+        out = t * fx + (1 - t) * self.shortcut(x) if (self.skip if skip is None else skip) else t * fx
+        return self.act(out)
+
+    def skip_vjp(self, x, fx, g_out):
+        """dL/dx through the carry path (1 - T) shortcut(x) alone, with T and F(x) held at their values."""
+        with torch.enable_grad():
+            t = self.transform_gate(x.detach()).detach()
+            xd = x.detach().requires_grad_()
+            out = self.act(t * fx.detach() + (1 - t) * self.shortcut(xd))
+            (g,) = torch.autograd.grad(out, xd, grad_outputs=g_out)
+        return g
+
+
+BLOCKS = {
+    "basic": BasicBlock,
+    "preact": PreActBlock,
+    "bottleneck": BottleneckBlock,
+    "inverted": InvertedResidual,
+    "dense": DenseBlock,
+    "highway": HighwayBlock,
+}
+
+# The designs compared at init: label -> (block, skip). "plain" is He et al.'s plain net: basic blocks, no skip.
+DESIGNS = {
+    "post-activation (He 2015)": ("basic", True),
+    "pre-activation (He 2016)": ("preact", True),
+    "bottleneck": ("bottleneck", True),
+    "inverted residual (MobileNetV2)": ("inverted", True),
+    "dense concatenation": ("dense", True),
+    "highway gate": ("highway", True),
+    "plain (no skip)": ("basic", False),
+}
+
+
+def convs_per_block(block):
+    """Weight layers on a block's main path (its branch), e.g. 2 for basic, 3 for bottleneck."""
+    return sum(isinstance(m, nn.Conv2d) for m in BLOCKS[block](16, 16, 1, _Cfg(), 0).branch.modules())
+
+
+class _Cfg:  # the fields a block reads, for convs_per_block
+    activation, norm, shortcut, skip = "relu", "batch", "A", True
