@@ -182,11 +182,29 @@ def assert_no_exception(page):
         pytest.fail(f"the page shows an exception:\n{exc.first.inner_text()[:2000]}", pytrace=False)
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page PNG to artifacts/screenshots/<name>.png and return its path."""
+def screenshot(page, name: str, full: bool = True) -> Path:
+    """Save a PNG of the whole page to artifacts/screenshots/<name>.png and return its path.
+
+    Streamlit scrolls inside `[data-testid="stMain"]`, not the document, so Playwright's
+    `full_page` alone stops at the viewport: the viewport is stretched to the content's
+    height for the shot, then restored.
+    """
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stSidebarContent'].map(t => "
+        "(document.querySelector(`[data-testid=\"${t}\"]`) || {}).scrollHeight || 0))"
+    )
+    stretch = full and size is not None and height > size["height"]
+    if stretch:
+        page.set_viewport_size({"width": size["width"], "height": min(int(height), 12000)})
+        page.wait_for_timeout(500)  # let the charts re-lay-out
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        if stretch:
+            page.set_viewport_size(size)
     return path
 
 
