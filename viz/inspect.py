@@ -1,0 +1,123 @@
+"""Look inside every block for one image: x, F(x) and the output act(F(x) + shortcut(x)), top-5 predictions.
+
+All hooks live in `block_hooks` (handles removed in `finally`) and are put on a private copy of the model
+that shares its parameters, so a cached model is never touched and sessions cannot see each other's hooks.
+"""
+
+import contextlib
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+
+@contextlib.contextmanager
+def block_hooks(model, capture: dict):
+    """Forward hooks recording, per block i, capture[("block", i)] = (x, out) and capture[("branch", i)] = F(x).
+
+    A dropped block never runs its branch, so it has no ("branch", i) entry. Handles are removed in `finally`.
+    """
+    handles = []
+
+    def put(key, value):  # returns None: a hook that returned a value would replace the module's output
+        capture[key] = value
+
+    try:
+        for i, b in enumerate(model.blocks):
+            handles.append(b.register_forward_hook(lambda m, a, out, i=i: put(("block", i), (a[0], out))))
+            handles.append(b.branch.register_forward_hook(lambda m, a, out, i=i: put(("branch", i), out)))
+        yield capture
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def private_copy(model):
+    """Module objects of our own (hooks, mode) sharing the model's parameters; in eval mode."""
+    memo = {id(p): p for p in model.parameters()}
+    return copy.deepcopy(model, memo).eval()
+
+
+def overrides(model, skip=None, drop=None):
+    """Per-block lists of bools: (skip, drop) with the config's skip filled in where None."""
+    skips = model._per_block(skip, "skip")
+    skips = [model.config.skip if s is None else bool(s) for s in skips]
+    return skips, [bool(d) for d in model._per_block(drop, "drop")]
+
+
+@dataclass
+class Inspection:
+    """One image seen by one model. Maps are channel means: x_maps[i] (H_in, W_in), f_maps[i] and
+    out_maps[i] (H_out, W_out) (a dropped block's F(x) map is all zeros); outs[i] the block output
+    (C, H, W); blocks a row per block; top the five most probable classes."""
+
+    probs: np.ndarray  # (classes,)
+    logits: np.ndarray  # (classes,)
+    top: pd.DataFrame  # rank, cls, label, prob
+    blocks: pd.DataFrame  # block, stage, skip, dropped, x_norm, fx_norm, out_norm, residual_ratio, x_shape, out_shape
+    x_maps: list
+    f_maps: list
+    out_maps: list
+    outs: list
+    classes: tuple
+
+
+def inspect(model, image, classes=None, skip=None, drop=None, k=5) -> Inspection:
+    """Forward one image and record every block.
+
+    Args:
+        model: a `models.resnet.ResNet` (never modified).
+        image: (1, C, 32, 32) or (C, 32, 32) float in [0, 1].
+        classes: class names (default "0", "1", ...).
+        skip, drop: per-block overrides as for `model(x, skip=, drop=)`.
+        k: how many top predictions to list.
+    Returns:
+        Inspection: top-k probabilities, a row per block with ||x||, ||F(x)||, ||out|| and
+        residual_ratio = ||F(x)|| / ||x|| (x = the block's input, as in viz.probe), and channel-mean maps.
+    """
+    x = image if image.dim() == 4 else image.unsqueeze(0)
+    if x.shape[0] != 1:
+        raise ValueError(f"inspect looks at one image at a time, got a batch of {x.shape[0]}.")
+    net = private_copy(model)
+    skips, drops = overrides(net, skip, drop)
+    with torch.no_grad(), block_hooks(net, {}) as cap:
+        logits = net(x.float(), skip=skips, drop=drops)[0]
+    probs = torch.softmax(logits, 0)
+    n = len(probs)
+    classes = tuple(classes) if classes is not None else tuple(str(i) for i in range(n))
+    if len(classes) != n:
+        raise ValueError(f"the model has {n} classes but {len(classes)} class names were given.")
+    order = torch.argsort(probs, descending=True)[: min(k, n)]
+    top = pd.DataFrame({"rank": range(1, len(order) + 1), "cls": order.tolist(),
+                        "label": [classes[i] for i in order.tolist()], "prob": probs[order].tolist()})
+    rows, xm, fm, om, outs = [], [], [], [], []
+    for i, b in enumerate(net.blocks):
+        xi, out = (t[0] for t in cap[("block", i)])  # (Cin, H, W), (Cout, H', W')
+        f = cap[("branch", i)][0] if ("branch", i) in cap else torch.zeros_like(out)
+        rows.append(dict(block=i, stage=b.stage, skip=skips[i], dropped=drops[i], x_norm=float(xi.norm()),
+                         fx_norm=float(f.norm()), out_norm=float(out.norm()),
+                         residual_ratio=float(f.norm() / xi.norm()) if xi.norm() > 0 else float("nan"),
+                         x_shape="x".join(map(str, xi.shape)), out_shape="x".join(map(str, out.shape))))
+        xm.append(xi.mean(0).numpy())
+        fm.append(f.mean(0).numpy())
+        om.append(out.mean(0).numpy())
+        outs.append(out.numpy())
+    return Inspection(probs.numpy(), logits.numpy(), top, pd.DataFrame(rows), xm, fm, om, outs, classes)
+
+
+def strongest_channels(out, k=8):
+    """The k channels of a block output with the largest mean activation.
+
+    Args:
+        out: (C, H, W) array, a block's output.
+    Returns:
+        DataFrame (rank, channel, mean, max) and maps (k, H, W), strongest first.
+    """
+    out = np.asarray(out)
+    means = out.mean((1, 2))
+    idx = np.argsort(-means, kind="stable")[: min(k, len(means))]
+    table = pd.DataFrame({"rank": range(1, len(idx) + 1), "channel": idx, "mean": means[idx],
+                          "max": out[idx].max((1, 2))})
+    return table, out[idx]

@@ -1,0 +1,151 @@
+"""Plotly figures for the Inspect page (pure functions of numpy arrays and DataFrames)."""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+DIVERGING = "RdBu_r"  # red > 0, white 0, blue < 0
+STAGE_COLOURS = ("#4C78A8", "#F58518", "#54A24B")
+_AX = dict(showticklabels=False, showgrid=False, zeroline=False)
+
+
+def _square_axes(fig):
+    fig.update_xaxes(**_AX, constrain="domain")
+    fig.update_yaxes(**_AX, autorange="reversed", scaleanchor=None)
+    return fig
+
+
+def image_fig(pixels, title="", box=None, height=280):
+    """An RGB image (H, W, 3) uint8, with an optional rectangle box=(x0, y0, x1, y1) drawn on it."""
+    fig = go.Figure(go.Image(z=pixels, hovertemplate="x %{x}, y %{y}<br>RGB %{z}<extra></extra>"))
+    if box is not None and tuple(box) != (0, 0, pixels.shape[1], pixels.shape[0]):
+        x0, y0, x1, y1 = box
+        fig.add_shape(type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=x1 - 0.5, y1=y1 - 0.5,
+                      line=dict(color="#FFD400", width=3))
+    fig.update_layout(title=title, height=height, margin=dict(l=5, r=5, t=40, b=5))
+    fig.update_xaxes(**_AX)
+    fig.update_yaxes(**_AX, scaleanchor="x")
+    return fig
+
+
+def top_fig(top, height=280):
+    """Top-k predictions: DataFrame (rank, label, prob) -> horizontal bars, most probable on top."""
+    fig = go.Figure(go.Bar(x=top.prob, y=top.label, orientation="h", text=[f"{p:.1%}" for p in top.prob],
+                           textposition="auto", marker_color="#4C78A8",
+                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig.update_layout(title=f"Top {len(top)} predictions", height=height, margin=dict(l=5, r=5, t=40, b=30),
+                      xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"), yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def block_maps_fig(blocks, x_maps, f_maps, out_maps, shared="block"):
+    """Every block's x, F(x) and output as channel-mean heat maps: 3 rows per stage, a column per block.
+
+    Args:
+        blocks: Inspection.blocks (block, stage, skip, dropped, residual_ratio).
+        x_maps, f_maps, out_maps: lists of (H, W) arrays, one per block.
+        shared: "block" (each block's three maps share a range +-m) or "all" (one range for every map).
+    Returns:
+        (figure, m per block).
+    """
+    stages = sorted(blocks.stage.unique())
+    per = [blocks[blocks.stage == s].block.tolist() for s in stages]
+    cols = max(len(p) for p in per)
+    m = np.array([max(np.abs(a).max() for a in (x_maps[i], f_maps[i], out_maps[i])) for i in blocks.block])
+    m = np.maximum(m if shared == "block" else np.full_like(m, m.max()), 1e-12)
+    rows = 3 * len(stages)
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.01, vertical_spacing=0.012)
+    names = ("x", "F(x)", "out")
+    for si, ids in enumerate(per):
+        for c, i in enumerate(ids):
+            r = blocks.loc[blocks.block == i].iloc[0]
+            for k, maps in enumerate((x_maps, f_maps, out_maps)):
+                fig.add_trace(go.Heatmap(
+                    z=maps[i], zmin=-m[i], zmax=m[i], colorscale=DIVERGING, showscale=shared == "all" and i == 0,
+                    colorbar=dict(title="channel mean", len=0.3, y=0.85),
+                    hovertemplate=f"block {i} {names[k]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3g}}<extra></extra>",
+                ), row=3 * si + k + 1, col=c + 1)
+            state = " removed" if r.dropped else (" no skip" if not r.skip else "")
+            label = f"b{i}{state}<br>‖F‖/‖x‖ {r.residual_ratio:.2f}" + (f"<br>±{m[i]:.2g}" if shared == "block" else "")
+            fig.update_xaxes(title=dict(text=label, font=dict(size=10), standoff=2), row=3 * si + 3, col=c + 1)
+        for k in range(3):
+            fig.update_yaxes(title=dict(text=f"stage {stages[si] + 1}: {names[k]}", font=dict(size=10)),
+                             row=3 * si + k + 1, col=1)
+    fig.update_xaxes(**_AX)
+    fig.update_yaxes(**_AX, autorange="reversed")
+    fig.update_layout(height=150 + 112 * rows, margin=dict(l=60, r=10, t=30, b=10),
+                      title="Inside every block: channel mean of x, of F(x), and of the output")
+    return fig, m
+
+
+def ratio_fig(blocks):
+    """||F(x)|| / ||x|| per block, coloured by stage."""
+    fig = go.Figure(go.Bar(x=blocks.block, y=blocks.residual_ratio,
+                           marker_color=[STAGE_COLOURS[s % 3] for s in blocks.stage],
+                           hovertemplate="block %{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(title="‖F(x)‖ / ‖x‖ per block (this image)", height=260, margin=dict(l=5, r=5, t=40, b=30),
+                      xaxis_title="block (input side → output side)", yaxis_title="ratio")
+    return fig
+
+
+def channels_fig(maps, table, block, cols=8):
+    """The strongest channels of one block's output: maps (k, H, W), table (rank, channel, mean) from
+    viz.inspect.strongest_channels; one shared colour range."""
+    k = len(maps)
+    nr = int(np.ceil(k / cols))
+    titles = [f"ch {c} · mean {v:.2g}" for c, v in zip(table.channel, table["mean"])]
+    fig = make_subplots(rows=nr, cols=min(cols, k), subplot_titles=titles, horizontal_spacing=0.01,
+                        vertical_spacing=0.08)
+    lo, hi = float(np.min(maps)), float(np.max(maps))
+    for j in range(k):
+        fig.add_trace(go.Heatmap(z=maps[j], zmin=lo, zmax=hi, colorscale="Viridis", showscale=j == 0,
+                                 colorbar=dict(title="activation", len=0.8),
+                                 hovertemplate=f"channel {table.channel.iloc[j]}<br>%{{z:.3g}}<extra></extra>"),
+                      row=j // cols + 1, col=j % cols + 1)
+    fig.update_annotations(font_size=10)
+    fig.update_xaxes(**_AX)
+    fig.update_yaxes(**_AX, autorange="reversed")
+    fig.update_layout(title=f"Block {block}: its {k} strongest output channels (largest mean activation)",
+                      height=90 + 170 * nr, margin=dict(l=5, r=5, t=70, b=5))
+    return fig
+
+
+def attribution_fig(pixels, att, classes):
+    """Image, Saliency, IG, IG + NoiseTunnel (if computed), LayerGradCam over the image: one row of maps."""
+    panels = [("image", None), ("Saliency", att.saliency), ("Integrated Gradients", att.ig)]
+    if att.ig_nt is not None:
+        panels.append(("IG + NoiseTunnel", att.ig_nt))
+    panels.append((f"GradCAM at block {att.gradcam_block}", att.gradcam))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.02)
+    for c, (name, a) in enumerate(panels, start=1):
+        if a is None or name.startswith("GradCAM"):
+            fig.add_trace(go.Image(z=pixels, hoverinfo="skip"), row=1, col=c)
+        if name == "Saliency":
+            fig.add_trace(go.Heatmap(z=a, colorscale="Hot", reversescale=True, showscale=False,
+                                     hovertemplate="|grad| %{z:.3g}<extra></extra>"), row=1, col=c)
+        elif name.startswith("GradCAM"):
+            fig.add_trace(go.Heatmap(z=a, colorscale="Jet", opacity=0.5, showscale=False,
+                                     hovertemplate="GradCAM %{z:.3g}<extra></extra>"), row=1, col=c)
+        elif a is not None:
+            v = float(np.abs(a).max()) or 1.0
+            fig.add_trace(go.Heatmap(z=a, zmin=-v, zmax=v, colorscale=DIVERGING, showscale=False,
+                                     hovertemplate="attribution %{z:.3g}<extra></extra>"), row=1, col=c)
+    fig.update_xaxes(**_AX)
+    fig.update_yaxes(**_AX, autorange="reversed")
+    for c in range(1, len(panels) + 1):
+        fig.update_yaxes(scaleanchor=f"x{'' if c == 1 else c}", row=1, col=c)
+    fig.update_layout(height=300, margin=dict(l=5, r=5, t=60, b=5),
+                      title=f"Why '{classes[att.target]}'? Attributions for that class's score")
+    return fig
+
+
+def importance_fig(df, title="Per-block importance for the class score"):
+    """Per-block importance: DataFrame (block, stage, importance) -> bars coloured by stage."""
+    fig = go.Figure()
+    for s in sorted(df.stage.unique()):
+        d = df[df.stage == s]
+        fig.add_trace(go.Bar(x=d.block, y=d.importance, name=f"stage {s + 1}", marker_color=STAGE_COLOURS[s % 3],
+                             hovertemplate="block %{x}: %{y:.3g}<extra></extra>"))
+    fig.update_layout(title=title, height=300, margin=dict(l=5, r=5, t=40, b=30), barmode="overlay",
+                      xaxis_title="block (input side → output side)", yaxis_title="share of the score")
+    return fig
