@@ -7,6 +7,7 @@ st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layou
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/show_chart:"),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/image_search:"),
 ]
 
 page = st.navigation(PAGES)
