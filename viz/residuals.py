@@ -1,0 +1,335 @@
+"""What trained residual networks learned: residual sizes, response std (He et al. 2015, Fig. 7), lesions
+(Veit et al. 2016, Figs. 3 and 5), gradient path lengths (Veit et al. 2016, Fig. 6), and test metrics with
+any skip/branch switches.
+
+Everything works in chunks of test images: a `*_sums` function measures one chunk and returns additive
+sums in a DataFrame, a `*_table` function turns the sums of all chunks into the numbers (so a page can cache
+chunk by chunk, show progress and stop in between). `in_chunks` does the loop for scripts and tests.
+Models are never changed: each function works on a private copy in eval mode (BN running statistics) that
+shares the model's parameters; no gradient is written to them.
+"""
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from viz.probe import _conv_norms, _private_copy, hooks
+
+Setting = tuple  # (label, skip: per-block bools or None, drop: per-block bools or None)
+
+
+def _eval_copy(model):
+    net = _private_copy(model)
+    net.eval()
+    return net
+
+
+def _as_float(images):
+    return images.float() / 255 if images.dtype == torch.uint8 else images
+
+
+def chunks(n: int, size: int) -> list[tuple[int, int]]:
+    """[(start, stop), ...] covering range(n) in pieces of at most `size`."""
+    if size < 1:
+        raise ValueError(f"the chunk size must be at least 1, not {size}.")
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def in_chunks(fn: Callable, model, images, labels, *args, size: int = 250, progress: Callable | None = None, **kw):
+    """Run `fn(model, images[a:b], labels[a:b], *args, **kw)` chunk by chunk and concatenate the DataFrames it
+    returns (or each DataFrame of the tuples it returns). progress(fraction done) is called after each chunk."""
+    parts, spans = [], chunks(len(images), size)
+    for j, (a, b) in enumerate(spans):
+        parts.append(fn(model, images[a:b], labels[a:b], *args, **kw))
+        if progress:
+            progress((j + 1) / len(spans))
+    return concat(parts)
+
+
+def concat(parts):
+    """Concatenate chunk results: a list of DataFrames, or of tuples of DataFrames (element-wise)."""
+    if parts and isinstance(parts[0], tuple):
+        return tuple(pd.concat(p, ignore_index=True) for p in zip(*parts))
+    return pd.concat(parts, ignore_index=True)
+
+
+# --- residual sizes and response std ---------------------------------------------------------------
+
+
+def _three_by_three(net):
+    mods = dict(net.named_modules())
+    return [(name, norm) for name, norm in _conv_norms(net) if getattr(mods[name], "kernel_size", None) == (3, 3)]
+
+
+def response_sums(model, images, labels=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sums for residual sizes and layer responses over one chunk (as trained: no switches).
+
+    Args:
+        model: a `models.resnet.ResNet` (not modified).
+        images: (B, C, 32, 32) uint8, or float in [0, 1]; labels: unused (the chunk interface of `in_chunks`).
+    Returns:
+        blocks: a row per block (block, stage, x_sq = sum of x^2 over the chunk, fx_sq = sum of F(x)^2).
+        layers: a row per 3x3 conv (layer, block, stage, n, s, ss): count, sum and sum of squares of its
+        response, the conv's output after its BN and before the addition/activation (He et al. Fig. 7).
+    """
+    net = _eval_copy(model)
+    convs = _three_by_three(net)
+    with torch.inference_mode(), hooks(net, {}) as cap:
+        net(_as_float(images))
+        brows = []
+        for i, b in enumerate(net.blocks):
+            x, fx = cap[("block", i)][0].double(), cap[("branch", i)].double()
+            brows.append(dict(block=i, stage=b.stage, x_sq=float(x.pow(2).sum()), fx_sq=float(fx.pow(2).sum())))
+        lrows = []
+        for order, (name, _) in enumerate(convs):
+            r = cap[("norm", name)].double()
+            blk = int(name.split(".")[1]) if name.startswith("blocks.") else -1
+            lrows.append(dict(layer=name, index=order + 1, block=blk, stage=net.blocks[blk].stage if blk >= 0 else -1,
+                              n=r.numel(), s=float(r.sum()), ss=float(r.pow(2).sum())))
+    return pd.DataFrame(brows), pd.DataFrame(lrows)
+
+
+def residual_table(block_sums: pd.DataFrame) -> pd.DataFrame:
+    """Per block: residual_ratio = ||F(x)|| / ||x|| over all images of all chunks (the sums of `response_sums`)."""
+    d = block_sums.groupby(["block", "stage"], as_index=False)[["x_sq", "fx_sq"]].sum()
+    d["residual_ratio"] = np.sqrt(d.fx_sq / d.x_sq)
+    d["position"] = (d.block + 0.5) / len(d)  # 0 = input side, 1 = output side: depths can be overlaid
+    return d[["block", "stage", "position", "residual_ratio"]]
+
+
+def response_table(layer_sums: pd.DataFrame) -> pd.DataFrame:
+    """Per 3x3 conv: response_std over all elements and images, `index` (1 = first layer, He's "original" order)
+    and `rank` (1 = largest std, He's "sorted by magnitude")."""
+    d = layer_sums.groupby(["layer", "index", "block", "stage"], as_index=False)[["n", "s", "ss"]].sum()
+    d = d.sort_values("index").reset_index(drop=True)
+    d["response_std"] = np.sqrt(np.maximum(d.ss - d.s**2 / d.n, 0) / (d.n - 1))
+    d["rank"] = d.response_std.rank(ascending=False, method="first").astype(int)
+    return d[["layer", "index", "block", "stage", "response_std", "rank"]]
+
+
+# --- test metrics with switches and lesions --------------------------------------------------------
+
+
+def _per_block(values, n, name):
+    if values is None:
+        return [None] * n
+    values = list(values)
+    if len(values) != n:
+        raise ValueError(f"{name} needs one value per block ({n}), got {len(values)}.")
+    return values
+
+
+def setting_sums(model, images, labels, settings: Sequence[Setting]) -> pd.DataFrame:
+    """Test metrics of one chunk under several skip/drop settings, sharing the unchanged prefix of the network.
+
+    Args:
+        model: a `models.resnet.ResNet` (not modified).
+        images: (B, C, 32, 32) uint8, or float in [0, 1]; labels: (B,) int64.
+        settings: [(label, skip, drop), ...] with per-block sequences (or None) as for `model(x, skip=, drop=)`;
+            `drop[i] = True` deletes block i's residual branch (Veit et al.'s lesion).
+    Returns:
+        a row per setting: setting, n, errors (count), loss_sum (summed cross-entropy).
+    Each setting runs the intact network up to its first changed block, then its own blocks from there; the
+    result equals `model(images, skip=, drop=)` (the tests check it).
+    """
+    net = _eval_copy(model)
+    n = len(net.blocks)
+    plan = []
+    for label, skip, drop in settings:
+        sk, dr = _per_block(skip, n, "skip"), [bool(d) for d in _per_block(drop, n, "drop")]
+        changed = [i for i in range(n) if dr[i] or (sk[i] is not None and bool(sk[i]) != net.blocks[i].skip)]
+        plan.append((min(changed, default=n), label, sk, dr))
+    rows = {}
+    with torch.inference_mode():
+        y = labels
+        h = net.features(_as_float(images))  # (B, w, 32, 32)
+        for i in range(n + 1):
+            for p, (start, label, sk, dr) in enumerate(plan):
+                if start != i:
+                    continue
+                g = h
+                for j in range(i, n):
+                    g = net.blocks[j](g, skip=sk[j], drop=dr[j])
+                logits = net.head(g)
+                rows[p] = dict(setting=label, n=len(y), errors=int((logits.argmax(1) != y).sum()),
+                               loss_sum=float(F.cross_entropy(logits, y, reduction="sum")))
+            if i < n:
+                h = net.blocks[i](h)
+    return pd.DataFrame([rows[p] for p in sorted(rows)], columns=["setting", "n", "errors", "loss_sum"])
+
+
+def setting_table(sums: pd.DataFrame) -> pd.DataFrame:
+    """setting, n, error (fraction), loss (mean), in the order the settings were first given."""
+    d = sums.groupby("setting", as_index=False, sort=False)[["n", "errors", "loss_sum"]].sum()
+    d["error"] = d.errors / d.n
+    d["loss"] = d.loss_sum / d.n
+    return d[["setting", "n", "error", "loss"]]
+
+
+def lesion_label(dropped) -> str:
+    return "intact" if not len(dropped) else "drop " + ",".join(str(int(i)) for i in sorted(dropped))
+
+
+def _lesions(n_blocks, dropped_sets):
+    out = [("intact", None, None)]
+    for D in dropped_sets:
+        out.append((lesion_label(D), None, [i in set(D) for i in range(n_blocks)]))
+    return out
+
+
+def single_lesions(n_blocks: int) -> list[Setting]:
+    """Intact, then each block deleted in turn (Veit et al. Fig. 3)."""
+    return _lesions(n_blocks, [(i,) for i in range(n_blocks)])
+
+
+def random_lesion_sets(n_blocks: int, ks: Sequence[int], samples: int, seed: int = 0) -> list[tuple]:
+    """`samples` random sets of k distinct blocks for each k (all of them when there are fewer), sorted."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in ks:
+        if not 0 <= k <= n_blocks:
+            raise ValueError(f"k must be between 0 and the number of blocks ({n_blocks}), not {k}.")
+        if math.comb(n_blocks, k) <= samples:
+            out += [tuple(c) for c in itertools.combinations(range(n_blocks), k)]
+            continue
+        seen = set()
+        while len(seen) < samples:
+            seen.add(tuple(sorted(int(i) for i in rng.choice(n_blocks, k, replace=False))))
+        out += sorted(seen)
+    return out
+
+
+def random_lesions(n_blocks: int, ks: Sequence[int], samples: int, seed: int = 0) -> list[Setting]:
+    """Intact, then `samples` random k-block deletions for each k (Veit et al. Fig. 5a)."""
+    return _lesions(n_blocks, random_lesion_sets(n_blocks, ks, samples, seed))
+
+
+def lesion_table(sums: pd.DataFrame, model) -> pd.DataFrame:
+    """From `setting_sums` of lesion settings: one row per deletion with k, the deleted blocks, their stages,
+    whether one is a downsampling block, error, loss, and the intact network's error (`base_error`)."""
+    d = setting_table(sums)
+    base = d[d.setting == "intact"]
+    if base.empty:
+        raise ValueError("the lesion settings need the intact network as a reference.")
+    d = d[d.setting != "intact"].copy()
+    blocks = [tuple(int(i) for i in s.removeprefix("drop ").split(",")) for s in d.setting]
+    down = {i for i, b in enumerate(model.blocks) if not isinstance(b.shortcut, nn.Identity)}
+    d["k"] = [len(b) for b in blocks]
+    d["blocks"] = [",".join(map(str, b)) for b in blocks]
+    d["block"] = [b[0] if len(b) == 1 else -1 for b in blocks]
+    d["stage"] = [model.blocks[b[0]].stage if len(b) == 1 else -1 for b in blocks]
+    d["downsampling"] = [any(i in down for i in b) for b in blocks]
+    d["base_error"] = float(base.error.iloc[0])
+    return d[["k", "blocks", "block", "stage", "downsampling", "error", "loss", "base_error"]].reset_index(drop=True)
+
+
+def switch_settings(model, skips_off=(), drops=()) -> list[Setting]:
+    """The standard switches for the whole test set: as trained, every skip off (or on, for a plain net),
+    every branch deleted, and a custom setting (the given blocks' skips off and branches deleted)."""
+    n, res = len(model.blocks), bool(model.config.skip)
+    out = [("as trained", None, None), ("all skips off" if res else "all skips on", [not res] * n, None),
+           ("all branches deleted", None, [True] * n)]
+    if len(skips_off) or len(drops):
+        sk = [False if i in set(skips_off) else None for i in range(n)]
+        label = "custom: " + "; ".join(p for p in (f"skips off {sorted(skips_off)}" if len(skips_off) else "",
+                                                     f"deleted {sorted(drops)}" if len(drops) else "") if p)
+        out.append((label, sk, [i in set(drops) for i in range(n)]))
+    return out
+
+
+# --- gradient path lengths (Veit et al. 2016, Fig. 6) ----------------------------------------------
+
+
+def path_gradient_sums(model, images, labels, ks: Sequence[int], samples: int, seed: int = 0) -> pd.DataFrame:
+    """Gradient along paths of k residual branches (Veit et al. Fig. 6).
+
+    One forward pass (eval mode). In the backward pass, `samples` times per k, k blocks are drawn at random:
+    the gradient goes back through the residual branch of those k blocks only and through the skip of all
+    others (the activation after each sum is kept, as in the forward pass). The norm of the resulting dL/dx_0,
+    x_0 being the first block's input (the stem's output, where every path starts), is recorded.
+
+    Args:
+        model: a residual `models.resnet.ResNet` whose blocks compute act(branch(x) + shortcut(x)).
+        images: (B, C, 32, 32) uint8 or float in [0, 1]; labels: (B,) int64. The loss is the batch mean.
+        ks: path lengths, each in 0..n_blocks; samples: draws per k; seed: for the draws.
+    Returns:
+        a row per draw: k, sample, grad_norm. The draws of all 2^n paths sum to the full gradient (tested).
+    """
+    net = _eval_copy(model)
+    n = len(net.blocks)
+    for b in net.blocks:
+        if not b.skip or hasattr(b, "skip_vjp") or not hasattr(b, "act"):
+            raise ValueError("gradient paths need a residual network whose blocks compute act(F(x) + shortcut(x)); "
+                             f"{model.config.name} is not one.")
+    rng = np.random.default_rng(seed)
+    rows = []
+    with torch.enable_grad():
+        _, rec, g_top = path_graph(net, images, labels)
+        for k in ks:
+            if not 0 <= k <= n:
+                raise ValueError(f"k must be between 0 and the number of blocks ({n}), not {k}.")
+            for j in range(samples):
+                chosen = set(int(i) for i in rng.choice(n, k, replace=False))
+                rows.append(dict(k=int(k), sample=j, grad_norm=float(path_grad(rec, chosen, g_top).norm())))
+    return pd.DataFrame(rows, columns=["k", "sample", "grad_norm"])
+
+
+def path_graph(net, images, labels):
+    """The retained forward graph for `path_grad`: (x_0 (B, w, 32, 32) requiring grad, per-block records,
+    dL/d(last block's output)). `net` must be a private eval copy (see `path_gradient_sums`)."""
+    with torch.enable_grad():
+        x0 = net.features(_as_float(images)).detach().requires_grad_()  # (B, w, 32, 32)
+        h, rec = x0, []
+        for b in net.blocks:
+            r, s = b.branch(h), b.shortcut(h)  # F(x) and the skip, each (B, C', H', W')
+            pre = r + s
+            out = b.act(pre)
+            rec.append((h, r, s, pre, out, isinstance(b.act, nn.Identity)))
+            h = out
+        loss = F.cross_entropy(net.head(h), labels)
+        (g_top,) = torch.autograd.grad(loss, h, retain_graph=True)
+    return x0, rec, g_top
+
+
+def path_grad(rec, chosen, g):
+    """Backward from the last block to x_0 through the branches in `chosen` and the skips elsewhere."""
+    for i in range(len(rec) - 1, -1, -1):
+        h, r, s, pre, out, linear = rec[i]
+        if not linear:
+            (g,) = torch.autograd.grad(out, pre, g, retain_graph=True)
+        if i in chosen:
+            (g,) = torch.autograd.grad(r, h, g, retain_graph=True)
+        elif s is not h:  # a shortcut that changes the shape (option A or B)
+            (g,) = torch.autograd.grad(s, h, g, retain_graph=True)
+    return g.detach()
+
+
+def path_table(samples: pd.DataFrame, n_blocks: int) -> pd.DataFrame:
+    """Per path length k: the draws, mean and std of the gradient norm, the number of paths C(n, k), their
+    total (mean x C(n, k), Veit's Fig. 6c) and its share of the sum over the measured k."""
+    d = samples.groupby("k", as_index=False).grad_norm.agg(draws="count", mean_grad="mean", std_grad="std")
+    d["paths"] = [float(math.comb(n_blocks, int(k))) for k in d.k]
+    d["total"] = d.mean_grad * d.paths
+    d["share"] = d.total / d.total.sum()
+    return d
+
+
+def path_span(table: pd.DataFrame, mass: float = 0.9) -> dict:
+    """Where the total gradient comes from: the path lengths holding the central `mass` of it (lo..hi), the
+    peak k, the mean path length under the binomial count, and the factor the gradient loses per extra branch
+    (from a log-linear fit of mean_grad against k)."""
+    t = table.sort_values("k")
+    cum = t.share.cumsum().to_numpy()
+    tail = (1 - mass) / 2
+    lo = int(t.k.iloc[int(np.searchsorted(cum, tail))])
+    hi = int(t.k.iloc[min(int(np.searchsorted(cum, 1 - tail)), len(t) - 1)])
+    ok = t[t.mean_grad > 0]
+    slope = float(np.polyfit(ok.k, np.log(ok.mean_grad), 1)[0]) if len(ok) > 1 else float("nan")
+    mean_len = float((t.k * t.paths).sum() / t.paths.sum())
+    return dict(lo=lo, hi=hi, peak=int(t.k.iloc[int(t.total.argmax())]), mean_length=mean_len, per_block=math.exp(slope))
