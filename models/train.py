@@ -288,6 +288,9 @@ def train(
             model.load_state_dict(good)
             break
         seconds += time.perf_counter() - t0  # training time only; evaluation below is not counted
+        if world > 1:  # BN running stats differ per process after the last step: evaluate (and save) rank 0's
+            for b in model.buffers():
+                dist.broadcast(b, 0)
         test_loss, test_acc = evaluate(model, xte, yte, device, rank, world)
         loss_sum, correct, n = run.tolist()
         row = {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n, "test_loss": test_loss, "test_acc": test_acc, "lr": lr_now, "seconds": round(seconds, 2)}

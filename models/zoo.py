@@ -165,6 +165,7 @@ def save(model, c, folder, name=None) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(tmp), metadata={"name": name, "format": "pt"})
     os.replace(tmp, wpath)
+    os.chmod(wpath, 0o644)
     c = dict(c, name=name, config=_jsonable(asdict(model.config)), sha256=sha256(wpath))
     c.setdefault("params", sum(p.numel() for p in model.parameters()))
     tmp = folder / f".{name}.json.tmp"

@@ -1,0 +1,124 @@
+"""The model zoo: save/load round trip, rejection of bad files, and the shipped checkpoints."""
+
+import json
+import pickle
+import re
+
+import pytest
+import torch
+
+from models import zoo
+from models.data import make_shapes
+from models.resnet import ResNet, ResNetConfig
+
+
+@pytest.fixture
+def user_zoo(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path))
+    return tmp_path
+
+
+def _saved(folder, name="shapes-resnet8", **cfg):
+    torch.manual_seed(0)
+    model = ResNet(ResNetConfig(depth=8, **cfg))
+    with torch.no_grad():
+        for m in model.modules():  # non-trivial BN statistics, so a lost buffer would show
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    zoo.save(model, {"dataset": "shapes", "epochs": 1, "test_acc": 0.5, "history": [{"epoch": 1}]}, folder, name)
+    return model.eval()
+
+
+def test_round_trip_and_catalog(user_zoo):
+    model = _saved(user_zoo)
+    loaded = zoo.load("shapes-resnet8")
+    assert loaded.training is False and loaded.config == model.config
+    x = torch.rand(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    cat = zoo.list()
+    row = cat[cat["name"] == "shapes-resnet8"].iloc[0]
+    assert row["source"] == "user" and row["depth"] == 8 and row["skip"] is True or row["skip"] == True  # noqa: E712
+    assert {"name", "dataset", "depth", "skip", "test_acc", "epochs", "seconds", "path"} <= set(cat.columns)
+    c = zoo.card("shapes-resnet8")
+    assert c["history"] == [{"epoch": 1}] and len(c["sha256"]) == 64 and c["params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_truncated_file_is_rejected(user_zoo):
+    _saved(user_zoo)
+    w = user_zoo / "shapes-resnet8.safetensors"
+    w.write_bytes(w.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        zoo.load("shapes-resnet8")
+    # without the checksum in the card, safetensors itself refuses the file: still a ValueError
+    card = json.loads((user_zoo / "shapes-resnet8.json").read_text())
+    del card["sha256"]
+    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="not a readable safetensors"):
+        zoo.load("shapes-resnet8")
+
+
+def test_a_pickle_is_never_loaded(user_zoo):
+    _saved(user_zoo)
+    card = json.loads((user_zoo / "shapes-resnet8.json").read_text())
+    del card["sha256"]
+    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    (user_zoo / "shapes-resnet8.safetensors").write_bytes(pickle.dumps({"conv.weight": torch.zeros(1)}))
+    with pytest.raises(ValueError, match="safetensors"):
+        zoo.load("shapes-resnet8")
+
+
+def test_weights_that_do_not_match_the_card_are_rejected(user_zoo):
+    _saved(user_zoo)
+    card = json.loads((user_zoo / "shapes-resnet8.json").read_text())
+    card["config"]["depth"] = 14  # the card now claims another architecture
+    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="does not match"):
+        zoo.load("shapes-resnet8")
+    card["config"]["depth"], card["config"]["width"] = 8, 8  # same keys, other shapes
+    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="shape"):
+        zoo.load("shapes-resnet8")
+    card["config"]["width"] = 16
+    card["config"]["depth"] = 7
+    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="not a valid ResNet"):
+        zoo.load("shapes-resnet8")
+
+
+def test_bad_names_and_cards(user_zoo):
+    with pytest.raises(ValueError, match="no zoo model named"):
+        zoo.load("shapes-resnet9000")
+    with pytest.raises(ValueError, match="not a zoo model name"):
+        zoo.load("../../etc/passwd")
+    (user_zoo / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not readable JSON"):
+        zoo.card("broken")
+    with pytest.warns(UserWarning, match="broken.json"):
+        names = zoo.list()["name"].tolist()
+    assert "broken" not in names
+
+
+SHIPPED = sorted(zoo.SHIPPED.glob("*.json"))
+
+
+def test_shipped_weights_fit_the_budget_and_follow_the_naming():
+    total = sum(p.stat().st_size for p in zoo.SHIPPED.glob("*.safetensors"))
+    assert total < 40 * 2**20
+    for p in SHIPPED:
+        assert re.fullmatch(r"(shapes|cifar10)-(resnet|plain)\d+", p.stem), p.name
+        c = json.loads(p.read_text())
+        assert p.stem == f"{c['dataset']}-{'resnet' if c['config']['skip'] else 'plain'}{c['config']['depth']}"
+        assert len(c["history"]) == c["epochs"] and c["command"].startswith(("python -m models.train", "torchrun"))
+        assert c["test_acc"] == c["history"][-1]["test_acc"]
+
+
+@pytest.mark.parametrize("card_path", [p for p in SHIPPED if p.stem in ("shapes-resnet8", "shapes-resnet20", "shapes-plain20")],
+                         ids=lambda p: p.stem)
+def test_shipped_model_reproduces_its_card_accuracy(card_path):
+    model = zoo.load(card_path.stem)
+    x, y = make_shapes("test")
+    with torch.no_grad():
+        acc = torch.cat([model(x[i : i + 500].float() / 255).argmax(1) for i in range(0, len(x), 500)]).eq(y).float().mean()
+    assert acc.item() == pytest.approx(zoo.card(card_path.stem)["test_acc"], abs=2e-3)  # 2e-3: NHWC vs NCHW rounding
