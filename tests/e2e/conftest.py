@@ -10,6 +10,8 @@ Fixtures
   waits until its script run finished; fails if it shows an exception. Returns the Playwright page.
 - `wait_for_run` (function): `wait_for_run(rerun=True)` after a widget change: waits for the rerun to
   start and finish, then fails if an exception is shown.
+- `charts` (function): `charts(3)` waits until at least 3 Plotly charts hold drawn traces (fails at
+  once if an exception shows instead) and returns how many are drawn.
 - `shot` (function): `shot("gradient_flow")` saves `artifacts/screenshots/gradient_flow.png` (full page).
 
 Without Chromium or Playwright the e2e tests skip with the reason, except in CI (env CI=true),
@@ -173,7 +175,22 @@ def wait_for_app(page, timeout_ms: int = RUN_TIMEOUT_MS, rerun: bool = False):
     page.wait_for_selector(f'{app}[data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]',
                            state="detached", timeout=timeout_ms)
+    page.wait_for_timeout(300)  # the last deltas (an exception box among them) can land just after the flag
     assert_no_exception(page)
+
+
+def wait_for_charts(page, n: int = 1, timeout_ms: int = RUN_TIMEOUT_MS) -> int:
+    """Wait until at least n Plotly charts hold drawn traces, or an exception shows (then fail fast).
+
+    Returns the number of drawn charts. Plotly draws after the script run has finished.
+    """
+    page.wait_for_function(
+        """n => document.querySelector('[data-testid="stException"]') ||
+              [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg .trace')).length >= n""",
+        arg=n, timeout=timeout_ms)
+    assert_no_exception(page)
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg .trace')).length")
 
 
 def assert_no_exception(page):
@@ -225,6 +242,12 @@ def open_page(page, app_url):
 def wait_for_run(page):
     """`wait_for_run(rerun=True)` after a click or a widget change; see `wait_for_app`."""
     return lambda rerun=True, timeout_ms=RUN_TIMEOUT_MS: wait_for_app(page, timeout_ms=timeout_ms, rerun=rerun)
+
+
+@pytest.fixture
+def charts(page):
+    """`charts(3)` -> waits until at least 3 Plotly charts are drawn (fails fast on an exception); their count."""
+    return lambda n=1, timeout_ms=RUN_TIMEOUT_MS: wait_for_charts(page, n, timeout_ms)
 
 
 @pytest.fixture

@@ -5,17 +5,40 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def test_gradient_flow_renders_charts(open_page, shot):
+def test_gradient_flow_renders_charts(open_page, charts, shot):
     page = open_page("gradient_flow")
-    # Plotly draws asynchronously after the script run: wait for at least 3 chart roots ...
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3")
-    # ... each holding drawn data (an SVG trace group), not an empty frame.
-    page.wait_for_function(
-        "[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg .trace')).length >= 3"
-    )
-    charts = page.locator(".js-plotly-plot")
-    assert charts.count() >= 3
+    # Plotly draws after the script run: at least 3 chart roots, each holding drawn data (an SVG trace).
+    assert charts(3) >= 3
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Gradient flow").count() >= 1
     path = shot("gradient_flow")
     assert path.stat().st_size > 10_000  # a real picture, not a blank page
+
+
+def _captions(page):
+    return page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+
+
+def _radio(page, label: str, option: str):
+    """Click `option` of the st.radio labelled `label`, as a user would."""
+    group = page.locator('[data-testid="stRadio"]').filter(has_text=label)
+    group.locator("label").filter(has_text=option).first.click()
+
+
+def test_gradient_flow_reruns_in_the_browser(open_page, wait_for_run, charts, shot):
+    """Change settings over the websocket: the page reruns, redraws its charts and rewrites its captions.
+
+    Sigmoid without normalisation is where gradients vanish, down to exact zeros in float32 for a deep
+    plain net: the log-scale charts and the captions must survive it.
+    """
+    page = open_page("gradient_flow")
+    charts(3)
+    before = _captions(page)
+    _radio(page, "Normalization", "none")
+    wait_for_run()
+    _radio(page, "Activation", "sigmoid")
+    wait_for_run()
+    assert charts(3) >= 3
+    after = _captions(page)
+    assert after and after != before, "the captions did not change after switching to sigmoid without BatchNorm"
+    shot("gradient_flow_sigmoid_nonorm")
