@@ -32,6 +32,8 @@ bn_mode = c[1].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="
                      disabled=norm == "none")
 batch = c[2].number_input("Batch size", 2, 256, 32, step=2, key="batch")
 seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed")
+skip_off = st.multiselect("Switch off the skips of these stages in the residual network", [1, 2, 3], key="skip_off",
+                          help="Stage 1 works at 32x32 with 16 channels, stage 2 at 16x16, stage 3 at 8x8.")
 
 with ui.guard("build and probe this network"):
     cfg = ResNetConfig(depth=depth, norm=norm, activation=activation, init=init, shortcut=shortcut,
@@ -39,7 +41,8 @@ with ui.guard("build and probe this network"):
     if depth > 200:
         st.info(f"A {depth}-layer network takes a few seconds per pass on a CPU.")
     with st.spinner(f"Forward and backward through ResNet-{depth} and plain-{depth}..."):
-        traces = [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, skip) for skip in (True, False)]
+        skips = tuple(stage + 1 not in skip_off for stage in range(3) for _ in range(cfg.n))
+        traces = [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, s) for s in (skips, (False,) * len(skips))]
     if not all(t.finite for t in traces):
         st.warning("Some numbers overflowed to inf/NaN in float32: see the captions. This is the physics, not a bug.")
     if init == "zero_residual" and norm == "batch":

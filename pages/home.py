@@ -26,7 +26,7 @@ with left:
 with right:
     with ui.guard("run the miniature"):
         cfg = ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD)
-        traces = [ui.probe_at_init(cfg, 0, 16, "train", skip) for skip in (True, False)]
+        traces = [ui.probe_at_init(cfg, 0, 16, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
         fig, caption = charts.layer_gradients(traces)
         fig.update_layout(height=320, title=None)
         ui.show_chart((fig, caption))

@@ -53,11 +53,11 @@ def guard(what: str):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def probe_at_init(config: ResNetConfig, seed: int, batch: int, bn_mode: str, skip: bool) -> Trace:
-    """Probe the seed's freshly initialised model on a shapes batch, with every skip on or off."""
+def probe_at_init(config: ResNetConfig, seed: int, batch: int, bn_mode: str, skip: tuple) -> Trace:
+    """Probe the seed's freshly initialised model on a shapes batch; skip: one bool per block."""
     model = init_model(config, seed)
     x, y = shapes_batch(batch, seed)
-    return probe(model, torch.from_numpy(x), torch.from_numpy(y), skip=[skip] * len(model.blocks), bn_mode=bn_mode)
+    return probe(model, torch.from_numpy(x), torch.from_numpy(y), skip=list(skip), bn_mode=bn_mode)
 
 
 def show_chart(fig_and_caption):

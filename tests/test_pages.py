@@ -1,0 +1,51 @@
+"""Every page of the navigation runs in Streamlit's AppTest without an exception."""
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text())
+
+
+def app():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_navigation_lists_pages():
+    assert "pages/home.py" in PAGES and "pages/gradient_flow.py" in PAGES
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs(page):
+    at = app()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, f"{page} shows no title"
+
+
+def captions(at):
+    return " ".join(c.value for c in at.caption)
+
+
+def test_gradient_flow_reruns_with_new_depth_and_skips():
+    at = app()
+    at.switch_page("pages/gradient_flow.py").run()
+    assert "ResNet-56" in captions(at) and "plain-56" in captions(at)
+    at.selectbox(key="depth").set_value(20).run()
+    assert not at.exception
+    text = captions(at)
+    assert "ResNet-20" in text and "plain-20" in text and "56" not in text.split("Loss")[0]
+    at.multiselect(key="skip_off").set_value([2, 3]).run()
+    assert not at.exception
+    assert "ResNet-20 (3 of 9 skips)" in captions(at)
+    at.radio(key="norm").set_value("none").run()
+    at.radio(key="activation").set_value("sigmoid").run()
+    assert not at.exception
+    assert "vanish" in captions(at)  # sigmoid without normalization: the gradient shrinks toward the input
