@@ -20,7 +20,7 @@ from viz.inspect import overrides, private_copy
 
 DESCRIPTIONS = {
     "saliency": "Saliency: the largest absolute gradient of the class score over the three colour channels of each "
-    "pixel, i.e. which pixels would change the score most if nudged a little.",
+    "pixel: the pixels that would change the score most if nudged a little.",
     "ig": "Integrated Gradients: the gradient averaged along the straight path from a black image to this one, "
     "times (image - black), summed over colour channels; red raises the class score, blue lowers it, and all "
     "of it adds up to score(image) - score(black).",
