@@ -1,0 +1,95 @@
+"""The Inspect page in AppTest: uploads through st.file_uploader (and st.camera_input), every bad file of
+issue 4 answered by a clear st.error, switches and reset. Fixtures come from tests/test_uploads.py."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_uploads import BAD, ODD, photo_jpeg
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def open_inspect():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text(elements):
+    return " ".join(e.value for e in elements)
+
+
+def shows_predictions(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert "Top class:" in text(at.caption)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 7, len(charts)  # original, 32x32, top-5, block maps, ratios, channels, attributions, ...
+    assert "Integrated Gradients" in text(at.caption)
+
+
+def upload(at, name, data, mime="application/octet-stream"):
+    at.file_uploader(key="file").set_value((name, data, mime)).run()
+    return at
+
+
+def test_without_an_image_the_page_asks_for_one():
+    at = open_inspect()
+    assert not at.error and "Choose an image" in text(at.info)
+    assert at.file_uploader(key="file").label.startswith("An image")
+
+
+def test_a_photo_upload_shows_predictions_and_every_block():
+    at = upload(open_inspect(), "photo.jpg", photo_jpeg(), "image/jpeg")
+    shows_predictions(at)
+    assert "Median ‖F(x)‖/‖x‖" in text(at.caption) or "Every branch is removed" in text(at.caption)
+    assert len(at.get("download_button")) >= 4  # predictions, blocks, channels, importance, maps
+
+
+def test_every_bad_file_gets_a_clear_error_and_the_page_keeps_working():
+    at = open_inspect()
+    for name, data, words in BAD:
+        upload(at, name, data)
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert len(at.error) == 1, (name, [e.value for e in at.error])
+        msg = at.error[0].value
+        assert words.lower() in msg.lower() and name in msg and "Traceback" not in msg, (name, msg)
+        assert "Top class:" not in text(at.caption)
+    upload(at, "photo.jpg", photo_jpeg(), "image/jpeg")  # after all that, a good file still works
+    shows_predictions(at)
+
+
+def test_odd_files_are_converted_and_the_change_is_said():
+    at = upload(open_inspect(), "photo.jpg", photo_jpeg(), "image/jpeg")
+    at.select_slider[-1].set_value(8).run()  # IG steps: keep the many reruns below short
+    for name, data, words in ODD:
+        upload(at, name, data)
+        shows_predictions(at)
+        assert words.lower() in text(at.info).lower(), (name, text(at.info))
+
+
+def test_switches_change_the_answer_and_reset_restores_it():
+    at = open_inspect()
+    at.segmented_control(key="src").set_value("Gallery").run()
+    shows_predictions(at)
+    before = text(at.caption)
+    drop = at.multiselect[1]
+    drop.set_value(list(drop.options if isinstance(drop.options[0], int) else range(len(drop.options)))).run()
+    assert not at.exception and "Every branch is removed" in text(at.caption)
+    at.multiselect[0].set_value([0, 1]).run()
+    assert not at.exception
+    at.button[0].click().run()  # Reset
+    assert not at.exception and at.multiselect[0].value == [] and at.multiselect[1].value == []
+    assert text(at.caption) == before
+
+
+def test_a_camera_photo_is_inspected():
+    at = open_inspect()
+    at.segmented_control(key="src").set_value("Camera").run()
+    at.camera_input(key="camera").set_value(("shot.jpg", photo_jpeg(320, 240), "image/jpeg")).run()
+    shows_predictions(at)
