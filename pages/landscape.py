@@ -1,0 +1,109 @@
+"""Loss landscapes (Li et al. 2018): a residual net and its plain twin, along filter-normalized random directions."""
+
+import re
+from collections import OrderedDict
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from models import zoo
+from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
+from models.resnet import ResNet, ResNetConfig
+from pages import ui
+from viz import landscape as ls
+from viz import landscape_charts as lc
+
+EXPECTED = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plain56"]
+FRESH = "fresh (untrained) depth-20 pair"
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def load_model(name: str):
+    if name.startswith("fresh-"):
+        torch.manual_seed(0)
+        return ResNet(ResNetConfig(depth=20, skip=name.endswith("resnet20"), mean=SHAPES_MEAN, std=SHAPES_STD)).eval()
+    return zoo.load(name)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def train_images(dataset: str, n: int):
+    """The first n training images of a data set, (n, 3, 32, 32) float in [0, 1], no augmentation."""
+    x, y = make_shapes("train", n=n) if dataset in ("shapes", "fresh") else load_dataset(dataset, "train")
+    return x[:n].float() / 255, y[:n]
+
+
+@st.cache_resource(show_spinner=False)
+def store():  # computed grids, shared by sessions: key -> DataFrame (never mutated)
+    return OrderedDict()
+
+
+def pairs(catalog):
+    """{label: [model names]} per (dataset, depth) in the zoo, residual first; then the fresh pair."""
+    out = {}
+    for n in sorted(catalog.name, key=lambda s: ("plain" in s, s)):
+        m = re.match(r"^(.+)-(resnet|plain)(\d+)$", n)
+        if m:
+            out.setdefault(f"{m[1]}, depth {m[3]}", []).append(n)
+    out[FRESH] = ["fresh-resnet20", "fresh-plain20"]
+    return {k: sorted(v, key=lambda s: "plain" in s) for k, v in out.items()}
+
+
+st.title("Loss landscapes")
+st.markdown(
+    "The training loss around a trained network, along random directions in weight space (Li et al. 2018): "
+    "each direction is scaled **filter by filter** to the norm of the network's own filters, with BatchNorm and "
+    "bias directions set to 0, so networks of different scale can be compared. Residual and plain nets of the same "
+    "depth are drawn side by side on one colour scale. The model is never changed: every point is a separate forward pass."
+)
+catalog = zoo.list()
+missing = [n for n in EXPECTED if n not in set(catalog.name)]
+if missing:
+    st.info(f"Not in the model zoo yet: {', '.join(missing)}. Train them on the Train page or with "
+            "`python -m models.train`; until then the pairs that exist (and an untrained pair) are offered.")
+options = pairs(catalog)
+c = st.columns([3, 2, 1, 1, 1, 1])
+pair = c[0].selectbox("Networks", list(options), key="ls_pair")
+dims = c[1].radio("Plot", ["1-D slice", "2-D surface"], horizontal=True, key="ls_dims")
+two_d = dims == "2-D surface"
+steps = c[2].number_input("Grid points per axis", 3, 51, 11 if two_d else 21, step=2, key=f"ls_steps_{dims}")
+images = c[3].number_input("Images", 8, 2048, 48 if two_d else 64, step=8, key=f"ls_images_{dims}")
+span = c[4].number_input("Span ±", 0.1, 5.0, 1.0, step=0.25, key="ls_span")
+seed = c[5].number_input("Direction seed", 0, 10_000, 0, key="ls_seed")
+if pair == FRESH:
+    st.warning("Untrained networks: their landscape says nothing about training; it only shows the machinery.")
+
+with ui.guard("compute the loss landscape"):
+    names = options[pair]
+    nets = {n: load_model(n) for n in names}
+    label = {n: m.config.name + (" (untrained)" if n.startswith("fresh-") else "") for n, m in nets.items()}
+    dataset = "fresh" if pair == FRESH else zoo.card(names[0]).get("dataset", "shapes")
+    x, y = train_images(dataset, int(images))
+    cache, tables = store(), {}
+    bar = st.progress(0.0, text="")
+    for n, m in nets.items():
+        key = (n, two_d, int(steps), len(x), float(span), int(seed))
+        if key not in cache:
+            fn = ls.surface_2d if two_d else ls.slice_1d
+            cache[key] = fn(m, x, y, steps=int(steps), span=float(span), seed=int(seed),
+                            progress=lambda d, t, n=n: bar.progress(d / t, text=f"{label[n]}: point {d} of {t}"))
+            while len(cache) > 64:
+                cache.popitem(last=False)
+        tables[label[n]] = cache[key]
+    bar.empty()
+
+    if two_d:
+        tab1, tab2 = st.tabs(["Contours", "3-D surfaces"])
+        with tab1:
+            ui.show_chart(lc.contour_pair(tables))
+        with tab2:
+            ui.show_chart(lc.surface_pair(tables))
+    else:
+        ui.show_chart(lc.slice_1d(tables))
+    st.caption(f"{len(x)} training images of `{dataset if dataset != 'fresh' else 'shapes'}` (no augmentation), "
+               "BatchNorm in eval mode (running statistics), directions drawn with seed "
+               f"{int(seed)}{' and ' + str(int(seed) + 1) if two_d else ''}.")
+    df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)
+    with st.expander("The grid behind the chart"):
+        st.dataframe(df, hide_index=True, height=240)
+        ui.csv_download(df, f"landscape_{'2d' if two_d else '1d'}_{'_'.join(names)}", "Download the grid (CSV)")
