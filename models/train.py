@@ -169,6 +169,7 @@ def train(
     command=None,
     root=None,
     data=None,
+    zoo_dir=None,
 ) -> TrainResult:
     """Train a ResNet on a data set.
 
@@ -182,6 +183,7 @@ def train(
         callback: called as callback(event: dict) after each step ({"event": "step", epoch, step, steps,
             loss, acc, lr}) and each epoch ({"event": "epoch", **history row}); return True to stop.
         data: optional ((train_x, train_y), (test_x, test_y)) uint8/int64 tensors instead of loading.
+        zoo_dir: also save `<name>.safetensors/.json` there after every epoch (the Train page's user zoo).
     Returns:
         TrainResult(model, status, message, history, card, out). status "diverged" when the loss
         became NaN/inf: the model and the files are those of the last good epoch.
@@ -210,6 +212,26 @@ def train(
     name = zoo.check_name(name or zoo.model_name(ds_name, config))
     out = Path(out) if out else None
     ckpt = out / CHECKPOINT if out else None
+
+    def make_card(status):
+        last = history[-1] if history else {}
+        return {
+            "name": name,
+            "dataset": ds_name,
+            "classes": [*info.classes] if info else None,
+            "epochs": len(history),
+            "test_acc": last.get("test_acc"),
+            "test_loss": last.get("test_loss"),
+            "train_acc": last.get("train_acc"),
+            "train_loss": last.get("train_loss"),
+            "seconds": round(seconds, 1),
+            "hardware": hardware(world, device),
+            "command": command or f"models.train.train({config!r}, {dataset!r}, {epochs})",
+            "recipe": asdict(recipe),
+            "status": status,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "history": [*history],
+        }
 
     torch.manual_seed(seed)
     model = ResNet(config).to(device, memory_format=MEMORY_FORMAT)
@@ -304,6 +326,8 @@ def train(
                 pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(out / HISTORY, index=False)
             if progress:
                 print(f"{name} epoch {epoch + 1}/{epochs}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | test loss {test_loss:.4f} acc {test_acc:.4f} | {seconds:.0f}s", file=sys.stderr, flush=True)
+            if zoo_dir:  # saved after every epoch, so a run interrupted from outside keeps its last epoch
+                zoo.save(model, make_card("running" if epoch + 1 < epochs else "done"), zoo_dir, name)
             if callback and callback({"event": "epoch", **row}):
                 status, message = "stopped", f"Stopped after epoch {epoch + 1}."
         if world > 1:
@@ -314,32 +338,14 @@ def train(
     model.eval()
     hist = pd.DataFrame(history, columns=HISTORY_COLUMNS)
     last = history[-1] if history else {}
-    card = {
-        "name": name,
-        "dataset": ds_name,
-        "classes": builtins_list(info.classes) if info else None,
-        "epochs": len(history),
-        "test_acc": last.get("test_acc"),
-        "test_loss": last.get("test_loss"),
-        "train_acc": last.get("train_acc"),
-        "train_loss": last.get("train_loss"),
-        "seconds": round(seconds, 1),
-        "hardware": hardware(world, device),
-        "command": command or f"models.train.train({config!r}, {dataset!r}, {epochs})",
-        "recipe": asdict(recipe),
-        "status": status,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "history": history,
-    }
+    card = make_card(status)
     if status == "done":
         message = f"Trained {name} for {len(history)} epochs in {seconds:.0f} s: test accuracy {last['test_acc']:.2%}."
-    if rank == 0 and out and history and status != "diverged":
-        zoo.save(model, card, out, name)
+    if rank == 0 and history:
+        for folder in (out, zoo_dir):
+            if folder:
+                zoo.save(model, card, folder, name)  # after divergence: the last good epoch's model
     return TrainResult(model=model, status=status, message=message, history=hist, card=card, out=out)
-
-
-def builtins_list(x):
-    return [*x]
 
 
 def main(argv=None):

@@ -176,3 +176,22 @@ def save(model, c, folder, name=None) -> Path:
 
 def _jsonable(d):
     return {k: builtins.list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def histories(dataset="shapes", depths=(20, 56), source="shipped") -> pd.DataFrame:
+    """Per-epoch history of the `{dataset}-{resnet|plain}{depth}` models, tidy: one row per model and epoch.
+
+    Columns: name, depth, skip, epoch, train_error, test_error (in %), seconds. Missing models are left out.
+    """
+    rows = []
+    for depth in depths:
+        for skip in (False, True):
+            name = f"{dataset}-{'resnet' if skip else 'plain'}{depth}"
+            p = dict(folders())[source] / f"{name}.json"
+            if not p.is_file():
+                continue
+            for h in _read_card(p).get("history", []):
+                rows.append({"name": name, "depth": depth, "skip": skip, "epoch": h["epoch"],
+                             "train_error": 100 * (1 - h["train_acc"]), "test_error": 100 * (1 - h["test_acc"]),
+                             "seconds": h.get("seconds")})
+    return pd.DataFrame(rows, columns=["name", "depth", "skip", "epoch", "train_error", "test_error", "seconds"])
