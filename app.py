@@ -8,7 +8,6 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/show_chart:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/image_search:"),
     st.Page("pages/landscape.py", title="Loss landscape", icon=":material/landscape:"),
     st.Page("pages/shattered.py", title="Shattered gradients", icon=":material/scatter_plot:"),
