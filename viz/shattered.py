@@ -47,12 +47,17 @@ class ScalarNet(nn.Module):
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(2.0 / fan_in))
                 m.bias.copy_((torch.rand(m.bias.shape, generator=g) * 2 - 1) / math.sqrt(fan_in))
 
-    @staticmethod
-    def _bn(h):  # (N, width), statistics of the batch held fixed
-        return (h - h.mean(0).detach()) / (h.std(0).detach() + 1e-5)
+    def forward(self, x, stats=None):  # (N,) -> (N,)
+        """stats: optional list of (mean, std) per BN, e.g. from `batch_stats`, to use instead of the batch's own."""
+        use_bn, k, seen = self.kind.endswith("+bn"), iter(stats or ()), []
 
-    def forward(self, x):  # (N,) -> (N,)
-        bn = self._bn if self.kind.endswith("+bn") else (lambda h: h)
+        def bn(h):  # (N, width): statistics of the batch (or the given ones), held fixed when differentiating
+            if not use_bn:
+                return h
+            m, s = next(k) if stats is not None else (h.mean(0).detach(), h.std(0).detach() + 1e-5)
+            seen.append((m, s))
+            return (h - m) / s
+
         h = self.inp(x[:, None])  # (N, width)
         if self.kind.startswith("feed"):  # depth hidden layers: the input layer's and depth - 1 more
             h = torch.relu(bn(h))
@@ -62,7 +67,14 @@ class ScalarNet(nn.Module):
             for lin in self.hidden:
                 h = h + lin(torch.relu(bn(h)))
             h = torch.relu(bn(h))
+        self._last_stats = seen
         return self.out(h)[:, 0]
+
+    @torch.no_grad()
+    def batch_stats(self, x):
+        """The (mean, std) each BN uses for the batch x (N,)."""
+        self(x)
+        return self._last_stats
 
 
 def input_gradient(net, x):
