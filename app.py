@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/landscape.py", title="Loss landscape", icon=":material/landscape:"),
     st.Page("pages/shattered.py", title="Shattered gradients", icon=":material/scatter_plot:"),
     st.Page("pages/designs.py", title="Skip designs", icon=":material/account_tree:"),
+    st.Page("pages/residuals.py", title="Residuals", icon=":material/stacked_line_chart:"),
 ]
 
 page = st.navigation(PAGES)

@@ -267,21 +267,31 @@ def path_gradient_sums(model, images, labels, ks: Sequence[int], samples: int, s
         if not b.skip or hasattr(b, "skip_vjp") or not hasattr(b, "act"):
             raise ValueError("gradient paths need a residual network whose blocks compute act(F(x) + shortcut(x)); "
                              f"{model.config.name} is not one.")
-    rng = np.random.default_rng(seed)
     rows = []
     with torch.enable_grad():
         _, rec, g_top = path_graph(net, images, labels)
-        for k in ks:
-            if not 0 <= k <= n:
-                raise ValueError(f"k must be between 0 and the number of blocks ({n}), not {k}.")
-            for j in range(samples):
-                chosen = set(int(i) for i in rng.choice(n, k, replace=False))
-                rows.append(dict(k=int(k), sample=j, grad_norm=float(path_grad(rec, chosen, g_top).norm())))
+        for k, sets in zip(ks, path_sets(n, ks, samples, seed)):
+            masks = torch.zeros(len(sets), n, dtype=torch.bool)
+            for j, c in enumerate(sets):
+                masks[j, list(c)] = True
+            norms = path_grads(rec, masks, g_top).flatten(1).norm(dim=1)  # (S,)
+            rows += [dict(k=int(k), sample=j, grad_norm=float(v)) for j, v in enumerate(norms)]
     return pd.DataFrame(rows, columns=["k", "sample", "grad_norm"])
 
 
+def path_sets(n_blocks: int, ks: Sequence[int], samples: int, seed: int = 0) -> list[list[tuple]]:
+    """For each k, `samples` random draws of k of the n blocks (with repeats: each draw is one measurement)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in ks:
+        if not 0 <= k <= n_blocks:
+            raise ValueError(f"k must be between 0 and the number of blocks ({n_blocks}), not {k}.")
+        out.append([tuple(sorted(int(i) for i in rng.choice(n_blocks, k, replace=False))) for _ in range(samples)])
+    return out
+
+
 def path_graph(net, images, labels):
-    """The retained forward graph for `path_grad`: (x_0 (B, w, 32, 32) requiring grad, per-block records,
+    """The retained forward graph for `path_grads`: (x_0 (B, w, 32, 32) requiring grad, per-block records,
     dL/d(last block's output)). `net` must be a private eval copy (see `path_gradient_sums`)."""
     with torch.enable_grad():
         x0 = net.features(_as_float(images)).detach().requires_grad_()  # (B, w, 32, 32)
@@ -290,23 +300,32 @@ def path_graph(net, images, labels):
             r, s = b.branch(h), b.shortcut(h)  # F(x) and the skip, each (B, C', H', W')
             pre = r + s
             out = b.act(pre)
-            rec.append((h, r, s, pre, out, isinstance(b.act, nn.Identity)))
+            rec.append((h, r, s, pre, out, None if isinstance(b.act, nn.Identity) else b.act))
             h = out
         loss = F.cross_entropy(net.head(h), labels)
         (g_top,) = torch.autograd.grad(loss, h, retain_graph=True)
     return x0, rec, g_top
 
 
-def path_grad(rec, chosen, g):
-    """Backward from the last block to x_0 through the branches in `chosen` and the skips elsewhere."""
+def path_grads(rec, masks, g_top):
+    """Gradients at x_0 along S paths at once. masks: (S, n) bool, True = back through block i's branch,
+    False = through its skip. g_top: dL/d(last output), (B, ...). Returns (S, B, w, 32, 32)."""
+    g = g_top.expand(len(masks), *g_top.shape)  # (S, B, C, H, W): one gradient per path
     for i in range(len(rec) - 1, -1, -1):
-        h, r, s, pre, out, linear = rec[i]
-        if not linear:
-            (g,) = torch.autograd.grad(out, pre, g, retain_graph=True)
-        if i in chosen:
-            (g,) = torch.autograd.grad(r, h, g, retain_graph=True)
-        elif s is not h:  # a shortcut that changes the shape (option A or B)
-            (g,) = torch.autograd.grad(s, h, g, retain_graph=True)
+        h, r, s, pre, out, act = rec[i]
+        if isinstance(act, nn.ReLU):
+            g = g * (pre > 0)
+        elif act is not None:
+            (g,) = torch.autograd.grad(out, pre, g, retain_graph=True, is_grads_batched=True)
+        new = torch.empty(len(masks), *h.shape, dtype=g.dtype)
+        sel = masks[:, i]
+        for part, src in ((sel, r), (~sel, s)):
+            if part.any():
+                gp = g[part]
+                if src is not h:  # the branch, or a shortcut that changes the shape (option A or B)
+                    (gp,) = torch.autograd.grad(src, h, gp, retain_graph=True, is_grads_batched=True)
+                new[part] = gp
+        g = new
     return g.detach()
 
 

@@ -1,0 +1,156 @@
+"""Residuals: what trained networks learned (He et al. 2015 Fig. 7), lesions and gradient paths (Veit et al. 2016)."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from models import zoo
+from models.data import load_dataset
+from pages import ui
+from viz import residual_charts as rc
+from viz import residuals as R
+
+WANTED = ["resnet20", "plain20", "resnet56", "plain56", "resnet110", "plain110"]  # He et al.'s Fig. 7 set
+VIEWS = ["Residual sizes (He Fig. 7)", "Lesions (Veit Fig. 3, 5)", "Gradient paths (Veit Fig. 6)", "Switches"]
+CHUNK = 250
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def catalog():
+    return zoo.list()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def model(name: str):
+    return zoo.load(name)  # eval mode; shared by sessions, never mutated (every measurement works on a copy)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def test_set(dataset: str):
+    return load_dataset(dataset, "test")  # uint8 (N, 3, 32, 32), labels (N,)
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def chunk(kind: str, name: str, dataset: str, a: int, b: int, arg=None):
+    """One cached unit of work: sums over test images a..b (or one path length k)."""
+    m, (x, y) = model(name), test_set(dataset)
+    if kind == "responses":
+        return R.response_sums(m, x[a:b])
+    if kind == "settings":
+        return R.setting_sums(m, x[a:b], y[a:b], arg)
+    k, samples, seed = arg
+    return R.path_gradient_sums(m, x[a:b], y[a:b], [k], samples, seed=seed)
+
+
+def run(jobs, what):
+    """jobs: {name: [chunk args]} -> {name: concatenated sums}; a progress bar, stoppable between chunks."""
+    total, done, out = sum(map(len, jobs.values())), 0, {}
+    bar, stop = st.progress(0.0, text=what), st.empty()
+    stop.button("Stop", key="res_stop", help="Stops after the current step; finished steps stay cached.")
+    for name, args in jobs.items():
+        parts = []
+        for arg in args:
+            parts.append(chunk(*arg))
+            done += 1
+            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total}")
+        out[name] = R.concat(parts)
+    bar.empty(), stop.empty()
+    return out
+
+
+def spans(n):
+    return R.chunks(n, CHUNK)
+
+
+def show_tables(tables, file):
+    df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)
+    with st.expander("The numbers behind the chart"):
+        st.dataframe(df, hide_index=True, height=220)
+        ui.csv_download(df, file, "Download (CSV)")
+
+
+st.title("Residuals")
+st.markdown("What trained networks learned, on their own test images: how big each residual **F(x)** is, "
+            "what happens when blocks are deleted, and along which paths the gradient travels. Each chart puts "
+            "the paper's finding beside ours.")
+if st.session_state.get("res_stop"):
+    st.info("Stopped. Finished steps are cached: change a setting, or pick the view again, to continue.")
+    st.stop()
+cat = catalog()
+if cat.empty:
+    st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo). Train one on the "
+               "Train page or with `python -m models.train`; this page measures trained networks only.")
+    st.stop()
+c = st.columns([1, 3, 1])
+dataset = c[0].selectbox("Data set", sorted(cat.dataset.dropna().unique()), key="res_dataset")
+have = cat[cat.dataset == dataset].sort_values(["depth", "skip"], ascending=[True, False])
+missing = [f"{dataset}-{w}" for w in WANTED if f"{dataset}-{w}" not in set(have.name)]
+if missing:
+    st.info(f"Not in the zoo yet: {', '.join(missing)}. The charts use the models that exist.")
+default = [n for n in have.name if int(have.set_index("name").depth[n]) <= 56] or list(have.name[:1])
+names = c[1].multiselect("Models", list(have.name), default=default, key="res_models")
+n_test = c[2].number_input("Test images", 50, 10_000, 500, step=50, key="res_n")
+view = st.radio("Show", VIEWS, horizontal=True, key="res_view", label_visibility="collapsed")
+if not names:
+    st.warning("Pick at least one model.")
+    st.stop()
+
+with ui.guard("measure these models"):
+    nets = {n: model(n) for n in names}
+    x, y = test_set(dataset)
+    n_img = min(int(n_test), len(x))
+    label = {n: m.config.name for n, m in nets.items()}
+    chance = 1 - 1 / nets[names[0]].config.num_classes
+    st.caption(f"{n_img} test images of `{dataset}`; BatchNorm in eval mode (running statistics).")
+    if view == VIEWS[0]:
+        sums = run({n: [("responses", n, dataset, a, b) for a, b in spans(n_img)] for n in names}, "Forward passes")
+        blocks = {label[n]: R.residual_table(s[0]) for n, s in sums.items()}
+        layers = {label[n]: R.response_table(s[1]) for n, s in sums.items()}
+        ui.show_chart(rc.residual_ratios(blocks))
+        show_tables(blocks, f"residual_ratios_{dataset}")
+        ui.show_chart(rc.response_std(layers))
+        show_tables(layers, f"response_std_{dataset}")
+    elif view == VIEWS[1]:
+        c = st.columns(3)
+        kind = c[0].radio("Delete", ["one block at a time", "k random blocks"], horizontal=True, key="res_lesion")
+        kpts = c[1].number_input("k values per model", 2, 60, 9, key="res_kpts", disabled=kind.startswith("one"))
+        draws = c[2].number_input("Draws per k", 1, 50, 3, key="res_draws", disabled=kind.startswith("one"))
+        sets = {}
+        for n, m in nets.items():
+            nb = len(m.blocks)
+            ks = sorted({int(round(v)) for v in np.linspace(1, nb, int(kpts))})
+            s = R.single_lesions(nb) if kind.startswith("one") else R.random_lesions(nb, ks, int(draws), seed=0)
+            sets[n] = tuple((lab, sk, None if d is None else tuple(d)) for lab, sk, d in s)
+        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in spans(n_img)] for n in names}, "Lesions")
+        tables = {label[n]: R.lesion_table(s, nets[n]) for n, s in sums.items()}
+        ui.show_chart((rc.single_lesions if kind.startswith("one") else rc.k_lesions)(tables, chance=chance))
+        show_tables(tables, f"lesions_{dataset}")
+    elif view == VIEWS[2]:
+        res = [n for n in names if nets[n].config.skip]
+        if not res:
+            st.warning("Gradient paths need a residual network: pick one of the ResNets.")
+            st.stop()
+        c = st.columns(4)
+        n = c[0].selectbox("Network", res, key="res_path_model")
+        samples = c[1].number_input("Draws per k", 10, 1000, 100, step=10, key="res_samples")
+        batch = c[2].number_input("Images per draw", 1, 64, 4, key="res_batch")
+        seed = c[3].number_input("Seed", 0, 10_000, 0, key="res_seed")
+        nb = len(nets[n].blocks)
+        s = run({n: [("paths", n, dataset, 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]},
+                "Backward passes along random paths")[n]
+        table = R.path_table(s, nb)
+        ui.show_chart(rc.path_lengths(table, R.path_span(table), label[n]))
+        show_tables({label[n]: table}, f"path_lengths_{n}")
+    else:
+        c = st.columns(2)
+        n0 = nets[names[0]]
+        skips_off = c[0].multiselect("Custom: skips off at blocks", list(range(len(n0.blocks))), key="res_skips_off",
+                                     help=f"Block numbers of {label[names[0]]}; applied to models with that many blocks.")
+        drops = c[1].multiselect("Custom: delete branches of blocks", list(range(len(n0.blocks))), key="res_drops")
+        sets = {n: tuple((lab, None if sk is None else tuple(sk), None if d is None else tuple(d)) for lab, sk, d in
+                         R.switch_settings(m, *((skips_off, drops) if len(m.blocks) == len(n0.blocks) else ((), ()))))
+                for n, m in nets.items()}
+        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in spans(n_img)] for n in names}, "Switches")
+        tables = {label[n]: R.setting_table(s) for n, s in sums.items()}
+        ui.show_chart(rc.switches(tables, chance=chance))
+        show_tables(tables, f"switches_{dataset}")
