@@ -14,6 +14,7 @@ from models.train import train
 from pages import ui
 
 COLORS = {True: "#1f6fb4", False: "#d6392b"}  # residual blue, plain red (as on the other pages)
+SHADES = {(False, False): "#f4a582", (False, True): "#b2182b", (True, False): "#92c5de", (True, True): "#2166ac"}
 
 
 @st.cache_data(max_entries=4, show_spinner="Loading the data set...")
@@ -152,15 +153,14 @@ with ui.guard("draw the degradation chart"):
     else:
         fig = go.Figure()
         for (name, depth_, skip), g in h.groupby(["name", "depth", "skip"], sort=False):
-            dash = "solid" if depth_ == 56 else "dash"
-            fig.add_scatter(x=g.epoch, y=g.train_error, name=f"{'ResNet' if skip else 'plain'}-{depth_} train",
-                            line=dict(color=COLORS[skip], dash=dash, width=1.5))
-            fig.add_scatter(x=g.epoch, y=g.test_error, name=f"{'ResNet' if skip else 'plain'}-{depth_} test",
-                            line=dict(color=COLORS[skip], dash=dash, width=3.5))
-        fig.update_layout(height=420, template="plotly_white", title="shapes: error during training (thin: train, bold: test)",
-                          margin=dict(l=60, r=20, t=50, b=45))
+            label, color = f"{'ResNet' if skip else 'plain'}-{depth_}", SHADES[(skip, depth_ > 20)]
+            fig.add_scatter(x=g.epoch, y=g.train_error, name=f"{label} train", line=dict(color=color, dash="dash", width=1.5))
+            fig.add_scatter(x=g.epoch, y=g.test_error, name=f"{label} test", line=dict(color=color, width=3.5))
+        fig.update_layout(height=440, template="plotly_white", margin=dict(l=60, r=20, t=50, b=45),
+                          title="shapes: error during training (dashed: train, bold: test, as in He et al.)")
         fig.update_xaxes(title="epoch")
-        fig.update_yaxes(title="error (%)", type="log")
+        ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
+        fig.update_yaxes(title="error (%), log scale", type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
         st.plotly_chart(fig, key="tr_degradation", width="stretch")
         final = h.sort_values("epoch").groupby("name").last()
         st.markdown(finding(h, final))
