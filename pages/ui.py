@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from models.data import make_shapes
+from models import zoo
+from models.data import load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz.probe import Trace, probe
 
@@ -39,6 +40,31 @@ def shapes_batch(n: int, seed: int, split: str = "test"):
     return (x.float() / 255).numpy(), y.numpy()
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def zoo_catalog() -> pd.DataFrame:
+    """The zoo's catalog (shipped and user models); re-read every 30 s so newly trained models appear."""
+    return zoo.list()
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def zoo_model(name: str) -> ResNet:
+    """A zoo model in eval mode; cached, shared by sessions, never mutated (measurements work on copies)."""
+    return zoo.load(name)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def dataset(name: str, split: str = "test"):
+    """A whole split as (uint8 images (N, 3, 32, 32), labels (N,)) tensors; shared, never mutated."""
+    return load_dataset(name, split)
+
+
+def sample(name: str, n: int, seed: int, split: str = "test"):
+    """n images of a split, chosen by seed: (float images in [0, 1], labels)."""
+    x, y = dataset(name, split)
+    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
+    return x[idx].float() / 255, y[idx]
+
+
 def csv_download(df: pd.DataFrame, name: str, label: str = "Download CSV"):
     st.download_button(label, df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}")
 
@@ -58,6 +84,16 @@ def probe_at_init(config: ResNetConfig, seed: int, batch: int, bn_mode: str, ski
     model = init_model(config, seed)
     x, y = shapes_batch(batch, seed)
     return probe(model, torch.from_numpy(x), torch.from_numpy(y), skip=list(skip), bn_mode=bn_mode)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def probe_trained(name: str, seed: int, batch: int, bn_mode: str) -> Trace:
+    """Probe a zoo model on a batch of its own data set's test split."""
+    model = zoo_model(name)
+    x, y = sample(zoo.card(name)["dataset"], batch, seed)
+    t = probe(model, x, y, bn_mode=bn_mode)
+    t.name = f"{t.name} (trained)"
+    return t
 
 
 def show_chart(fig_and_caption):

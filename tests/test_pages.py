@@ -49,3 +49,15 @@ def test_gradient_flow_reruns_with_new_depth_and_skips():
     at.radio(key="activation").set_value("sigmoid").run()
     assert not at.exception
     assert "vanish" in captions(at)  # sigmoid without normalization: the gradient shrinks toward the input
+
+
+def test_gradient_flow_trained_compares_zoo_models():
+    at = app()
+    at.switch_page("pages/gradient_flow.py").run()
+    at.segmented_control(key="source").set_value("Trained").run()
+    assert not at.exception, [e.value for e in at.exception]
+    from models import zoo
+
+    first = zoo.list().query("dataset in ['shapes', 'cifar10']").sort_values(["dataset", "depth"]).iloc[0]
+    kind = "ResNet" if first.skip else "plain"
+    assert f"{kind}-{first.depth} (trained)" in captions(at)
