@@ -108,6 +108,7 @@ def test_cli_single_process(tmp_path, capsys):
     assert main(["--depth", "9", "--out", str(tmp_path / "x"), "--quiet"]) == 1  # a clear error, no traceback
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_gives_the_same_artefacts(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "models.train", "--dataset", "shapes", "--depth", "8", "--epochs", "2", "--limit", "256",
