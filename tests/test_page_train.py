@@ -62,3 +62,11 @@ def test_degradation_states_both_findings(at):
     assert "He et al." in text and "Degradation" in " ".join(h.value for h in at.header)
     if not zoo.histories("shapes", (20, 56)).empty:
         assert "Ours" in text
+
+
+def test_missing_data_is_a_clear_error(at, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKIPLAB_DATA", str(tmp_path / "empty"))
+    at.selectbox(key="tr_dataset").set_value("cifar10")
+    at.button(key="tr_start").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "CIFAR-10 not found" in at.error[0].value
