@@ -31,13 +31,30 @@ with right:
         fig.update_layout(height=320, title=None)
         ui.show_chart((fig, caption))
 
-st.subheader("The pages")
+st.subheader("The pages, in the order of a lesson")
+GUIDE = [
+    ("pages/gradient_flow.py", "Gradient flow", "per-layer gradient norms, the gradient at every block, ||F(x)||/||x|| and "
+     "the share of gradient taking the skip, for a residual net and its plain twin with the same weights; at init or trained."),
+    ("pages/train.py", "Train", "train a residual or plain net live, watch the curves, and compare the shipped training "
+     "histories: the degradation problem of He et al. Fig. 6."),
+    ("pages/inspect.py", "Inspect", "upload an image (or use the camera) and look inside every block: x, F(x) and the output, "
+     "with switches to cut any skip or branch, and Captum attributions."),
+    ("pages/residuals.py", "Residuals", "on trained networks: how small the learned residuals are (He Fig. 7), what deleting "
+     "blocks does (Veit et al. 2016) and which path lengths carry the gradient."),
+    ("pages/landscape.py", "Loss landscape", "the loss around a trained network along filter-normalized random directions "
+     "(Li et al. 2018): smooth with skips, chaotic without."),
+    ("pages/shattered.py", "Shattered gradients", "how the gradient with respect to the input turns to noise with depth in "
+     "plain nets but not in residual ones (Balduzzi et al. 2017)."),
+    ("pages/designs.py", "Skip designs", "gradient flow at init for the designs the residual idea grew into: pre-activation, "
+     "bottleneck, inverted residual, dense, highway."),
+]
+for path, title, what in GUIDE:
+    a, b = st.columns([1, 4])
+    a.page_link(path, label=title)
+    b.markdown(what)
+
 st.markdown(
     """
-- **Gradient flow**: pick depth, normalization, activation, init and shortcut; see per-layer gradient norms,
-  the gradient at every block, the size of each residual ||F(x)||/||x|| and how much gradient takes the skip,
-  for a residual network and its plain twin with the same weights.
-
 **What you will see is richer than the textbook story.** With BatchNorm, a deep plain network's gradients
 *explode* toward the input at initialisation (Yang et al., 2019). A residual network without normalization
 blows up its forward signal (the reason for zero-initialising each branch's last BatchNorm, or Fixup).
