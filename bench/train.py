@@ -24,9 +24,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.data import CIFAR10_MEAN, CIFAR10_STD  # noqa: E402
-from models.resnet import ResNet, ResNetConfig  # noqa: E402
-from models.train import evaluate, train  # noqa: E402
+from models.data import CIFAR10_MEAN, CIFAR10_STD
+from models.resnet import ResNet, ResNetConfig
+from models.train import evaluate, train
 
 
 def conv_macs(model):

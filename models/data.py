@@ -4,10 +4,20 @@
 page works with no download.
 """
 
+import hashlib
+import io
 import math
+import os
+import pickle
+import tarfile
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, ImageOps
 
 SHAPES_CLASSES = ("disc", "ring", "square", "frame", "triangle", "cross", "bar", "stripes", "checkers", "spots")
 SHAPES_SIZES = {"train": 10_000, "test": 2_000}
@@ -123,17 +133,6 @@ def _render(seed, split, idx):
 # Real data: CIFAR-10 (official python-format archive or an ImageFolder), any user ImageFolder.
 # ---------------------------------------------------------------------------------------------
 
-import hashlib  # noqa: E402
-import io  # noqa: E402
-import os  # noqa: E402
-import pickle  # noqa: E402
-import tarfile  # noqa: E402
-import urllib.request  # noqa: E402
-import warnings  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from PIL import Image, ImageOps  # noqa: E402
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -297,13 +296,13 @@ def extract_cifar10(archive, root) -> Path:
 class _BatchUnpickler(pickle.Unpickler):
     """The CIFAR batches are pickles; this loads plain data and numpy arrays only, never code."""
 
-    ALLOWED = {
+    ALLOWED = frozenset({
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("_codecs", "encode"),
-    }
+    })
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:

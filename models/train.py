@@ -235,8 +235,7 @@ def train(
 
     torch.manual_seed(seed)
     model = ResNet(config).to(device, memory_format=MEMORY_FORMAT)
-    decay = [p for p in model.parameters()]
-    opt = torch.optim.SGD(decay, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     history, start, seconds = [], 0, 0.0
     if ckpt is not None and ckpt.exists():
         if not resume:
@@ -254,7 +253,6 @@ def train(
 
     status, message = "done", ""
     total = epochs * steps
-    local_bs = batch_size // world
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
         g = torch.Generator().manual_seed(seed * 100_003 + epoch)

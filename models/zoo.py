@@ -37,7 +37,8 @@ def folders():
 
 
 def model_name(dataset, config):
-    """Canonical name, e.g. 'shapes-resnet20' or 'cifar10-plain56'."""
+    """Canonical name, e.g. 'shapes-resnet20' or 'cifar10-plain56' (a folder's odd characters become '_')."""
+    dataset = re.sub(r"[^A-Za-z0-9_.-]", "_", str(dataset)).lstrip("._-") or "data"
     return f"{dataset}-{'resnet' if config.skip else 'plain'}{config.depth}"
 
 
@@ -66,7 +67,7 @@ def _find(name):
     raise ValueError(f"no zoo model named {name!r}. Known models: {known}.")
 
 
-def list() -> pd.DataFrame:  # noqa: A001 (the brief's name)
+def list() -> pd.DataFrame:  # the brief's name (shadows list() in this module)
     """The catalog: one row per card in the shipped and user folders (unreadable cards are skipped with a warning)."""
     rows = []
     for source, folder in folders():

@@ -39,7 +39,7 @@ def test_round_trip_and_catalog(user_zoo):
         assert torch.equal(loaded(x), model(x))
     cat = zoo.list()
     row = cat[cat["name"] == "shapes-resnet8"].iloc[0]
-    assert row["source"] == "user" and row["depth"] == 8 and row["skip"] is True or row["skip"] == True  # noqa: E712
+    assert row["source"] == "user" and row["depth"] == 8 and bool(row["skip"])
     assert {"name", "dataset", "depth", "skip", "test_acc", "epochs", "seconds", "path"} <= set(cat.columns)
     c = zoo.card("shapes-resnet8")
     assert c["history"] == [{"epoch": 1}] and len(c["sha256"]) == 64 and c["params"] == sum(p.numel() for p in model.parameters())
