@@ -17,4 +17,24 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
+
+# Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
+from pages import ui  # after st.navigation: pages.ui may switch a fresh server to it
+
+with ui.url_bound({"present": "switch (true or false)"}):
+    present = st.sidebar.toggle("Presentation mode", key="present", bind="query-params",
+                                help="Larger fonts and charts for a projector; sidebar, downloads and tables tucked "
+                                     "away. Open the sidebar (top left) to switch it off.")
+if present:
+    st.set_page_config(initial_sidebar_state="collapsed")
+    st.html("""<style>
+      html { font-size: 21px; }
+      [data-testid="stMainBlockContainer"] { max-width: 100%; padding: 1.5rem 2.5rem; }
+      [data-testid="stDownloadButton"], [data-testid="stExpander"], [data-testid="stToolbar"],
+      [data-testid="stDecoration"] { display: none; }
+      [data-testid="stCaptionContainer"] { font-size: 0.95rem; }
+    </style>""")
+report_slot = st.sidebar.empty()
+ui.report_start()
 page.run()
+ui.report_download(report_slot, page.title)

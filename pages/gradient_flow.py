@@ -12,21 +12,24 @@ DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 
 def init_traces():
     c = st.columns(4)
-    depth = c[0].selectbox("Depth (6n+2 layers)", DEPTHS, index=DEPTHS.index(56), key="depth")
+    depth = c[0].selectbox("Depth (6n+2 layers)", DEPTHS, index=DEPTHS.index(56), key="depth", bind="query-params")
     norm = c[1].radio("Normalization", ["batch", "none"], format_func={"batch": "BatchNorm", "none": "none"}.get,
-                      horizontal=True, key="norm")
-    activation = c[2].radio("Activation", ["relu", "tanh", "sigmoid"], horizontal=True, key="activation")
-    init = c[3].selectbox("Init", ["kaiming", "xavier", "zero_residual"], key="init",
+                      horizontal=True, key="norm", bind="query-params")
+    activation = c[2].radio("Activation", ["relu", "tanh", "sigmoid"], horizontal=True, key="activation",
+                          bind="query-params")
+    init = c[3].selectbox("Init", ["kaiming", "xavier", "zero_residual"], key="init", bind="query-params",
                           format_func={"kaiming": "Kaiming (He)", "xavier": "Xavier (Glorot)",
                                        "zero_residual": "zero-init residual (last BN γ = 0)"}.get)
     c = st.columns(4)
-    shortcut = c[0].radio("Shortcut", ["A", "B"], horizontal=True, key="shortcut",
+    shortcut = c[0].radio("Shortcut", ["A", "B"], horizontal=True, key="shortcut", bind="query-params",
                           help="A: identity, zero-padded where channels double. B: a 1x1 projection there.")
-    bn_mode = c[1].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="bn_mode", disabled=norm == "none",
+    bn_mode = c[1].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="bn_mode", bind="query-params",
+                         disabled=norm == "none",
                          help="train: batch statistics, as during training. eval: running statistics (1 and 0 at init).")
-    batch = c[2].number_input("Batch size", 2, 256, 32, step=2, key="batch")
-    seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed")
+    batch = c[2].number_input("Batch size", 2, 256, 32, step=2, key="batch", bind="query-params")
+    seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed", bind="query-params")
     skip_off = st.multiselect("Switch off the skips of these stages in the residual network", [1, 2, 3], key="skip_off",
+                              bind="query-params",
                               help="Stage 1 works at 32x32 with 16 channels, stage 2 at 16x16, stage 3 at 8x8.")
     with ui.guard("build and probe this network"):
         cfg = ResNetConfig(depth=depth, norm=norm, activation=activation, init=init, shortcut=shortcut,
@@ -48,12 +51,12 @@ def trained_traces():
         st.warning("The zoo has no trained models yet: train one on the Train page.")
         return None
     c = st.columns(4)
-    dataset = c[0].selectbox("Data set", sorted(catalog.dataset.unique()), key="zoo_dataset")
+    dataset = c[0].selectbox("Data set", sorted(catalog.dataset.unique()), key="zoo_dataset", bind="query-params")
     depths = sorted(catalog[catalog.dataset == dataset].depth.unique())
-    depth = c[1].selectbox("Depth", depths, key="zoo_depth")
-    bn_mode = c[2].radio("BatchNorm mode", ["eval", "train"], horizontal=True, key="zoo_bn_mode",
+    depth = c[1].selectbox("Depth", depths, key="zoo_depth", bind="query-params")
+    bn_mode = c[2].radio("BatchNorm mode", ["eval", "train"], horizontal=True, key="zoo_bn_mode", bind="query-params",
                          help="eval: the running statistics learned in training. train: this batch's statistics.")
-    batch = c[3].number_input("Batch size", 2, 256, 32, step=2, key="zoo_batch")
+    batch = c[3].number_input("Batch size", 2, 256, 32, step=2, key="zoo_batch", bind="query-params")
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
     with ui.guard("load and probe the trained models"), st.spinner("Forward and backward through the trained models..."):
         traces = [ui.probe_trained(n, 0, int(batch), bn_mode) for n in names]
@@ -69,12 +72,16 @@ st.markdown(
     "images. **Trained**: the zoo's residual and plain networks of one depth, on their own test data."
 )
 
-source = st.segmented_control("Networks", ["At init", "Trained"], default="At init", key="source",
-                              help="Trained: models of the zoo, each on a batch of its own test data.")
-if source == "Trained":
-    traces = trained_traces()
-else:
-    traces = init_traces()
+with ui.url_bound({"bn_mode": "BatchNorm mode", "zoo_bn_mode": "BatchNorm mode", "skip_off": "list of stages",
+                   "batch": "batch size (2 to 256)", "zoo_batch": "batch size (2 to 256)",
+                   "seed": "seed (0 to 10000)"}):
+    source = st.segmented_control("Networks", ["At init", "Trained"], default="At init", key="source",
+                                  bind="query-params",
+                                  help="Trained: models of the zoo, each on a batch of its own test data.")
+    if source == "Trained":
+        traces = trained_traces()
+    else:
+        traces = init_traces()
 if traces:
     if not all(t.finite for t in traces):
         st.warning("Some numbers overflowed to inf/NaN in float32: see the captions. This is the physics, not a bug.")

@@ -100,3 +100,149 @@ def show_chart(fig_and_caption):
     fig, caption = fig_and_caption
     st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
     st.caption(caption)
+
+
+# ---- Classroom: links that reopen a view, presentation mode, an HTML report of the page (issue 7) ----
+
+def _url_forms(v) -> list[str]:
+    """How a widget value can be written in a link (Streamlit writes bools as true/false, lists repeated)."""
+    if isinstance(v, bool):
+        return [str(v).lower()]
+    if isinstance(v, float) and v.is_integer():
+        return [str(int(v)), str(v)]
+    return [str(v)]
+
+
+def _url_choices(key: str) -> list[str] | None:
+    """The texts a link may hold for a choice widget (its formatted options), or None. Reads Streamlit's
+    widget metadata (1.67 internals, best effort: None if they moved)."""
+    try:
+        from streamlit.runtime.state.session_state_proxy import get_session_state
+
+        state = get_session_state()._state
+        wid = state._key_id_mapper.get_id_from_key(key, None)
+        choices = state._new_widget_state.widget_metadata[wid].formatted_options
+        return None if choices is None else [str(c) for c in choices]
+    except Exception:  # noqa: BLE001 (a missing internal only costs the note its list of choices)
+        return None
+
+
+@contextlib.contextmanager
+def url_bound(labels: dict | None = None):
+    """Wrap the widgets of a page whose widgets use `bind="query-params"` (each with a key).
+
+    Streamlit seeds such a widget from the link on the page's first run and silently drops a value it
+    cannot use. This notes each dropped or corrected value above the widgets, e.g. "The link's
+    depth=abc is not a valid depth; using 56.", so a bad link falls back visibly, never with an error.
+    labels: optional {key: readable name} for the notes.
+    """
+    box = st.container()
+    # Only parameters whose widget does not exist yet are seeded from the link in this run.
+    start = {k: st.query_params.get_all(k) for k in st.query_params if k not in st.session_state}
+    yield
+    labels = labels or {}
+    for k, raw in start.items():
+        if k not in st.session_state:  # no widget of that key on this page (or not shown in this view)
+            continue
+        v = st.session_state[k]
+        if st.query_params.get_all(k) == raw:  # Streamlit kept it as written: taken
+            continue
+        choices = _url_choices(k)
+        if choices is not None and raw and all(r in choices for r in raw):  # valid, dropped as the default
+            continue
+        if isinstance(v, (list, tuple)):
+            if sorted(raw) == sorted(str(x) for x in v):
+                continue
+        elif len(raw) == 1 and raw[0] in _url_forms(v):  # the default, written out: taken (Streamlit drops it)
+            continue
+        shown = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+        hint = f" (one of: {', '.join(choices)})" if choices and len(choices) <= 8 else ""
+        box.info(f"The link's {k}={'&'.join(raw)} is not a valid {labels.get(k, k)}{hint}; using {shown or 'none'}.",
+                 icon=":material/link_off:")
+
+
+_REPORT = "_skiplab_report"
+_REPORT_MAX = 60  # items per run: a page that draws in a loop cannot grow a session without bound
+
+
+def report_start():
+    """The frame calls this before a page runs: the report collects what this run draws."""
+    st.session_state[_REPORT] = []
+
+
+def _report_add(item):
+    items = st.session_state.get(_REPORT)
+    if items is not None and len(items) < _REPORT_MAX:
+        items.append(item)
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present"))
+
+
+_show_chart_plain = show_chart
+_csv_download_plain = csv_download
+
+
+def show_chart(fig_and_caption):
+    """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting."""
+    fig, caption = fig_and_caption
+    _report_add(("chart", fig, caption))
+    if presenting():
+        import plotly.graph_objects as go
+
+        fig = go.Figure(fig)  # a copy: the figure may be cached
+        fig.update_layout(font_size=18, height=int((fig.layout.height or 450) * 1.35))
+    _show_chart_plain((fig, caption))
+
+
+def csv_download(df: pd.DataFrame, name: str, label: str = "Download CSV"):
+    """A CSV download of a table; the table is also recorded for the page's HTML report."""
+    _report_add(("table", df, name))
+    _csv_download_plain(df, name, label)
+
+
+REPORT_ROWS = 2000
+
+
+def report_html(title: str, items: list, settings: dict | None = None) -> str:
+    """One self-contained HTML file: the charts (one inlined copy of plotly.js, no network) and tables."""
+    import datetime
+    import html
+
+    esc = html.escape
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>skiplab: {esc(title)}</title>",
+           ("<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}"
+           "table{border-collapse:collapse;font-size:13px}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
+           ".cap{color:#555;margin:0 0 2em}</style></head><body>"),
+           f"<h1>skiplab: {esc(title)}</h1><p class='cap'>Made {when}."]
+    if settings:
+        out.append(" Settings: " + esc(", ".join(f"{k}={'&'.join(v)}" for k, v in settings.items())) + ".")
+    out.append("</p>")
+    plotlyjs = True
+    for kind, obj, text in items:
+        if kind == "chart":
+            out.append(obj.to_html(full_html=False, include_plotlyjs=plotlyjs, config={"displaylogo": False}))
+            plotlyjs = False
+            out.append(f"<p class='cap'>{esc(text)}</p>")
+        else:
+            out.append(f"<h3>{esc(text)}</h3>")
+            if len(obj) > REPORT_ROWS:
+                out.append(f"<p class='cap'>The first {REPORT_ROWS} of {len(obj)} rows; the CSV download has all.</p>")
+            out.append(obj.head(REPORT_ROWS).to_html(index=False, border=0, na_rep=""))
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def report_download(where, title: str):
+    """The frame calls this after the page ran: a download of this run's charts and tables as HTML."""
+    items = list(st.session_state.get(_REPORT) or [])
+    if not items:
+        return
+    settings = {k: st.query_params.get_all(k) for k in st.query_params}
+    name = "skiplab-" + "".join(c if c.isalnum() else "-" for c in title.lower()) + ".html"
+    where.download_button("HTML report of this page", lambda: report_html(title, items, settings), file_name=name,
+                          mime="text/html", icon=":material/download:", on_click="ignore", key="report_html",
+                          help=f"{sum(k == 'chart' for k, _, _ in items)} charts and "
+                               f"{sum(k == 'table' for k, _, _ in items)} tables, one file that opens offline.")
