@@ -80,7 +80,8 @@ if cat.empty:
                "ResNet-20, whose predictions mean nothing. Train one on the Train page or with "
                "`python -m models.train --dataset shapes --depth 20 --out runs/r20`.")
 c_model, c_src = st.columns([2, 3])
-name = c_model.selectbox("Model", names, format_func=lambda n: n if cat.empty else
+default = next((i for i, s in enumerate(cat.skip) if s), 0) if not cat.empty else 0
+name = c_model.selectbox("Model", names, index=default, format_func=lambda n: n if cat.empty else
                          f"{n} (test accuracy {cat.set_index('name').test_acc.get(n, float('nan')):.1%})")
 src = c_src.segmented_control("Image from", ["Upload", "Camera", "Gallery"], default="Upload", key="src") or "Upload"
 model, classes = model_and_classes(name)
@@ -146,16 +147,18 @@ a1, a2, a3, a4 = st.columns(4)
 target = a1.selectbox("Class to explain", range(len(classes)), index=int(ins.top.cls[0]),
                       format_func=lambda i: f"{classes[i]} ({ins.probs[i]:.1%})", key=f"target-{name}")
 cam = a2.selectbox("GradCAM at block", range(n), index=n - 1, key=f"cam-{name}")
-steps = a3.select_slider("IG steps", [8, 16, 32, 64], value=32)
+steps = a3.select_slider("IG steps", [8, 16, 32, 64, 128], value=32)
 noise = 0.1 if a4.toggle("NoiseTunnel (smoothed IG)") else 0.0
-layer_ig = a4.toggle("Per-block: LayerIntegratedGradients (slower)")
+layer_ig = a4.toggle("Per-block via LayerIG (slower)")
 with guard("compute the attributions"):
     att = explain(name, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
     plot(st, ch.attribution_fig(up.pixels, att, classes))
     gap = float(att.ig.sum()) - att.ig_delta
+    err = abs(att.ig_delta) / max(abs(gap), 1e-12)
     st.markdown("\n".join(f"- {DESCRIPTIONS[k]}" for k in ("saliency", "ig") + (("ig_nt",) if noise else ()) + ("gradcam",)))
     st.caption(f"Integrated Gradients, {steps} steps: the attributions add up to {att.ig.sum():.4g}; "
-               f"score(image) - score(black) = {gap:.4g} (error {abs(att.ig_delta) / max(abs(gap), 1e-12):.1%}). "
+               f"score(image) - score(black) = {gap:.4g} (error {err:.1%}"
+               + ("; more steps bring them closer). " if err > 0.05 else "). ")
                + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps each. "
                   if noise else "") + f"Computed in {sum(att.seconds.values()):.2f} s.")
     plot(st, ch.importance_fig(att.blocks))

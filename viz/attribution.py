@@ -30,7 +30,7 @@ DESCRIPTIONS = {
     "score over that channel, summed and clipped at 0, then upsampled to 32 x 32: where that block's "
     "evidence for the class lies.",
     "blocks": "Per-block importance (Integrated Gradients over a gate on each residual branch, "
-    "out = act(g * F(x) + x), every g going from 0 to 1 together): each block's share of "
+    "out = act(g * F(x) + x), or act(g * F(x)) without the skip, every g going from 0 to 1 together): each block's share of "
     "score(network) - score(every branch removed), so the bars add up to that difference.",
     "blocks_layer_ig": "Per-block importance (LayerIntegratedGradients on each residual branch F, one Captum call per "
     "block): how much the class score changes when that block's F(x) goes from its value for a black image "
@@ -196,6 +196,7 @@ def attribute_all(model, x, target, block, steps=32, noise=0.0, layer_ig=False, 
     layer_ig, LayerIntegratedGradients per branch at steps/4 points). x: (1, C, 32, 32).
     Returns Attributions (with each method's seconds)."""
     t, sec = time.perf_counter(), {}
+    model = private_copy(model)  # one copy for all five methods
 
     def tick(name):
         nonlocal t

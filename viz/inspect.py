@@ -35,9 +35,14 @@ def block_hooks(model, capture: dict):
 
 
 def private_copy(model):
-    """Module objects of our own (hooks, mode) sharing the model's parameters; in eval mode."""
+    """Module objects of our own (hooks, mode) sharing the model's parameters; in eval mode.
+    A model that is already a private copy is returned as it is."""
+    if getattr(model, "_private_copy", False):
+        return model
     memo = {id(p): p for p in model.parameters()}
-    return copy.deepcopy(model, memo).eval()
+    net = copy.deepcopy(model, memo).eval()
+    net._private_copy = True
+    return net
 
 
 def overrides(model, skip=None, drop=None):

@@ -38,8 +38,8 @@ def top_fig(top, height=280):
     return fig
 
 
-def block_maps_fig(blocks, x_maps, f_maps, out_maps, shared="block"):
-    """Every block's x, F(x) and output as channel-mean heat maps: 3 rows per stage, a column per block.
+def block_maps_fig(blocks, x_maps, f_maps, out_maps, shared="block", per_row=3):
+    """Every block's x, F(x) and output as channel-mean heat maps: `per_row` blocks a row, three maps each.
 
     Args:
         blocks: Inspection.blocks (block, stage, skip, dropped, residual_ratio).
@@ -48,32 +48,38 @@ def block_maps_fig(blocks, x_maps, f_maps, out_maps, shared="block"):
     Returns:
         (figure, m per block).
     """
-    stages = sorted(blocks.stage.unique())
-    per = [blocks[blocks.stage == s].block.tolist() for s in stages]
-    cols = max(len(p) for p in per)
+    n = len(blocks)
     m = np.array([max(np.abs(a).max() for a in (x_maps[i], f_maps[i], out_maps[i])) for i in blocks.block])
     m = np.maximum(m if shared == "block" else np.full_like(m, m.max()), 1e-12)
-    rows = 3 * len(stages)
-    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.01, vertical_spacing=0.012)
+    rows = -(-n // per_row)
+    cols = 4 * per_row - 1  # three maps a block, a narrow spacer between blocks
+    widths = [1 if c % 4 < 3 else 0.3 for c in range(cols)]
     names = ("x", "F(x)", "out")
-    for si, ids in enumerate(per):
-        for c, i in enumerate(ids):
-            r = blocks.loc[blocks.block == i].iloc[0]
-            for k, maps in enumerate((x_maps, f_maps, out_maps)):
-                fig.add_trace(go.Heatmap(
-                    z=maps[i], zmin=-m[i], zmax=m[i], colorscale=DIVERGING, showscale=shared == "all" and i == 0,
-                    colorbar=dict(title="channel mean", len=0.3, y=0.85),
-                    hovertemplate=f"block {i} {names[k]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3g}}<extra></extra>",
-                ), row=3 * si + k + 1, col=c + 1)
-            state = " removed" if r.dropped else (" no skip" if not r.skip else "")
-            label = f"b{i}{state}<br>‖F‖/‖x‖ {r.residual_ratio:.2f}" + (f"<br>±{m[i]:.2g}" if shared == "block" else "")
-            fig.update_xaxes(title=dict(text=label, font=dict(size=10), standoff=2), row=3 * si + 3, col=c + 1)
-        for k in range(3):
-            fig.update_yaxes(title=dict(text=f"stage {stages[si] + 1}: {names[k]}", font=dict(size=10)),
-                             row=3 * si + k + 1, col=1)
+    titles = []
+    for r in range(rows):
+        for c in range(cols):
+            i, k = r * per_row + c // 4, c % 4
+            titles.append("" if k == 3 or i >= n else (f"<b>block {i}</b>: x" if k == 0 else names[k]))
+    fig = make_subplots(rows=rows, cols=cols, column_widths=widths, subplot_titles=titles,
+                        horizontal_spacing=0.006, vertical_spacing=0.3 / rows)
+    for i in range(n):
+        r, c0 = i // per_row + 1, (i % per_row) * 4 + 1
+        row = blocks.iloc[i]
+        for k, maps in enumerate((x_maps, f_maps, out_maps)):
+            fig.add_trace(go.Heatmap(
+                z=maps[i], zmin=-m[i], zmax=m[i], colorscale=DIVERGING, showscale=shared == "all" and i == 0,
+                colorbar=dict(title="channel mean", len=0.5, y=1, yanchor="top"),
+                hovertemplate=f"block {i} {names[k]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3g}}<extra></extra>",
+            ), row=r, col=c0 + k)
+        state = "branch removed · " if row.dropped else ("no skip · " if not row.skip else "")
+        label = f"{state}‖F‖/‖x‖ {row.residual_ratio:.2f}" + (f" · ±{m[i]:.2g}" if shared == "block" else "")
+        fig.update_xaxes(title=dict(text=label, font=dict(size=11), standoff=4), row=r, col=c0 + 1)
     fig.update_xaxes(**_AX)
     fig.update_yaxes(**_AX, autorange="reversed")
-    fig.update_layout(height=150 + 112 * rows, margin=dict(l=60, r=10, t=30, b=10),
+    for j, ax in enumerate(fig.select_xaxes(), start=1):  # square maps
+        fig.update_yaxes(scaleanchor=f"x{'' if j == 1 else j}", selector=dict(anchor=ax.plotly_name.replace("axis", "")))
+    fig.update_annotations(font_size=11)
+    fig.update_layout(height=80 + 170 * rows, margin=dict(l=5, r=5, t=60, b=10), plot_bgcolor="white",
                       title="Inside every block: channel mean of x, of F(x), and of the output")
     return fig, m
 
@@ -106,7 +112,7 @@ def channels_fig(maps, table, block, cols=8):
     fig.update_xaxes(**_AX)
     fig.update_yaxes(**_AX, autorange="reversed")
     fig.update_layout(title=f"Block {block}: its {k} strongest output channels (largest mean activation)",
-                      height=90 + 170 * nr, margin=dict(l=5, r=5, t=70, b=5))
+                      height=90 + 170 * nr, margin=dict(l=5, r=5, t=70, b=5), plot_bgcolor="white")
     return fig
 
 
@@ -134,7 +140,7 @@ def attribution_fig(pixels, att, classes):
     fig.update_yaxes(**_AX, autorange="reversed")
     for c in range(1, len(panels) + 1):
         fig.update_yaxes(scaleanchor=f"x{'' if c == 1 else c}", row=1, col=c)
-    fig.update_layout(height=300, margin=dict(l=5, r=5, t=60, b=5),
+    fig.update_layout(height=300, margin=dict(l=5, r=5, t=60, b=5), plot_bgcolor="white",
                       title=f"Why '{classes[att.target]}'? Attributions for that class's score")
     return fig
 

@@ -1,0 +1,128 @@
+"""How long the Inspect page takes to answer a new image, against one bare forward+backward of the same model.
+
+    python bench/inspect.py [--depth 56] [--steps 32] [--repeats 5]
+
+Measured side by side in one process (medians): the bare PyTorch floor (one image, forward + backward to
+the input), the inspection (forward with every block's maps), the five attributions (Saliency, IG, IG with
+NoiseTunnel, LayerGradCam, per-block gates) and the page's whole answer to a new upload (decode a JPEG photo,
+inspect, attribute, build every Plotly figure). Weights: the zoo's ResNet of that depth if there is one, else
+a fresh one (the cost does not depend on the weights).
+"""
+
+import os
+import sys
+
+# Run as `python bench/inspect.py`, this file's folder comes first on sys.path, where its name would shadow
+# the standard library's `inspect` (which numpy and torch import): swap that folder for the repo root.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [os.path.dirname(_HERE)] + [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from models.data import SHAPES_MEAN, SHAPES_STD  # noqa: E402
+from models.resnet import ResNet, ResNetConfig  # noqa: E402
+from models.uploads import decode_image  # noqa: E402
+from viz import inspect_charts as ch  # noqa: E402
+from viz.attribution import attribute_all  # noqa: E402
+from viz.inspect import inspect, strongest_channels  # noqa: E402
+
+
+def median_time(fn, repeats):
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def load(depth):
+    try:
+        from models import zoo
+
+        cat = zoo.list()
+        hit = cat[(cat.depth == depth) & (cat.skip == True)]  # noqa: E712
+        if len(hit):
+            return zoo.load(hit.name.iloc[0]), hit.name.iloc[0]
+    except Exception as e:  # the bench runs with or without a zoo
+        print(f"(zoo unavailable: {e})")
+    torch.manual_seed(0)
+    return ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD)).eval(), f"fresh ResNet-{depth}"
+
+
+def photo_jpeg():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:480, 0:640] / 640
+    img = np.stack([0.3 + 0.5 * yy, 0.5 + 0.2 * xx, 0.8 - 0.3 * yy], -1) + rng.normal(0, 0.03, (480, 640, 3))
+    b = io.BytesIO()
+    Image.fromarray(np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)).save(b, "JPEG", quality=90)
+    return b.getvalue()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--depth", type=int, default=56)
+    p.add_argument("--steps", type=int, default=32, help="Integrated Gradients steps")
+    p.add_argument("--repeats", type=int, default=5)
+    a = p.parse_args(argv)
+    warnings.simplefilter("ignore")
+    model, name = load(a.depth)
+    n = len(model.blocks)
+    data = photo_jpeg()
+    x = decode_image(data, "photo.jpg").tensor()
+    target, block = 0, n - 1
+
+    xg = x.clone().requires_grad_()
+
+    def bare():
+        (g,) = torch.autograd.grad(model(xg)[0, target], xg)
+
+    def full():
+        inspect(model, x)
+        attribute_all(model, x, target, block, steps=a.steps, noise=0.1)
+
+    def page():
+        up = decode_image(data, "photo.jpg")
+        ins = inspect(model, up.tensor(), [str(i) for i in range(model.config.num_classes)])
+        att = attribute_all(model, up.tensor(), int(ins.top.cls[0]), block, steps=a.steps, noise=0.0)
+        ch.image_fig(up.preview, "", up.crop_box), ch.image_fig(up.pixels), ch.top_fig(ins.top)
+        ch.block_maps_fig(ins.blocks, ins.x_maps, ins.f_maps, ins.out_maps), ch.ratio_fig(ins.blocks)
+        t, m = strongest_channels(ins.outs[block])
+        ch.channels_fig(m, t, block), ch.attribution_fig(up.pixels, att, ins.classes), ch.importance_fig(att.blocks)
+
+    for f in (bare, full, page):  # warm up
+        f()
+    t_bare = median_time(bare, max(a.repeats * 4, 20))
+    t_ins = median_time(lambda: inspect(model, x), a.repeats)
+    parts = {}
+    for _ in range(a.repeats):
+        for k, v in attribute_all(model, x, target, block, steps=a.steps, noise=0.1).seconds.items():
+            parts.setdefault(k, []).append(v)
+    t_full = median_time(full, a.repeats)
+    t_layer_ig = median_time(lambda: attribute_all(model, x, target, block, steps=a.steps, layer_ig=True), 1)
+    t_page = median_time(page, a.repeats)
+
+    load_avg = os.getloadavg()[0]
+    print(f"model: {name} ({n} blocks), torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} cores, load average {load_avg:.1f}, IG {a.steps} steps, medians of {a.repeats}")
+    print(f"bare forward+backward (1 image):           {t_bare * 1e3:8.1f} ms   1.0x")
+    print(f"inspection (forward with every block map):  {t_ins * 1e3:8.1f} ms  {t_ins / t_bare:5.1f}x")
+    for k, v in parts.items():
+        s = statistics.median(v)
+        print(f"  attribution {k:<10}                     {s * 1e3:8.1f} ms  {s / t_bare:5.1f}x")
+    print(f"full inspection (maps + 5 attributions):    {t_full * 1e3:8.1f} ms  {t_full / t_bare:5.1f}x")
+    print(f"  same, per-block via LayerIG instead:      {t_layer_ig * 1e3:8.1f} ms  {t_layer_ig / t_bare:5.1f}x")
+    print(f"page answer to a new upload (decode + inspect + 4 attributions + figures): {t_page:.2f} s "
+          f"(goal < 2 s: {'met' if t_page < 2 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
