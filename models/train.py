@@ -281,7 +281,8 @@ def train(
             if not math.isfinite(stats[0].item()):
                 status = "diverged"
                 where = f"epoch {epoch + 1}, step {s + 1} of {steps} (learning rate {lr_now:.3g})"
-                kept = f"the last good checkpoint (after epoch {len(history)}) is kept" + (f" in {ckpt}" if ckpt and ckpt.exists() else "")
+                kept = (f"the last good checkpoint (after epoch {len(history)}) is kept" + (f" in {ckpt}" if ckpt and ckpt.exists() else "")
+                        if history else "no epoch had finished, so there is no checkpoint to keep")
                 message = f"Training stopped: the loss became {stats[0].item() / len(y)} at {where}. The run diverged; {kept}. Try a smaller learning rate."
                 break
             opt.zero_grad(set_to_none=True)

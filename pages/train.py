@@ -102,7 +102,7 @@ if go_:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         tag = "cifar10" if dataset == "cifar10" else "shapes" if dataset == "shapes" else "folder"
         st.session_state.tr_last = last = {"status": "running", "runs": []}
-        steps, hist, n_draw = [], [], [0]
+        steps, hist, n_draw, ema = [], [], [0], {}
         bar = st.progress(0.0, text="Starting...")
         charts = st.columns(2)
         boxes = [charts[0].empty(), charts[1].empty()]
@@ -126,7 +126,9 @@ if go_:
                 frac = (i + (ev["epoch"] - 1 + ev.get("step", ev.get("steps", 1)) / ev.get("steps", 1)) / epochs) / len(skips)
                 if ev["event"] == "step":
                     x = ev["epoch"] - 1 + ev["step"] / ev["steps"]
-                    steps.append((label, skip, x, ev["loss"], ev["acc"]))
+                    old = ema.get(label, (ev["loss"], ev["acc"]))  # smooth the noisy per-batch values
+                    ema[label] = tuple(0.8 * o + 0.2 * v for o, v in zip(old, (ev["loss"], ev["acc"]), strict=True))
+                    steps.append((label, skip, x, *ema[label]))
                     if ev["step"] % max(1, ev["steps"] // 8) == 0:
                         bar.progress(min(frac, 1.0), text=f"{label}: epoch {ev['epoch']}/{epochs}, step {ev['step']}/{ev['steps']}, loss {ev['loss']:.3f}")
                         draw()
@@ -146,8 +148,12 @@ if go_:
         last["status"] = "done"
         draw()
         table = pd.DataFrame(hist)
-        st.dataframe(table, hide_index=True)
-        ui.csv_download(table, f"train_history_{stamp}")
+        if not table.empty:
+            st.caption("Thin lines: training batches (moving average, with augmentation, BatchNorm in training mode); "
+                       "dotted: the test images after each epoch. " + "; ".join(
+                           f"{n}: test accuracy {g.test_acc.iloc[-1]:.1%} after epoch {g.epoch.iloc[-1]}" for n, g in table.groupby("name", sort=False)) + ".")
+            st.dataframe(table, hide_index=True)
+            ui.csv_download(table, f"train_history_{stamp}")
 
 st.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
 with ui.guard("draw the degradation chart"):
