@@ -54,7 +54,8 @@ def run(jobs, what):
             done += 1
             bar.progress(done / total, text=f"{what}: {name}, step {done} of {total}")
         out[name] = R.concat(parts)
-    bar.empty(), stop.empty()
+    bar.empty()
+    stop.empty()
     return out
 
 

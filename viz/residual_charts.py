@@ -73,7 +73,8 @@ def response_std(tables):
             fig.add_scatter(x=x, y=y, mode="lines", name=label, line=_style(i, label), showlegend=show,
                             legendgroup=label, row=row, col=1,
                             hovertemplate="layer %{x}<br>std = %{y:.3g}<extra>" + label + "</extra>")
-    _layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=560)
+    _layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=580)
+    fig.update_layout(legend=dict(y=1.08), margin=dict(t=90))
     fig.update_yaxes(title="std")
     means = {label: float(d.response_std.mean()) for label, d in tables.items()}
     notes = ["Mean response std: " + ", ".join(f"{k} {fmt(v)}" for k, v in means.items()) + "."]
@@ -119,9 +120,15 @@ def single_lesions(tables, chance=0.9):
                         if len(down) and len(other) else "") + ".")
     for col in (1, 2):
         fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1), row=1, col=col)
-    _layout(fig, "Delete one block (its branch; the block passes its shortcut on)", None, "test error (%)", height=420)
+    _layout(fig, "Delete one block (its branch; the block passes its shortcut on)", None, "test error (%)", height=440)
+    fig.update_layout(legend=dict(y=1.12), margin=dict(t=90))
     fig.update_xaxes(title="deleted block (diamond: downsampling)")
     fig.update_layout(hovermode="closest")
+    for k, d in tables.items():
+        rise = float(d.error.median() - d.base_error.iloc[0])
+        if parse(k)[0] == "ResNet" and rise > 0.05:
+            notes.append(f"Unlike the paper's ResNet-110, deleting one block does hurt {k}: the median error rises "
+                         f"by {100 * rise:.1f} points.")
     res = [float(d.error.median()) for k, d in tables.items() if parse(k)[0] == "ResNet"]
     plain = [float(d.error.median()) for k, d in tables.items() if parse(k)[0] == "plain"]
     if res and plain:
@@ -167,7 +174,8 @@ def path_lengths(table, span, label):
     fig.add_bar(x=table.k, y=table.total, marker_color=_color(2), row=1, col=3, showlegend=False,
                 hovertemplate="k = %{x}<br>total %{y:.3g}<extra></extra>")
     fig.add_vrect(x0=span["lo"] - 0.5, x1=span["hi"] + 0.5, fillcolor="#2ca02c", opacity=0.12, line_width=0, row=1, col=3)
-    _layout(fig, f"Where the gradient of {label} comes from, by path length", None, None, height=400)
+    _layout(fig, f"Where the gradient of {label} comes from, by path length", None, None, height=420)
+    fig.update_layout(margin=dict(t=80))
     fig.update_xaxes(title="k (residual branches on the path)")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     fig.update_layout(hovermode="closest", font=FONT)
