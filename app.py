@@ -29,7 +29,7 @@ if present:
     st.set_page_config(initial_sidebar_state="collapsed")
     st.html("""<style>
       html { font-size: 21px; }
-      [data-testid="stMainBlockContainer"] { max-width: 100%; padding: 1.5rem 2.5rem; }
+      [data-testid="stMainBlockContainer"] { max-width: 100%; padding: 4rem 2.5rem 1.5rem; }
       [data-testid="stDownloadButton"], [data-testid="stExpander"], [data-testid="stToolbar"],
       [data-testid="stDecoration"] { display: none; }
       [data-testid="stCaptionContainer"] { font-size: 0.95rem; }
