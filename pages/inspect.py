@@ -84,8 +84,11 @@ default = next((i for i, s in enumerate(cat.skip) if s), 0) if not cat.empty els
 name = c_model.selectbox("Model", names, index=default, format_func=lambda n: n if cat.empty else
                          f"{n} (test accuracy {cat.set_index('name').test_acc.get(n, float('nan')):.1%})")
 src = c_src.segmented_control("Image from", ["Upload", "Camera", "Gallery"], default="Upload", key="src") or "Upload"
-model, classes = model_and_classes(name)
-up = None
+model = up = ins = None
+with guard(f"load the model {name}"):
+    model, classes = model_and_classes(name)
+if model is None:
+    st.stop()
 if src == "Gallery":
     sets = ["shapes"] + (["cifar10"] if zoo.card(name).get("dataset") == "cifar10" else []) if not cat.empty else ["shapes"]
     gset = st.radio("Gallery", sets, horizontal=True) if len(sets) > 1 else sets[0]
@@ -101,7 +104,7 @@ else:
             up = decode(f.getvalue(), f.name)
 if up is None:
     st.info("Choose an image to inspect.")
-    st.stop()
+    st.stop()  # (a refused file has its st.error above)
 if up.notes:
     st.info("\n".join(f"- {n}" for n in up.notes))
 
@@ -142,6 +145,8 @@ with guard("run the model on this image"):
     plot(st, ch.channels_fig(maps, table, blk))
     csv_download(table, "inspect-channels", "Channels (CSV)")
 
+if ins is None:
+    st.stop()
 st.subheader("Attributions (Captum)")
 a1, a2, a3, a4 = st.columns(4)
 target = a1.selectbox("Class to explain", range(len(classes)), index=int(ins.top.cls[0]),
