@@ -81,8 +81,9 @@ if cat.empty:
                "`python -m models.train --dataset shapes --depth 20 --out runs/r20`.")
 c_model, c_src = st.columns([2, 3])
 default = next((i for i, s in enumerate(cat.skip) if s), 0) if not cat.empty else 0
-name = c_model.selectbox("Model", names, index=default, format_func=lambda n: n if cat.empty else
-                         f"{n} (test accuracy {cat.set_index('name').test_acc.get(n, float('nan')):.1%})")
+acc = {} if cat.empty else {n: a for n, a in zip(cat.name, cat.test_acc) if isinstance(a, (int, float)) and a == a}
+name = c_model.selectbox("Model", names, index=default,
+                         format_func=lambda n: f"{n} (test accuracy {acc[n]:.1%})" if n in acc else n)
 src = c_src.segmented_control("Image from", ["Upload", "Camera", "Gallery"], default="Upload", key="src") or "Upload"
 model = up = ins = None
 with guard(f"load the model {name}"):

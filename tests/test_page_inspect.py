@@ -93,3 +93,34 @@ def test_a_camera_photo_is_inspected():
     at.segmented_control(key="src").set_value("Camera").run()
     at.camera_input(key="camera").set_value(("shot.jpg", photo_jpeg(320, 240), "image/jpeg")).run()
     shows_predictions(at)
+
+
+@pytest.fixture
+def zoo_at(monkeypatch, tmp_path):
+    """The zoo reduced to one folder of our own (tmp_path); Streamlit's caches emptied around the test."""
+    import streamlit as st
+
+    from models import zoo
+
+    monkeypatch.setattr(zoo, "folders", lambda: [("user", tmp_path)])
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_with_no_trained_model_the_page_says_so_and_still_works(zoo_at):
+    at = open_inspect()
+    assert "No trained model" in text(at.warning)
+    at.segmented_control(key="src").set_value("Gallery").run()
+    shows_predictions(at)
+
+
+def test_a_broken_zoo_model_gets_an_error_not_a_traceback(zoo_at):
+    import json
+
+    (zoo_at / "shapes-resnet8.json").write_text(json.dumps({"dataset": "shapes", "config": {"depth": 8}}))
+    at = open_inspect()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and "shapes-resnet8" in at.error[0].value, [e.value for e in at.error]
