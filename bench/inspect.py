@@ -17,22 +17,22 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [os.path.dirname(_HERE)] + [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
-import argparse  # noqa: E402
-import io  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import io
+import statistics
+import time
+import warnings
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import torch
+from PIL import Image
 
-from models.data import SHAPES_MEAN, SHAPES_STD  # noqa: E402
-from models.resnet import ResNet, ResNetConfig  # noqa: E402
-from models.uploads import decode_image  # noqa: E402
-from viz import inspect_charts as ch  # noqa: E402
-from viz.attribution import attribute_all  # noqa: E402
-from viz.inspect import inspect, strongest_channels  # noqa: E402
+from models.data import SHAPES_MEAN, SHAPES_STD
+from models.resnet import ResNet, ResNetConfig
+from models.uploads import decode_image
+from viz import inspect_charts as ch
+from viz.attribution import attribute_all
+from viz.inspect import inspect, strongest_channels
 
 
 def median_time(fn, repeats):
@@ -49,10 +49,10 @@ def load(depth):
         from models import zoo
 
         cat = zoo.list()
-        hit = cat[(cat.depth == depth) & (cat.skip == True)]  # noqa: E712
+        hit = cat[(cat.depth == depth) & (cat.skip == True)]
         if len(hit):
             return zoo.load(hit.name.iloc[0]), hit.name.iloc[0]
-    except Exception as e:  # the bench runs with or without a zoo
+    except Exception as e:  # noqa: BLE001 (the bench runs with or without a zoo)
         print(f"(zoo unavailable: {e})")
     torch.manual_seed(0)
     return ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD)).eval(), f"fresh ResNet-{depth}"
@@ -83,7 +83,7 @@ def main(argv=None):
     xg = x.clone().requires_grad_()
 
     def bare():
-        (g,) = torch.autograd.grad(model(xg)[0, target], xg)
+        torch.autograd.grad(model(xg)[0, target], xg)
 
     def full():
         inspect(model, x)

@@ -161,7 +161,7 @@ def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, m
             f"The image declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels in a "
             f"{len(data)}-byte file: a decompression bomb. It was not decoded."
         ) from None
-    except Exception as e:  # a header that breaks a decoder
+    except Exception as e:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
         raise ValueError(f"The file claims to be an image but its header is damaged ({type(e).__name__}: {e}).") from None
     fmt, mode, (w, h) = im.format, im.mode, im.size
     if w * h > max_pixels:
@@ -183,19 +183,19 @@ def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, m
         if fmt == "JPEG":  # decode at a reduced scale (1/2..1/8) when the photo is much bigger than we need
             im.draft("RGB", (PREVIEW, PREVIEW))
         im.load()
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
         raise ValueError(
             f"The {fmt} file is damaged or truncated: Pillow could not decode its pixels ({type(e).__name__}: {e})."
         ) from None
     try:
         orientation = int(im.getexif().get(0x0112, 1))
-    except Exception:
+    except Exception:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
         orientation = 1
     if orientation not in (1, 0):
         try:
             im = ImageOps.exif_transpose(im)
             notes.append(f"Turned upright using the photo's EXIF orientation (tag {orientation}).")
-        except Exception:
+        except Exception:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
             notes.append(f"The photo's EXIF orientation (tag {orientation}) could not be applied; shown as stored.")
     rgb = _to_rgb(im, notes)
     W, H = rgb.size  # decoded size (a big JPEG is decoded at 1/2..1/8 scale)

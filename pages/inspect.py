@@ -1,5 +1,7 @@
 """Inspect: one image through a trained network, block by block, and why it says what it says (Captum)."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -81,7 +83,7 @@ if cat.empty:
                "`python -m models.train --dataset shapes --depth 20 --out runs/r20`.")
 c_model, c_src = st.columns([2, 3])
 default = next((i for i, s in enumerate(cat.skip) if s), 0) if not cat.empty else 0
-acc = {} if cat.empty else {n: a for n, a in zip(cat.name, cat.test_acc) if isinstance(a, (int, float)) and a == a}
+acc = {} if cat.empty else {n: a for n, a in zip(cat.name, cat.test_acc) if isinstance(a, (int, float)) and not math.isnan(a)}
 name = c_model.selectbox("Model", names, index=default,
                          format_func=lambda n: f"{n} (test accuracy {acc[n]:.1%})" if n in acc else n)
 src = c_src.segmented_control("Image from", ["Upload", "Camera", "Gallery"], default="Upload", key="src") or "Upload"

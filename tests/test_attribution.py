@@ -7,8 +7,15 @@ import torch.nn.functional as F
 
 from models.data import make_shapes
 from tests.test_inspect import make
-from viz.attribution import (DESCRIPTIONS, attribute_all, block_importance, branch_gates, gradcam,
-                             integrated_gradients, saliency)
+from viz.attribution import (
+    DESCRIPTIONS,
+    attribute_all,
+    block_importance,
+    branch_gates,
+    gradcam,
+    integrated_gradients,
+    saliency,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -102,12 +109,12 @@ def test_layer_ig_per_branch_matches_swapping_that_branch(images):
     black = torch.zeros_like(x)
     for i, b in enumerate(model.blocks):
         keep = {}
-        h = b.branch.register_forward_hook(lambda m, a, out: keep.update(f=out))
+        h = b.branch.register_forward_hook(lambda m, a, out, keep=keep: keep.update(f=out))
         try:
             model(black)
         finally:
             h.remove()
-        h = b.branch.register_forward_hook(lambda m, a, out: keep["f"])  # F_i := F_i(black)
+        h = b.branch.register_forward_hook(lambda m, a, out, keep=keep: keep["f"])  # F_i := F_i(black)
         try:
             swapped = score(model, x, t)
         finally:

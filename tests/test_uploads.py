@@ -81,8 +81,8 @@ BAD = [
     ("truncated.jpg", photo_jpeg()[: len(photo_jpeg()) // 2], "truncated"),
     ("bomb.png", png_by_hand(60_000, 60_000), "bomb"),
     ("big.png", png_by_hand(9_000, 9_000), "megapixels"),
-    ("drawing.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32">'
-     b'<circle cx="16" cy="16" r="8"/></svg>', "SVG"),
+    ("drawing.svg", (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32">'
+                     b'<circle cx="16" cy="16" r="8"/></svg>'), "SVG"),
     ("paper.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n", "PDF"),
     ("dot.png", _save(Image.new("RGB", (1, 1), (9, 9, 9)), "PNG"), "1 x 1"),
 ]
@@ -181,7 +181,7 @@ def test_transparency_is_composited_on_white():
 
 
 def test_cmyk_jpeg_becomes_rgb():
-    up = decode_image(dict((n, d) for n, d, _ in ODD)["cmyk.jpg"], "cmyk.jpg")
+    up = decode_image({n: d for n, d, _ in ODD}["cmyk.jpg"], "cmyk.jpg")
     assert up.mode == "CMYK"
     assert np.abs(up.pixels.astype(int) - (255, 0, 0)).max() <= 12  # C=0 M=Y=255 K=0 is red
 
@@ -220,7 +220,7 @@ def test_exif_rotated_photo_is_shown_upright(fmt):
 
 
 def test_strip_keeps_its_centre():
-    up = decode_image(dict((n, d) for n, d, _ in ODD)["strip.png"], "strip.png")
+    up = decode_image({n: d for n, d, _ in ODD}["strip.png"], "strip.png")
     assert np.abs(up.pixels.astype(int) - (0, 180, 0)).max() <= 3
     assert up.size == (10_000, 100)
 

@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn as nn
-from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, LayerIntegratedGradients, NoiseTunnel
-from captum.attr import Saliency
+from captum.attr import (
+    IntegratedGradients,
+    LayerAttribution,
+    LayerGradCam,
+    LayerIntegratedGradients,
+    NoiseTunnel,
+    Saliency,
+)
+from torch import nn
 
 from viz.inspect import overrides, private_copy
 
