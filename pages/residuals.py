@@ -45,17 +45,15 @@ def chunk(kind: str, name: str, dataset: str, a: int, b: int, arg=None):
 def run(jobs, what):
     """jobs: {name: [chunk args]} -> {name: concatenated sums}; a progress bar, stoppable between chunks."""
     total, done, out = sum(map(len, jobs.values())), 0, {}
-    bar, stop = st.progress(0.0, text=what), st.empty()
-    stop.button("Stop", key="res_stop", help="Stops after the current step; finished steps stay cached.")
+    bar = st.progress(0.0, text=what)
     for name, args in jobs.items():
         parts = []
         for arg in args:
             parts.append(chunk(*arg))
             done += 1
-            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total}")
+            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total} (Pause stops after this step)")
         out[name] = R.concat(parts)
     bar.empty()
-    stop.empty()
     return out
 
 
@@ -74,15 +72,12 @@ st.title("Residuals")
 st.markdown("What trained networks learned, on their own test images: how big each residual **F(x)** is, "
             "what happens when blocks are deleted, and along which paths the gradient travels. Each chart puts "
             "the paper's finding beside ours.")
-if st.session_state.get("res_stop"):
-    st.info("Stopped. Finished steps are cached: change a setting, or pick the view again, to continue.")
-    st.stop()
 cat = catalog()
 if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo). Train one on the "
                "Train page or with `python -m models.train`; this page measures trained networks only.")
     st.stop()
-c = st.columns([1, 3, 1])
+c = st.columns([2, 6, 2, 1])
 dataset = c[0].selectbox("Data set", sorted(cat.dataset.dropna().unique()), key="res_dataset")
 have = cat[cat.dataset == dataset].sort_values(["depth", "skip"], ascending=[True, False])
 missing = [f"{dataset}-{w}" for w in WANTED if f"{dataset}-{w}" not in set(have.name)]
@@ -91,7 +86,12 @@ if missing:
 default = [n for n in have.name if int(have.set_index("name").depth[n]) <= 56] or list(have.name[:1])
 names = c[1].multiselect("Models", list(have.name), default=default, key="res_models")
 n_test = c[2].number_input("Test images", 50, 10_000, 500, step=50, key="res_n")
+pause = c[3].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "
+                    "finished steps stay cached, so switching it off again continues where it stopped.")
 view = st.radio("Show", VIEWS, horizontal=True, key="res_view", label_visibility="collapsed")
+if pause:
+    st.info("Paused: nothing is computed. Finished steps are cached; switch Pause off to continue.")
+    st.stop()
 if not names:
     st.warning("Pick at least one model.")
     st.stop()

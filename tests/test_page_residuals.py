@@ -1,0 +1,118 @@
+"""AppTest for the Residuals page, on a tiny zoo of its own (depth-8 models saved to a temporary folder)."""
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from models import zoo
+from models.data import SHAPES_MEAN, SHAPES_STD
+from models.resnet import ResNet, ResNetConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch, tmp_path):
+    """shapes-resnet8 and shapes-plain8 (untrained, random BN statistics) as the only zoo models."""
+    monkeypatch.setattr(zoo, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "user"))
+    for skip in (True, False):
+        torch.manual_seed(0)
+        m = ResNet(ResNetConfig(depth=8, skip=skip, mean=SHAPES_MEAN, std=SHAPES_STD))
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_var.uniform_(0.5, 2.0)
+        zoo.save(m.eval(), {"dataset": "shapes", "test_acc": 0.1}, tmp_path / "user", zoo.model_name("shapes", m.config))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_page(**state):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    for k, v in {"res_n": 60, **state}.items():
+        at.session_state[k] = v
+    at.switch_page("pages/residuals.py").run()
+    ok(at)
+    return at
+
+
+def ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def captions(at):
+    return " ".join(str(c.value) for c in at.caption)
+
+
+def test_residual_sizes_view_says_what_is_missing(tiny_zoo):
+    at = open_page()
+    assert at.title[0].value == "Residuals"
+    info = " ".join(str(i.value) for i in at.info)
+    assert "shapes-resnet20" in info and "shapes-plain56" in info  # He et al.'s set is not in this zoo
+    assert at.multiselect(key="res_models").value == ["shapes-resnet8", "shapes-plain8"]
+    assert len(at.get("plotly_chart")) == 2
+    cap = captions(at)
+    assert "60 test images" in cap and "ResNet-8" in cap and "plain-8" in cap and "He et al. 2015" in cap
+    assert len(at.get("download_button")) == 2
+
+
+@pytest.mark.parametrize("view,expect", [("Lesions (Veit Fig. 3, 5)", "one block deleted"),
+                                         ("Switches", "all skips off"),
+                                         ("Gradient paths (Veit Fig. 6)", "per extra branch")])
+def test_each_view_draws_a_chart_with_its_paper(tiny_zoo, view, expect):
+    at = open_page(res_samples=10, res_batch=2)
+    at.radio(key="res_view").set_value(view).run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 1
+    cap = captions(at)
+    assert expect in cap
+    if view != "Switches":
+        assert "Veit et al. 2016" in cap
+    assert at.get("download_button")
+
+
+def test_k_random_lesions_and_custom_switches(tiny_zoo):
+    at = open_page(res_view="Lesions (Veit Fig. 3, 5)")
+    at.radio(key="res_lesion").set_value("k random blocks").run()
+    ok(at)
+    assert "deleted" in captions(at) and "draws per k" in captions(at)
+    at.radio(key="res_view").set_value("Switches").run()
+    at.multiselect(key="res_drops").set_value([1]).run()
+    ok(at)
+    assert "custom: deleted [1]" in captions(at)
+
+
+def test_paths_need_a_residual_network(tiny_zoo):
+    at = open_page(res_models=["shapes-plain8"])
+    at.radio(key="res_view").set_value("Gradient paths (Veit Fig. 6)").run()
+    ok(at)
+    assert "need a residual network" in " ".join(str(w.value) for w in at.warning)
+
+
+def test_an_empty_zoo_is_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setattr(zoo, "SHIPPED", tmp_path / "none")
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "none"))
+    st.cache_data.clear()
+    at = open_page()
+    assert "No trained model is in the zoo yet" in " ".join(str(w.value) for w in at.warning)
+    assert not at.get("plotly_chart")
+    st.cache_data.clear()
+
+
+def test_pause_stops_computing_and_resumes_from_the_cache(tiny_zoo):
+    at = open_page()
+    at.toggle(key="res_pause").set_value(True).run()
+    ok(at)
+    assert "Paused" in " ".join(str(i.value) for i in at.info)
+    assert not at.get("plotly_chart")
+    at.toggle(key="res_pause").set_value(False).run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 2
