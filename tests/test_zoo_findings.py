@@ -1,0 +1,90 @@
+"""The papers' findings, checked on the shipped zoo (issue 5). A model that is not in the zoo skips its check with
+the reason. If a check fails, the numbers are in the message: the finding does not hold for our zoo, and the
+check is not to be bent to pass.
+
+    python -m pytest tests/test_zoo_findings.py -q -rs      (prints the numbers of each check with -s)
+"""
+
+import functools
+
+import pytest
+
+from models import zoo
+from models.data import load_dataset
+from viz import residuals as R
+
+pytestmark = pytest.mark.slow
+N_TEST = 500  # test images for residual sizes and response std
+N_LESION = 200  # test images for the lesion sweeps
+
+
+def shipped(name):
+    names = set(zoo.list().name)
+    if name not in names:
+        pytest.skip(f"{name} is not in the zoo yet (have: {', '.join(sorted(names)) or 'none'})")
+    return zoo.load(name)
+
+
+@functools.cache
+def images(n):
+    x, y = load_dataset("shapes", "test")
+    return x[:n], y[:n]
+
+
+@functools.cache
+def responses(name):
+    m = shipped(name)
+    x, y = images(N_TEST)
+    b, l = R.in_chunks(R.response_sums, m, x, y, size=250)
+    return R.residual_table(b), R.response_table(l)
+
+
+@functools.cache
+def single_lesions(name):
+    m = shipped(name)
+    x, y = images(N_LESION)
+    return R.lesion_table(R.in_chunks(R.setting_sums, m, x, y, R.single_lesions(len(m.blocks)), size=200), m)
+
+
+def test_deeper_resnet_has_smaller_residuals():
+    r20 = float(responses("shapes-resnet20")[0].residual_ratio.mean())
+    r56 = float(responses("shapes-resnet56")[0].residual_ratio.mean())
+    print(f"mean ||F(x)||/||x||: ResNet-20 {r20:.4f}, ResNet-56 {r56:.4f}")
+    assert r56 < r20, f"ResNet-56's mean residual ratio {r56:.4f} is not below ResNet-20's {r20:.4f}"
+
+
+@pytest.mark.parametrize("depth", [20, 56])
+def test_resnet_responds_less_than_plain(depth):
+    res = float(responses(f"shapes-resnet{depth}")[1].response_std.mean())
+    plain = float(responses(f"shapes-plain{depth}")[1].response_std.mean())
+    print(f"mean 3x3 response std at depth {depth}: ResNet {res:.4f}, plain {plain:.4f}")
+    assert res < plain, f"ResNet-{depth}'s mean response std {res:.4f} is not below plain-{depth}'s {plain:.4f}"
+
+
+@pytest.mark.parametrize("depth", [56])
+def test_single_lesions_hurt_resnet_far_less_than_plain(depth):
+    """'Far less': the mean rise in error over all single-block deletions is under half the plain net's."""
+    res, plain = single_lesions(f"shapes-resnet{depth}"), single_lesions(f"shapes-plain{depth}")
+    rise_res = float((res.error - res.base_error).mean())
+    rise_plain = float((plain.error - plain.base_error).mean())
+    print(f"depth {depth}: mean error rise after deleting one block: ResNet {100 * rise_res:.1f} points "
+          f"(median error {100 * res.error.median():.1f}%), plain {100 * rise_plain:.1f} points "
+          f"(median error {100 * plain.error.median():.1f}%)")
+    assert rise_res < 0.5 * rise_plain, (
+        f"ResNet-{depth}: +{100 * rise_res:.1f} points, plain-{depth}: +{100 * rise_plain:.1f} points")
+
+
+@pytest.mark.parametrize("depth", [56, 20])
+def test_gradient_falls_with_path_length(depth):
+    """Veit Fig. 6b: the gradient along a path of k branches falls as k grows (a log-linear fit over k, with
+    100 draws per k on 2 test images, k spaced over 0..n)."""
+    m = shipped(f"shapes-resnet{depth}")
+    n = len(m.blocks)
+    x, y = images(2)
+    ks = list(range(0, n + 1, max(1, n // 6)))
+    t = R.path_table(R.path_gradient_sums(m, x, y, ks, samples=100, seed=0), n)
+    span = R.path_span(t)
+    print(f"ResNet-{depth}: mean path gradient by k {dict(zip(t.k, t.mean_grad.round(10)))}; "
+          f"factor per extra branch {span['per_block']:.3f}")
+    assert span["per_block"] < 1, (f"ResNet-{depth}: the path gradient grows by {span['per_block']:.3f} per extra branch; "
+                                   f"means by k: {dict(zip(t.k, t.mean_grad))}")
