@@ -36,12 +36,14 @@ from viz.inspect import inspect, strongest_channels
 
 
 def median_time(fn, repeats):
-    ts = []
+    """Medians of (wall seconds, CPU seconds of this process): CPU time is the work done, whatever else runs."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def load(depth):
@@ -101,27 +103,25 @@ def main(argv=None):
     for f in (bare, full, page):  # warm up
         f()
     t_bare = median_time(bare, max(a.repeats * 4, 20))
-    t_ins = median_time(lambda: inspect(model, x), a.repeats)
+    rows = [("inspection (forward with every block map)", median_time(lambda: inspect(model, x), a.repeats))]
     parts = {}
     for _ in range(a.repeats):
         for k, v in attribute_all(model, x, target, block, steps=a.steps, noise=0.1).seconds.items():
             parts.setdefault(k, []).append(v)
-    t_full = median_time(full, a.repeats)
-    t_layer_ig = median_time(lambda: attribute_all(model, x, target, block, steps=a.steps, layer_ig=True), 1)
+    rows += [(f"  attribution {k} (wall only)", (statistics.median(v), float("nan"))) for k, v in parts.items()]
+    rows.append(("full inspection (maps + 5 attributions)", median_time(full, a.repeats)))
+    rows.append(("  same, per-block via LayerIG instead",
+                 median_time(lambda: attribute_all(model, x, target, block, steps=a.steps, layer_ig=True), 1)))
     t_page = median_time(page, a.repeats)
+    rows.append(("page answer to a new upload (decode, inspect, 4 attributions, figures)", t_page))
 
-    load_avg = os.getloadavg()[0]
     print(f"model: {name} ({n} blocks), torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} cores, load average {load_avg:.1f}, IG {a.steps} steps, medians of {a.repeats}")
-    print(f"bare forward+backward (1 image):           {t_bare * 1e3:8.1f} ms   1.0x")
-    print(f"inspection (forward with every block map):  {t_ins * 1e3:8.1f} ms  {t_ins / t_bare:5.1f}x")
-    for k, v in parts.items():
-        s = statistics.median(v)
-        print(f"  attribution {k:<10}                     {s * 1e3:8.1f} ms  {s / t_bare:5.1f}x")
-    print(f"full inspection (maps + 5 attributions):    {t_full * 1e3:8.1f} ms  {t_full / t_bare:5.1f}x")
-    print(f"  same, per-block via LayerIG instead:      {t_layer_ig * 1e3:8.1f} ms  {t_layer_ig / t_bare:5.1f}x")
-    print(f"page answer to a new upload (decode + inspect + 4 attributions + figures): {t_page:.2f} s "
-          f"(goal < 2 s: {'met' if t_page < 2 else 'NOT met'})")
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, IG {a.steps} steps, medians of {a.repeats}")
+    print(f"{'':72s} {'wall ms':>9s} {'ratio':>7s} {'CPU ms':>9s} {'ratio':>7s}")
+    print(f"{'bare forward+backward (1 image)':72s} {t_bare[0] * 1e3:9.1f} {1:7.1f} {t_bare[1] * 1e3:9.1f} {1:7.1f}")
+    for label, (w, c) in rows:
+        print(f"{label:72s} {w * 1e3:9.1f} {w / t_bare[0]:7.1f} {c * 1e3:9.1f} {c / t_bare[1]:7.1f}")
+    print(f"page answer: {t_page[0]:.2f} s wall (goal < 2 s: {'met' if t_page[0] < 2 else 'NOT met'} at this load)")
 
 
 if __name__ == "__main__":
