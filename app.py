@@ -34,6 +34,7 @@ if present:
       [data-testid="stDecoration"] { display: none; }
       [data-testid="stCaptionContainer"] { font-size: 0.95rem; }
     </style>""")
+ui.drop_infinite_link_values()
 report_slot = st.sidebar.empty()
 ui.report_start()
 page.run()

@@ -1,6 +1,7 @@
 """Streamlit glue shared by the pages: cached loaders, downloads, error guards. Not a page."""
 
 import contextlib
+import math
 
 import pandas as pd
 import streamlit as st
@@ -127,6 +128,12 @@ def _url_choices(key: str) -> list[str] | None:
         return None
 
 
+def _code(text: str) -> str:
+    """A link's text shown verbatim (a code span), never as Markdown: a link is anyone's text."""
+    text = text.replace("`", "'")
+    return f"`{text[:80]}{'…' if len(text) > 80 else ''}`"
+
+
 @contextlib.contextmanager
 def url_bound(labels: dict | None = None):
     """Wrap the widgets of a page whose widgets use `bind="query-params"` (each with a key).
@@ -157,7 +164,7 @@ def url_bound(labels: dict | None = None):
             continue
         shown = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
         hint = f" (one of: {', '.join(choices)})" if choices and len(choices) <= 8 else ""
-        box.info(f"The link's {k}={'&'.join(raw)} is not a valid {labels.get(k, k)}{hint}; using {shown or 'none'}.",
+        box.info(f"The link's {_code(k + '=' + '&'.join(raw))} is not a valid {labels.get(k, k)}{hint}; using {shown or 'none'}.",
                  icon=":material/link_off:")
 
 
@@ -246,3 +253,28 @@ def report_download(where, title: str):
                           mime="text/html", icon=":material/download:", on_click="ignore", key="report_html",
                           help=f"{sum(k == 'chart' for k, _, _ in items)} charts and "
                                f"{sum(k == 'table' for k, _, _ in items)} tables, one file that opens offline.")
+
+
+def _infinite(text: str) -> bool:
+    try:
+        return math.isinf(float(text))
+    except (ValueError, OverflowError):
+        return False
+
+
+def drop_infinite_link_values():
+    """Streamlit 1.67 crashes (OverflowError in its number_input deserializer) on a link like `?seed=1e400` or
+    `?seed=inf` for an integer input bound to the URL, and keeps crashing while the link holds it. The frame calls
+    this before a page runs: such values are removed from the link, before any widget reads them, with a note."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    bad = {k: v for k in st.query_params for v in st.query_params.get_all(k) if _infinite(v)}
+    if not bad:
+        return
+    ctx = get_script_run_ctx()
+    with ctx.session_state.query_params() as qp:  # Streamlit internals: the link's values that seed widgets
+        for k in bad:
+            getattr(qp, "_initial_query_params", {}).pop(k, None)
+            qp.remove_param(k)
+    for k, v in bad.items():
+        st.info(f"The link's {_code(k + '=' + v)} is not a number skiplab can use; using the default.", icon=":material/link_off:")
