@@ -124,3 +124,13 @@ def test_a_broken_zoo_model_gets_an_error_not_a_traceback(zoo_at):
     at = open_inspect()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.error) == 1 and "shapes-resnet8" in at.error[0].value, [e.value for e in at.error]
+
+
+def test_noise_tunnel_and_layer_ig_switches():
+    at = open_inspect()
+    at.segmented_control(key="src").set_value("Gallery").run()
+    at.select_slider[-1].set_value(8).run()
+    at.toggle[1].set_value(True).run()  # NoiseTunnel
+    at.toggle[2].set_value(True).run()  # per-block via LayerIntegratedGradients
+    shows_predictions(at)
+    assert "NoiseTunnel" in text(at.markdown) and "LayerIntegratedGradients" in text(at.caption)

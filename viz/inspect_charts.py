@@ -6,7 +6,7 @@ from plotly.subplots import make_subplots
 
 DIVERGING = "RdBu_r"  # red > 0, white 0, blue < 0
 STAGE_COLOURS = ("#4C78A8", "#F58518", "#54A24B")
-_AX = dict(showticklabels=False, showgrid=False, zeroline=False)
+_AX = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="")
 
 
 def _square_axes(fig):
