@@ -149,3 +149,15 @@ def test_noise_tunnel_with_almost_no_noise_is_plain_ig(images):
 def test_every_method_has_one_sentence():
     for k in ("saliency", "ig", "ig_nt", "gradcam", "blocks", "blocks_layer_ig"):
         assert DESCRIPTIONS[k].count(". ") == 0 and DESCRIPTIONS[k].endswith(".")
+
+
+def test_noise_tunnel_is_reproducible_and_leaves_the_global_generator_alone(images):
+    model = make(8, depth=8)
+    x = images[0][:1]
+    torch.manual_seed(123)
+    want = torch.rand(3)
+    torch.manual_seed(123)
+    a, _ = integrated_gradients(model, x, 0, steps=8, noise=0.1, samples=2)
+    assert torch.equal(torch.rand(3), want)  # the caller's random stream is untouched
+    b, _ = integrated_gradients(model, x, 0, steps=8, noise=0.1, samples=2)
+    np.testing.assert_array_equal(a, b)

@@ -90,9 +90,10 @@ def integrated_gradients(model, x, target, steps=32, skip=None, drop=None, noise
     ig = IntegratedGradients(fwd)
     base = torch.zeros_like(x)
     if noise > 0:
-        torch.manual_seed(seed)  # NoiseTunnel draws with torch's global generator
-        a = NoiseTunnel(ig).attribute(x, nt_type="smoothgrad", nt_samples=int(samples), stdevs=float(noise),
-                                      baselines=base, target=int(target), n_steps=int(steps))
+        with torch.random.fork_rng(devices=[]):  # NoiseTunnel draws from torch's global generator: seed, then restore
+            torch.manual_seed(seed)
+            a = NoiseTunnel(ig).attribute(x, nt_type="smoothgrad", nt_samples=int(samples), stdevs=float(noise),
+                                          baselines=base, target=int(target), n_steps=int(steps))
         return a[0].detach().numpy(), float("nan")
     a, delta = ig.attribute(x, baselines=base, target=int(target), n_steps=int(steps), return_convergence_delta=True)
     return a[0].detach().numpy(), float(delta[0])
