@@ -57,10 +57,6 @@ def run(jobs, what):
     return out
 
 
-def spans(n):
-    return R.chunks(n, CHUNK)
-
-
 def show_tables(tables, file):
     df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)
     with st.expander("The numbers behind the chart"):
@@ -77,7 +73,7 @@ if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo). Train one on the "
                "Train page or with `python -m models.train`; this page measures trained networks only.")
     st.stop()
-c = st.columns([2, 6, 2, 1])
+c = st.columns([1, 3, 1])
 dataset = c[0].selectbox("Data set", sorted(cat.dataset.dropna().unique()), key="res_dataset")
 have = cat[cat.dataset == dataset].sort_values(["depth", "skip"], ascending=[True, False])
 missing = [f"{dataset}-{w}" for w in WANTED if f"{dataset}-{w}" not in set(have.name)]
@@ -86,9 +82,10 @@ if missing:
 default = [n for n in have.name if int(have.set_index("name").depth[n]) <= 56] or list(have.name[:1])
 names = c[1].multiselect("Models", list(have.name), default=default, key="res_models")
 n_test = c[2].number_input("Test images", 50, 10_000, 500, step=50, key="res_n")
-pause = c[3].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "
+c = st.columns([6, 1])
+view = c[0].radio("Show", VIEWS, horizontal=True, key="res_view", label_visibility="collapsed")
+pause = c[1].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "
                     "finished steps stay cached, so switching it off again continues where it stopped.")
-view = st.radio("Show", VIEWS, horizontal=True, key="res_view", label_visibility="collapsed")
 if pause:
     st.info("Paused: nothing is computed. Finished steps are cached; switch Pause off to continue.")
     st.stop()
@@ -104,7 +101,7 @@ with ui.guard("measure these models"):
     chance = 1 - 1 / nets[names[0]].config.num_classes
     st.caption(f"{n_img} test images of `{dataset}`; BatchNorm in eval mode (running statistics).")
     if view == VIEWS[0]:
-        sums = run({n: [("responses", n, dataset, a, b) for a, b in spans(n_img)] for n in names}, "Forward passes")
+        sums = run({n: [("responses", n, dataset, a, b) for a, b in R.chunks(n_img, CHUNK)] for n in names}, "Forward passes")
         blocks = {label[n]: R.residual_table(s[0]) for n, s in sums.items()}
         layers = {label[n]: R.response_table(s[1]) for n, s in sums.items()}
         ui.show_chart(rc.residual_ratios(blocks))
@@ -122,7 +119,7 @@ with ui.guard("measure these models"):
             ks = sorted({int(round(v)) for v in np.linspace(1, nb, int(kpts))})
             s = R.single_lesions(nb) if kind.startswith("one") else R.random_lesions(nb, ks, int(draws), seed=0)
             sets[n] = tuple((lab, sk, None if d is None else tuple(d)) for lab, sk, d in s)
-        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in spans(n_img)] for n in names}, "Lesions")
+        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in R.chunks(n_img, CHUNK)] for n in names}, "Lesions")
         tables = {label[n]: R.lesion_table(s, nets[n]) for n, s in sums.items()}
         ui.show_chart((rc.single_lesions if kind.startswith("one") else rc.k_lesions)(tables, chance=chance))
         show_tables(tables, f"lesions_{dataset}")
@@ -151,7 +148,7 @@ with ui.guard("measure these models"):
         sets = {n: tuple((lab, None if sk is None else tuple(sk), None if d is None else tuple(d)) for lab, sk, d in
                          R.switch_settings(m, *((skips_off, drops) if len(m.blocks) == len(n0.blocks) else ((), ()))))
                 for n, m in nets.items()}
-        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in spans(n_img)] for n in names}, "Switches")
+        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in R.chunks(n_img, CHUNK)] for n in names}, "Switches")
         tables = {label[n]: R.setting_table(s) for n, s in sums.items()}
         ui.show_chart(rc.switches(tables, chance=chance))
         show_tables(tables, f"switches_{dataset}")

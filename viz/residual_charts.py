@@ -198,10 +198,12 @@ def switches(tables, chance=0.9):
     """Test error of each model under each switch setting (grouped bars). tables: `setting_table` per model."""
     fig, notes = go.Figure(), []
     for i, (label, d) in enumerate(tables.items()):
-        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=_color(i),
+        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=_color(i), text=[_pct(e) for e in d.error],
+                    textposition="outside",
                     hovertemplate="%{x}<br>error %{y:.1f}%<extra>" + label + "</extra>")
         notes.append(f"{label}: " + ", ".join(f"{s} {_pct(e)}" for s, e in zip(d.setting, d.error)) + ".")
     fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1))
     _layout(fig, "Test error with the switches", None, "test error (%)")
+    fig.update_yaxes(range=[0, 108])
     fig.update_layout(barmode="group", hovermode="closest")
     return fig, " ".join(notes) + f" Dashed: chance ({_pct(chance)})."
