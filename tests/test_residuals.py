@@ -155,7 +155,8 @@ def test_all_paths_sum_to_the_full_gradient(data, shortcut):
     snap = snapshot(m)
     copy = R._eval_copy(m)
     x0, rec, g_top = R.path_graph(copy, x[:6], y[:6])
-    total = sum(R.path_grad(rec, set(c), g_top) for k in range(4) for c in itertools.combinations(range(3), k))
+    masks = torch.tensor(list(itertools.product([False, True], repeat=3)))  # all 8 paths through 3 blocks
+    total = R.path_grads(rec, masks, g_top).sum(0)
     with torch.enable_grad():
         (full,) = torch.autograd.grad(F.cross_entropy(copy.head(rec[-1][4]), y[:6]), x0)
     torch.testing.assert_close(total, full, rtol=1e-4, atol=1e-7)
@@ -190,3 +191,40 @@ def test_path_gradients_refuse_a_plain_net(data):
     x, y = data
     with pytest.raises(ValueError, match="residual network"):
         R.path_gradient_sums(net(skip=False), x[:2], y[:2], ks=[1], samples=1)
+
+
+# --- captions are computed from the numbers -------------------------------------------------------------
+
+from viz import residual_charts as C  # noqa: E402
+
+
+def layers_with_std(values):
+    d = R.pd.DataFrame(dict(layer=[f"l{i}" for i in range(len(values))], index=range(1, len(values) + 1),
+                            block=0, stage=0, response_std=values))
+    d["rank"] = d.response_std.rank(ascending=False, method="first").astype(int)
+    return d
+
+
+def test_response_std_caption_gives_the_verdict():
+    fig, cap = C.response_std({"ResNet-20": layers_with_std([0.5, 0.7]), "plain-20": layers_with_std([0.9, 1.1])})
+    assert "ResNet-20 below plain-20 (0.6 vs 1)" in cap and "agrees with the paper" in cap
+    assert len(fig.data) == 4  # original order and sorted, for each network
+    _, cap = C.response_std({"ResNet-20": layers_with_std([0.5, 0.7]), "ResNet-56": layers_with_std([0.8, 0.8]),
+                             "plain-20": layers_with_std([0.4, 0.4])})
+    assert "NOT below" in cap and "do NOT respond steadily less" in cap and "differs from the paper" in cap
+
+
+def test_lesion_and_path_captions(data):
+    x, y = data
+    res, plain = net(depth=14, seed=4), net(depth=14, skip=False, seed=4)
+    tables = {m.config.name: R.lesion_table(R.setting_sums(m, x, y, R.single_lesions(6)), m) for m in (res, plain)}
+    fig, cap = C.single_lesions(tables)
+    for name, t in tables.items():
+        assert f"{name}: intact {100 * t.base_error.iloc[0]:.1f}%" in cap
+        assert f"worst {100 * t.error.max():.1f}%" in cap
+    assert "Veit et al. 2016" in cap and len(fig.data) == 2
+    t = R.path_table(R.path_gradient_sums(res, x[:2], y[:2], range(7), samples=3), 6)
+    span = R.path_span(t)
+    _, cap = C.path_lengths(t, span, "ResNet-14")
+    assert f"paths through {span['lo']} to {span['hi']} blocks" in cap
+    assert ("differs from the paper" in cap) == (span["per_block"] >= 1)
