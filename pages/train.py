@@ -176,3 +176,8 @@ with ui.guard("draw the degradation chart"):
         st.markdown(finding(h, final))
         st.dataframe(final.reset_index(), hide_index=True)
         ui.csv_download(h, "degradation_shapes")
+
+with st.expander("The zoo: shipped and your trained models"), ui.guard("read the zoo"):
+    catalog = zoo.list()
+    st.dataframe(catalog.drop(columns="path"), hide_index=True)
+    ui.csv_download(catalog, "zoo")
