@@ -74,9 +74,20 @@ def main(argv=None):
     p.add_argument("--depth", type=int, default=56)
     p.add_argument("--steps", type=int, default=32, help="Integrated Gradients steps")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, as the app runs)")
+    p.add_argument("--model", default=None, help="a zoo model name (default: the zoo's residual net of --depth)")
+    p.add_argument("--completeness", type=int, default=0, metavar="N",
+                   help="also print IG's completeness error on N shapes test images at 32/64/128 steps")
     a = p.parse_args(argv)
     warnings.simplefilter("ignore")
-    model, name = load(a.depth)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if a.model:
+        from models import zoo
+
+        model, name = zoo.load(a.model), a.model
+    else:
+        model, name = load(a.depth)
     n = len(model.blocks)
     data = photo_jpeg()
     x = decode_image(data, "photo.jpg").tensor()
@@ -122,6 +133,25 @@ def main(argv=None):
     for label, (w, c) in rows:
         print(f"{label:72s} {w * 1e3:9.1f} {w / t_bare[0]:7.1f} {c * 1e3:9.1f} {c / t_bare[1]:7.1f}")
     print(f"page answer: {t_page[0]:.2f} s wall (goal < 2 s: {'met' if t_page[0] < 2 else 'NOT met'} at this load)")
+    if a.completeness:
+        completeness(model, a.completeness)
+
+
+def completeness(model, n):
+    """|sum(IG) - (score(x) - score(black))| / |score(x) - score(black)| for the true class of n shapes test images."""
+    from models.data import make_shapes
+    from viz.attribution import integrated_gradients
+
+    xs, ys = make_shapes("test", n=n)
+    xs = xs.float() / 255
+    print(f"IG completeness error, true class of shapes test images 0..{n - 1} (median / max):")
+    for steps in (32, 64, 128):
+        errs = []
+        for k in range(n):
+            x, t = xs[k : k + 1], int(ys[k])
+            attr, delta = integrated_gradients(model, x, t, steps=steps)
+            errs.append(abs(delta) / max(abs(float(attr.sum()) - delta), 1e-12))
+        print(f"  {steps:4d} steps: {statistics.median(errs):6.1%} / {max(errs):6.1%}")
 
 
 if __name__ == "__main__":
