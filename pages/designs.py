@@ -40,7 +40,7 @@ with ui.guard("build and probe the designs"):
     if not all(t.finite for t in tr):
         st.warning("Some numbers overflowed to inf/NaN in float32: see the captions.")
     ui.show_chart(lc.design_gradients(tr))
-    ui.show_chart(charts.skip_shares(tr))
+    ui.show_chart(lc.design_skip_shares(tr))
     st.caption("The designs differ in weight layers per block (2 or 3) and in parameters: the table says how. "
                "Where a stage halves the resolution every design uses the zero-padded identity (option A), "
                "though MobileNetV2 has no skip there; the dense block keeps the width fixed, so each block's new "

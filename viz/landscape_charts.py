@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.charts import _color, _layout, block_gradients, fmt
+from viz.charts import _color, _layout, block_gradients, fmt, skip_shares
 from viz.landscape import grid, shape_stats
 from viz.shattered import autocorrelation, neighbour_correlation, paper_trends
 
@@ -38,6 +38,13 @@ def slice_1d(curves):
     fig.update_layout(hovermode="closest")
     notes = [_stats_sentence(n, df) for n, df in curves.items()]
     return fig, " ".join(notes) + " Log scale. " + LI_2018
+
+
+def _legend_below(fig, height=440):
+    """Many entries in a half-width chart: the legend goes under the plot, not over its title."""
+    fig.update_layout(height=height, legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                      margin=dict(l=60, r=20, t=50, b=40))
+    return fig
 
 
 def _capped(Z):
@@ -115,6 +122,7 @@ def autocorrelations(curves, max_lag=40):
         notes.append(f"{n}: {'r stays above 0.5 up to lag ' + str(max_lag) if len(below) == 0 else 'r drops below 0.5 at lag ' + str(int(below[0]))}")
     _layout(fig, "Autocorrelation of the gradient", "lag (grid steps)", "autocorrelation r(lag)")
     fig.update_layout(hovermode="closest")
+    _legend_below(fig)
     return fig, "; ".join(notes) + "."
 
 
@@ -137,6 +145,7 @@ def correlation_depth(df):
     fig.update_xaxes(type="log")
     fig.update_yaxes(range=[-0.2, 1.05])
     fig.update_layout(hovermode="closest")
+    _legend_below(fig)
     deepest = max(depths)
     at = agg[agg.depth == deepest].set_index("kind")["mean"]
     ours = ", ".join(f"{k} {v:.2f}" for k, v in at.items())
@@ -170,11 +179,27 @@ def image_lines(curves):
 # --- the skip-design zoo -----------------------------------------------------------------------
 
 
+DESIGN_COLORS = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222")  # plain last: black
+
+
+def _design_look(fig, title):
+    for i, tr in enumerate(fig.data):
+        c = DESIGN_COLORS[i % len(DESIGN_COLORS)]
+        tr.update(line=dict(color=c, width=2, dash="dash" if i == len(DESIGN_COLORS) - 1 else None), marker=dict(color=c))
+    fig.update_layout(title=dict(text=title))
+    return _legend_below(fig, height=500)
+
+
 def design_gradients(traces):
     """The foundation's block-gradient chart for several designs (traces named by design)."""
     fig, caption = block_gradients(traces)
-    fig.update_layout(height=460, title=dict(text="Gradient at each block's output, at init, same number of blocks"))
-    return fig, caption
+    return _design_look(fig, "Gradient at each block's output, at init, same number of blocks"), caption
+
+
+def design_skip_shares(traces):
+    """The foundation's skip-share chart for several designs."""
+    fig, caption = skip_shares(traces)
+    return _design_look(fig, "Share of the gradient that takes the skip path"), caption
 
 
 def design_table(traces, params, convs):
