@@ -21,8 +21,8 @@ def catalog():
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def model(name: str):
-    return zoo.load(name)  # eval mode; shared by sessions, never mutated (every measurement works on a copy)
+def model(name: str, sha: str):
+    return zoo.load(name)  # eval mode; shared, never mutated (measurements use a copy); sha: retrained -> new key
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -31,9 +31,9 @@ def test_set(dataset: str):
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def chunk(kind: str, name: str, dataset: str, a: int, b: int, arg=None):
+def chunk(kind: str, name: str, sha: str, dataset: str, a: int, b: int, arg=None):
     """One cached unit of work: sums over test images a..b (or one path length k)."""
-    m, (x, y) = model(name), test_set(dataset)
+    m, (x, y) = model(name, sha), test_set(dataset)
     if kind == "responses":
         return R.response_sums(m, x[a:b])
     if kind == "settings":
@@ -94,14 +94,19 @@ if not names:
     st.stop()
 
 with ui.guard("measure these models"):
-    nets = {n: model(n) for n in names}
+    sha = {n: zoo.card(n).get("sha256", "") for n in names}
+    nets = {n: model(n, sha[n]) for n in names}
+
+    def over_test(kind, arg=lambda n: None):  # {name: [chunk args]} over the first n_img test images
+        return {n: [(kind, n, sha[n], dataset, a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
+
     x, y = test_set(dataset)
     n_img = min(int(n_test), len(x))
     label = {n: m.config.name for n, m in nets.items()}
     chance = 1 - 1 / nets[names[0]].config.num_classes
     st.caption(f"{n_img} test images of `{dataset}`; BatchNorm in eval mode (running statistics).")
     if view == VIEWS[0]:
-        sums = run({n: [("responses", n, dataset, a, b) for a, b in R.chunks(n_img, CHUNK)] for n in names}, "Forward passes")
+        sums = run(over_test("responses"), "Forward passes")
         blocks = {label[n]: R.residual_table(s[0]) for n, s in sums.items()}
         layers = {label[n]: R.response_table(s[1]) for n, s in sums.items()}
         ui.show_chart(rc.residual_ratios(blocks))
@@ -119,7 +124,7 @@ with ui.guard("measure these models"):
             ks = sorted({int(round(v)) for v in np.linspace(1, nb, int(kpts))})
             s = R.single_lesions(nb) if kind.startswith("one") else R.random_lesions(nb, ks, int(draws), seed=0)
             sets[n] = tuple((lab, sk, None if d is None else tuple(d)) for lab, sk, d in s)
-        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in R.chunks(n_img, CHUNK)] for n in names}, "Lesions")
+        sums = run(over_test("settings", sets.get), "Lesions")
         tables = {label[n]: R.lesion_table(s, nets[n]) for n, s in sums.items()}
         ui.show_chart((rc.single_lesions if kind.startswith("one") else rc.k_lesions)(tables, chance=chance))
         show_tables(tables, f"lesions_{dataset}")
@@ -134,7 +139,7 @@ with ui.guard("measure these models"):
         batch = c[2].number_input("Images per draw", 1, 64, 4, key="res_batch")
         seed = c[3].number_input("Seed", 0, 10_000, 0, key="res_seed")
         nb = len(nets[n].blocks)
-        s = run({n: [("paths", n, dataset, 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]},
+        s = run({n: [("paths", n, sha[n], dataset, 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]},
                 "Backward passes along random paths")[n]
         table = R.path_table(s, nb)
         ui.show_chart(rc.path_lengths(table, R.path_span(table), label[n]))
@@ -148,7 +153,7 @@ with ui.guard("measure these models"):
         sets = {n: tuple((lab, None if sk is None else tuple(sk), None if d is None else tuple(d)) for lab, sk, d in
                          R.switch_settings(m, *((skips_off, drops) if len(m.blocks) == len(n0.blocks) else ((), ()))))
                 for n, m in nets.items()}
-        sums = run({n: [("settings", n, dataset, a, b, sets[n]) for a, b in R.chunks(n_img, CHUNK)] for n in names}, "Switches")
+        sums = run(over_test("settings", sets.get), "Switches")
         tables = {label[n]: R.setting_table(s) for n, s in sums.items()}
         ui.show_chart(rc.switches(tables, chance=chance))
         show_tables(tables, f"switches_{dataset}")

@@ -51,7 +51,7 @@ def residual_ratios(tables):
     _layout(fig, "Size of the learned residual on test images", "block position (0 = input side, 1 = output side)",
             "||F(x)|| / ||x||", log=True)
     means = {label: float(d.residual_ratio.mean()) for label, d in tables.items()}
-    notes = [f"Mean ||F(x)||/||x||: " + ", ".join(f"{k} {fmt(v)}" for k, v in means.items()) + "."]
+    notes = ["Mean ||F(x)||/||x||: " + ", ".join(f"{k} {fmt(v)}" for k, v in means.items()) + "."]
     res = sorted(((parse(k)[1], v, k) for k, v in means.items() if parse(k)[0] == "ResNet"))
     if len(res) > 1:
         falls = all(b[1] < a[1] for a, b in zip(res, res[1:]))
@@ -135,7 +135,8 @@ def single_lesions(tables, chance=0.9):
         agree = max(res) < min(plain)
         notes.append(f"Median error after one deletion: residual {', '.join(_pct(v) for v in res)}; plain "
                      f"{', '.join(_pct(v) for v in plain)} (chance {_pct(chance)}): "
-                     + ("residual nets suffer less, as in the paper." if agree else "this does NOT separate residual from plain as the paper does."))
+                     + ("residual nets suffer less, as in the paper." if agree
+                        else "this does NOT separate residual from plain as the paper does."))
     return fig, " ".join(notes) + " Dotted: intact error; dashed grey: chance. " + VEIT_SINGLE
 
 
