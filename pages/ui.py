@@ -278,3 +278,25 @@ def drop_infinite_link_values():
             qp.remove_param(k)
     for k, v in bad.items():
         st.info(f"The link's {_code(k + '=' + v)} is not a number skiplab can use; using the default.", icon=":material/link_off:")
+
+
+def _stay_in_navigation_mode():
+    """Every new PagesManager (one per session; AppTest makes one per run) re-derives Streamlit's legacy
+    multipage flag from the existence of pages/, which is True here. Then AppTest's later runs execute the page
+    file alone, without app.py: no frame, no sidebar, no presentation mode, no report. app.py always calls
+    st.navigation, so the flag is False for this app: keep it so (Streamlit 1.67 internals)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+    if getattr(init, "_skiplab", False):
+        return
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    __init__._skiplab = True
+    PagesManager.__init__ = __init__
+
+
+_stay_in_navigation_mode()
