@@ -65,7 +65,7 @@ def finding(h, final):
             "training (Fig. 6, left), a degradation that is not overfitting; with skips the order flips and "
             "ResNet-56 beats ResNet-20 (test error 6.97% vs 8.75%, Table 6).  \n"
             f"**Ours (built-in shapes, {int(h.epoch.max())} epochs, one recipe for all){missing}:** " + "; ".join(parts) +
-            ". " + (stuck if (final.train_error > 80).any() else small))
+            ". " + (stuck if final.train_error.get("shapes-plain56", 0) > 80 else small))
 
 
 st.title("Train")
