@@ -14,15 +14,20 @@ finished charts, and the server's memory (RSS, from /proc) idle, after one warm-
 and after all sessions closed. Loopback only; bounded by --deadline seconds.
 """
 
+import os
+import sys
+
+# `python bench/load.py` puts bench/ first on sys.path, where bench/inspect.py would shadow the standard library's
+# inspect (asyncio imports it): look there no more.
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
 import argparse
 import asyncio
 import io
-import os
 import signal
 import socket
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path

@@ -73,3 +73,39 @@ def test_cached_models_keep_no_hooks_after_reruns():
         for mod in m.modules():
             assert not (mod._forward_hooks or mod._forward_pre_hooks or mod._backward_hooks), mod
         assert all(p.grad is None for p in m.parameters())
+
+
+def test_sessions_asking_for_the_same_probe_compute_it_once(monkeypatch):
+    """st.cache_data holds a lock per argument set: eight sessions (threads) asking at once for one probe wait
+    for the first one's result instead of running eight probes; each gets its own copy (no shared mutation)."""
+    import threading
+
+    from models.data import SHAPES_MEAN, SHAPES_STD
+    from models.resnet import ResNetConfig
+    from pages import ui
+
+    calls = []
+    real = ui.probe
+
+    def counting(*a, **k):
+        calls.append(threading.get_ident())
+        return real(*a, **k)
+
+    monkeypatch.setattr(ui, "probe", counting)
+    cfg = ResNetConfig(depth=14, mean=SHAPES_MEAN, std=SHAPES_STD)
+    args = (cfg, 4242, 8, "train", (True,) * 6)
+    ui.probe_at_init.clear()
+    barrier, out = threading.Barrier(8), []
+
+    def ask():
+        barrier.wait()
+        out.append(ui.probe_at_init(*args))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(out) == 8 and len(calls) == 1, (len(out), len(calls))
+    assert len({id(t) for t in out}) == 8  # unpickled copies: one session cannot change another's trace
+    assert all(t.loss == out[0].loss for t in out)

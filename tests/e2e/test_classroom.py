@@ -91,3 +91,20 @@ def test_html_report_of_a_page(open_page, charts, tmp_path):
     assert html.count('class="plotly-graph-div"') == n == 4
     assert html.count("plotly.js v") == 1 and "<script src=" not in html  # one inlined copy: opens offline
     assert "ResNet-14" in html and "depth=14" in html
+
+
+def test_two_quick_clicks_give_one_result(open_page, wait_for_run, charts):
+    """A click while the page is still computing interrupts that run (Streamlit reruns one script per session,
+    never two at once): the page ends showing the last click's result, drawn once."""
+    page = open_page("gradient_flow", "depth=110&seed=7")
+    charts(3)
+    group = page.locator('[data-testid="stRadio"]').filter(has_text="Activation")
+    group.locator("label").filter(has_text="tanh").first.click()
+    page.wait_for_timeout(150)  # the tanh run has started (ResNet-110 takes seconds on a CPU)
+    group.locator("label").filter(has_text="sigmoid").first.click()
+    wait_for_run()
+    n = charts(4)
+    assert n == 4 and page.locator(".js-plotly-plot").count() == 4  # one set of charts, not two
+    assert _checked(page, "Activation") == "sigmoid"
+    page.wait_for_function("() => location.search.includes('activation=sigmoid')")
+    assert "ResNet-110" in _captions(page)
