@@ -67,7 +67,7 @@ pair = c[0].selectbox("Networks", list(options), key="ls_pair")
 dims = c[1].radio("Plot", ["1-D slice", "2-D surface"], horizontal=True, key="ls_dims")
 two_d = dims == "2-D surface"
 steps = c[2].number_input("Grid points per axis", 3, 51, 11 if two_d else 21, step=2, key=f"ls_steps_{dims}")
-images = c[3].number_input("Images", 8, 2048, 32, step=8, key=f"ls_images_{dims}")
+images = c[3].number_input("Images", 8, 2048, 32, step=8, key="ls_images")
 span = c[4].number_input("Span ±", 0.1, 5.0, 1.0, step=0.25, key="ls_span")
 seed = c[5].number_input("Direction seed", 0, 10_000, 0, key="ls_seed")
 if pair == FRESH:

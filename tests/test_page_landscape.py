@@ -27,8 +27,8 @@ def charts(at):
 
 
 def test_landscape_page_draws_1d_then_2d_with_csv():
-    at = open_page("pages/landscape.py", **{"ls_steps_1-D slice": 5, "ls_images_1-D slice": 8,
-                                           "ls_steps_2-D surface": 3, "ls_images_2-D surface": 8})
+    at = open_page("pages/landscape.py", **{"ls_steps_1-D slice": 5, "ls_images": 8,
+                                           "ls_steps_2-D surface": 3})
     assert at.title[0].value == "Loss landscapes"
     assert len(charts(at)) == 1
     caps = text(at)
@@ -49,7 +49,7 @@ def test_landscape_page_says_which_zoo_models_are_missing(monkeypatch, tmp_path)
 
     have = set(zoo.list().name)
     expected = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plain56"]
-    at = open_page("pages/landscape.py", **{"ls_steps_1-D slice": 3, "ls_images_1-D slice": 8})
+    at = open_page("pages/landscape.py", **{"ls_steps_1-D slice": 3, "ls_images": 8})
     info = text(at, "info")
     for n in expected:
         assert (n in info) == (n not in have), (n, info)
