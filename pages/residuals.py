@@ -15,11 +15,6 @@ VIEWS = ["Residual sizes (He Fig. 7)", "Lesions (Veit Fig. 3, 5)", "Gradient pat
 CHUNK = 250
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def catalog():
-    return zoo.list()
-
-
 @st.cache_resource(max_entries=8, show_spinner=False)
 def model(name: str, sha: str):
     return zoo.load(name)  # eval mode; shared, never mutated (measurements use a copy); sha: retrained -> new key
@@ -68,7 +63,7 @@ st.title("Residuals")
 st.markdown("What trained networks learned, on their own test images: how big each residual **F(x)** is, "
             "what happens when blocks are deleted, and along which paths the gradient travels. Each chart puts "
             "the paper's finding beside ours.")
-cat = catalog()
+cat = zoo.list()  # a folder listing: cheap, and always current
 if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo). Train one on the "
                "Train page or with `python -m models.train`; this page measures trained networks only.")
@@ -122,8 +117,7 @@ with ui.guard("measure these models"):
         for n, m in nets.items():
             nb = len(m.blocks)
             ks = sorted({int(round(v)) for v in np.linspace(1, nb, int(kpts))})
-            s = R.single_lesions(nb) if kind.startswith("one") else R.random_lesions(nb, ks, int(draws), seed=0)
-            sets[n] = tuple((lab, sk, None if d is None else tuple(d)) for lab, sk, d in s)
+            sets[n] = tuple(R.single_lesions(nb) if kind.startswith("one") else R.random_lesions(nb, ks, int(draws)))
         sums = run(over_test("settings", sets.get), "Lesions")
         tables = {label[n]: R.lesion_table(s, nets[n]) for n, s in sums.items()}
         ui.show_chart((rc.single_lesions if kind.startswith("one") else rc.k_lesions)(tables, chance=chance))
@@ -139,8 +133,8 @@ with ui.guard("measure these models"):
         batch = c[2].number_input("Images per draw", 1, 64, 4, key="res_batch")
         seed = c[3].number_input("Seed", 0, 10_000, 0, key="res_seed")
         nb = len(nets[n].blocks)
-        s = run({n: [("paths", n, sha[n], dataset, 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]},
-                "Backward passes along random paths")[n]
+        steps = [("paths", n, sha[n], dataset, 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]
+        s = run({n: steps}, f"Backward passes along random paths, on the first {int(batch)} test images")[n]
         table = R.path_table(s, nb)
         ui.show_chart(rc.path_lengths(table, R.path_span(table), label[n]))
         show_tables({label[n]: table}, f"path_lengths_{n}")
@@ -150,9 +144,8 @@ with ui.guard("measure these models"):
         skips_off = c[0].multiselect("Custom: skips off at blocks", list(range(len(n0.blocks))), key="res_skips_off",
                                      help=f"Block numbers of {label[names[0]]}; applied to models with that many blocks.")
         drops = c[1].multiselect("Custom: delete branches of blocks", list(range(len(n0.blocks))), key="res_drops")
-        sets = {n: tuple((lab, None if sk is None else tuple(sk), None if d is None else tuple(d)) for lab, sk, d in
-                         R.switch_settings(m, *((skips_off, drops) if len(m.blocks) == len(n0.blocks) else ((), ()))))
-                for n, m in nets.items()}
+        same = {n: len(m.blocks) == len(n0.blocks) for n, m in nets.items()}
+        sets = {n: tuple(R.switch_settings(m, *((skips_off, drops) if same[n] else ((), ())))) for n, m in nets.items()}
         sums = run(over_test("settings", sets.get), "Switches")
         tables = {label[n]: R.setting_table(s) for n, s in sums.items()}
         ui.show_chart(rc.switches(tables, chance=chance))

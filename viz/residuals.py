@@ -179,7 +179,7 @@ def lesion_label(dropped) -> str:
 def _lesions(n_blocks, dropped_sets):
     out = [("intact", None, None)]
     for D in dropped_sets:
-        out.append((lesion_label(D), None, [i in set(D) for i in range(n_blocks)]))
+        out.append((lesion_label(D), None, tuple(i in set(D) for i in range(n_blocks))))
     return out
 
 
@@ -231,15 +231,16 @@ def lesion_table(sums: pd.DataFrame, model) -> pd.DataFrame:
 
 def switch_settings(model, skips_off=(), drops=()) -> list[Setting]:
     """The standard switches for the whole test set: as trained, every skip off (or on, for a plain net),
-    every branch deleted, and a custom setting (the given blocks' skips off and branches deleted)."""
+    every branch deleted, and a custom setting (the given blocks' skips off and branches deleted). Settings are
+    tuples all the way down (hashable, so a cache can key on them)."""
     n, res = len(model.blocks), bool(model.config.skip)
-    out = [("as trained", None, None), ("all skips off" if res else "all skips on", [not res] * n, None),
-           ("all branches deleted", None, [True] * n)]
+    out = [("as trained", None, None), ("all skips off" if res else "all skips on", (not res,) * n, None),
+           ("all branches deleted", None, (True,) * n)]
     if len(skips_off) or len(drops):
-        sk = [False if i in set(skips_off) else None for i in range(n)]
+        sk = tuple(False if i in set(skips_off) else None for i in range(n))
         label = "custom: " + "; ".join(p for p in (f"skips off {sorted(skips_off)}" if len(skips_off) else "",
                                                      f"deleted {sorted(drops)}" if len(drops) else "") if p)
-        out.append((label, sk, [i in set(drops) for i in range(n)]))
+        out.append((label, sk, tuple(i in set(drops) for i in range(n))))
     return out
 
 
