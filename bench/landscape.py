@@ -12,13 +12,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent  # bench/ holds inspect.py, which would shadow the standard library's
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
-import torch  # noqa: E402
+import torch
 
-from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes  # noqa: E402
-from models.resnet import ResNet, ResNetConfig  # noqa: E402
-from viz.landscape import surface_2d  # noqa: E402
+from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
+from models.resnet import ResNet, ResNetConfig
+from viz.landscape import surface_2d
 
 
 def main(argv=None):

@@ -64,7 +64,7 @@ def test_alpha_zero_is_the_models_loss_in_eval_mode(model, data):
 def test_a_point_equals_a_hand_perturbed_copy(model, data):
     x, y = data
     d1, d2 = ls.filter_normalized_direction(model, 0), ls.filter_normalized_direction(model, 1)
-    loss, acc = ls.evaluate_grid(model, x, y, [d1, d2], [[0.3, -0.7]], batch=5)  # batches of 5: 5 + 5 + 2 images
+    loss, _ = ls.evaluate_grid(model, x, y, [d1, d2], [[0.3, -0.7]], batch=5)  # batches of 5: 5 + 5 + 2 images
     twin = copy.deepcopy(model)
     with torch.no_grad():
         for n, p in twin.named_parameters():
@@ -94,7 +94,7 @@ def test_grid_and_shape_stats_on_known_surfaces():
     a = np.linspace(-1, 1, 7)
     A, B = np.meshgrid(a, a)
     bowl = pd.DataFrame({"alpha": A.ravel(), "beta": B.ravel(), "loss": (A**2 + 2 * B**2).ravel()})
-    alphas, betas, Z = ls.grid(bowl)
+    _, _, Z = ls.grid(bowl)
     np.testing.assert_allclose(Z, A**2 + 2 * B**2)
     s = ls.shape_stats(bowl)
     assert s["local_minima"] == 1 and s["nonconvex_share"] == 0 and s["loss_centre"] == 0
