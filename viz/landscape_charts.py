@@ -93,6 +93,14 @@ def surface_pair(surfaces):
 
 # --- shattered gradients -----------------------------------------------------------------------
 
+KIND_COLORS = {"feedforward+bn": "#d6392b", "feedforward": "#1f6fb4", "residual+bn": "#9467bd", "residual": "#2ca02c"}
+
+
+def _kind_color(name, i):
+    """One colour per kind of net in every shattered-gradients chart ('residual+bn, L = 24' -> purple)."""
+    kind = name.split(",")[0].strip()
+    return KIND_COLORS.get(kind, _color(i))
+
 
 def gradient_curves(curves):
     """curves: dict name -> (x (N,), df/dx (N,)). One row per net, since their scales differ."""
@@ -100,7 +108,7 @@ def gradient_curves(curves):
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.08)
     for i, n in enumerate(names):
         x, g = curves[n]
-        fig.add_scatter(x=x, y=g, mode="lines", line=dict(color=_color(i), width=1.5), name=n, showlegend=False,
+        fig.add_scatter(x=x, y=g, mode="lines", line=dict(color=_kind_color(n, i), width=1.5), name=n, showlegend=False,
                         row=i + 1, col=1, hovertemplate="x = %{x:.3f}<br>df/dx = %{y:.3g}<extra>" + n + "</extra>")
         fig.update_yaxes(title="df/dx", row=i + 1, col=1)
     fig.update_xaxes(title="x", row=len(names), col=1)
@@ -116,8 +124,9 @@ def autocorrelations(curves, max_lag=40):
     notes = []
     for i, (n, (x, g)) in enumerate(curves.items()):
         r = autocorrelation(g, max_lag)
-        fig.add_scatter(x=np.arange(len(r)), y=r, mode="lines+markers", name=n, line=dict(color=_color(i), width=2),
-                        marker=dict(size=4))
+        dash = "dot" if n.endswith("L = 1") else None
+        fig.add_scatter(x=np.arange(len(r)), y=r, mode="lines+markers", name=n, marker=dict(size=4),
+                        line=dict(color=_kind_color(n, i), width=2, dash=dash))
         below = np.nonzero(r < 0.5)[0]
         notes.append(f"{n}: {'r stays above 0.5 up to lag ' + str(max_lag) if len(below) == 0 else 'r drops below 0.5 at lag ' + str(int(below[0]))}")
     _layout(fig, "Autocorrelation of the gradient", "lag (grid steps)", "autocorrelation r(lag)")
@@ -132,7 +141,7 @@ def correlation_depth(df):
     fig = go.Figure()
     agg = df.groupby(["kind", "depth"]).correlation.agg(["mean", "min", "max"]).reset_index()
     for i, (k, d) in enumerate(agg.groupby("kind", sort=False)):
-        fig.add_scatter(x=d.depth, y=d["mean"], mode="lines+markers", name=k, line=dict(color=_color(i), width=2),
+        fig.add_scatter(x=d.depth, y=d["mean"], mode="lines+markers", name=k, line=dict(color=_kind_color(k, i), width=2),
                         error_y=dict(type="data", symmetric=False, array=d["max"] - d["mean"], arrayminus=d["mean"] - d["min"],
                                      thickness=1, width=3))
     depths = sorted(df.depth.unique())
@@ -142,16 +151,24 @@ def correlation_depth(df):
                         line=dict(color="#555", dash="dash" if j == 0 else "dot", width=1.5))
     _layout(fig, "Correlation of neighbouring gradients against depth", "depth L (layers or residual blocks)",
             "neighbour correlation")
-    fig.update_xaxes(type="log")
+    fig.update_xaxes(type="log", tickvals=depths)
     fig.update_yaxes(range=[-0.2, 1.05])
     fig.update_layout(hovermode="closest")
     _legend_below(fig)
     deepest = max(depths)
     at = agg[agg.depth == deepest].set_index("kind")["mean"]
     ours = ", ".join(f"{k} {v:.2f}" for k, v in at.items())
-    return fig, (f"At L = {deepest}, mean over {df.seed.nunique()} nets: {ours} (paper's rates there: "
+    k = df.seed.nunique()
+    return fig, (f"At L = {deepest}, mean over {k} net{'s' if k > 1 else ''} per kind: {ours} (paper's rates there: "
                  f"2^-L = {fmt(2.0 ** -(deepest - 1))}, 1/sqrt(L) = {1 / math.sqrt(deepest):.2f}, both set to 1 at L = 1). "
-                 + BALDUZZI_2017 + " Bars: smallest and largest over the nets." + _plain_note(at))
+                 + BALDUZZI_2017 + " Bars: smallest and largest over the nets." + _plain_note(at) + _resnet_note(at, deepest))
+
+
+def _resnet_note(at, L):
+    r = at.get("residual+bn")
+    if r is None or r < 2 / math.sqrt(L):
+        return ""
+    return f" Our residual+BN nets decay more slowly than 1/sqrt(L): {r:.2f} against {1 / math.sqrt(L):.2f} at L = {L}."
 
 
 def _plain_note(at):
