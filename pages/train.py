@@ -52,10 +52,10 @@ def finding(h, final):
              compare("shapes-resnet20", "shapes-resnet56", "ResNet-20", "ResNet-56")]
     parts += [compare(f"shapes-resnet{d}", f"shapes-plain{d}", f"ResNet-{d}", f"plain-{d}") for d in (20, 56)]
     parts = [p for p in parts if p]
-    parts += [f"{n.split('-')[1].replace('plain', 'plain-').replace('resnet', 'ResNet-')} never left chance level "
-              f"({final.train_error[n]:.0f}% training error after {int(final.epoch[n])} epochs)"
+    parts += [f"{n.split('-')[1].replace('plain', 'plain-').replace('resnet', 'ResNet-')} stayed near chance level: "
+              f"{final.train_error[n]:.0f}% training error after {int(final.epoch[n])} epochs (chance: 90%)"
               for n in final.index if final.train_error[n] > 80]
-    stuck = ("Where they differ: He et al.'s plain-56 does train, only to a higher error; ours did not train at all "
+    stuck = ("Where they differ: He et al.'s plain-56 does train, only to a higher error; ours barely trained "
              "in this 10x shorter budget, a stronger form of the same degradation. Shapes is easier than CIFAR-10, "
              "so the other nets end with small errors.")
     small = ("Shapes is easier than CIFAR-10 and the budget is 10x shorter, so every error ends small: compare the "
