@@ -41,7 +41,7 @@ def fmt(v):
 
 def main_convs(layers: pd.DataFrame) -> pd.DataFrame:
     """The conv layers on the signal's main path (stem and branches), in input-to-output order."""
-    return layers[(layers.path != "shortcut") & (layers.kind == "conv")].sort_values("order").reset_index(drop=True)
+    return layers[layers.path.isin(["stem", "branch"]) & (layers.kind == "conv")].sort_values("order").reset_index(drop=True)
 
 
 def first_last_gradients(layers: pd.DataFrame):

@@ -1,6 +1,6 @@
 """How long the Inspect page takes to answer a new image, against one bare forward+backward of the same model.
 
-    python bench/inspect.py [--depth 56] [--steps 32] [--repeats 5]
+    python bench/inspection.py [--depth 56] [--steps 32] [--repeats 5]
 
 Measured side by side in one process (medians): the bare PyTorch floor (one image, forward + backward to
 the input), the inspection (forward with every block's maps), the five attributions (Saliency, IG, IG with
@@ -12,7 +12,7 @@ a fresh one (the cost does not depend on the weights).
 import os
 import sys
 
-# Run as `python bench/inspect.py`, this file's folder comes first on sys.path, where its name would shadow
+# Run as `python bench/inspection.py`, this file's folder comes first on sys.path, where its name would shadow
 # the standard library's `inspect` (which numpy and torch import): swap that folder for the repo root.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [os.path.dirname(_HERE)] + [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
