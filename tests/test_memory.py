@@ -67,12 +67,16 @@ def test_cached_models_keep_no_hooks_after_reruns():
     at.switch_page("pages/gradient_flow.py").run()
     at.radio(key="norm").set_value("none").run()
     assert not at.exception
-    models = [o for o in gc.get_objects() if isinstance(o, torch.nn.Module) and o.__class__.__name__ == "ResNet"]
-    assert models
-    for m in models:
-        for mod in m.modules():
-            assert not (mod._forward_hooks or mod._forward_pre_hooks or mod._backward_hooks), mod
-        assert all(p.grad is None for p in m.parameters())
+    from models.data import SHAPES_MEAN, SHAPES_STD
+    from models.resnet import ResNetConfig
+    from pages import ui
+
+    # The page's cached model (a cache hit returns the very object the page probed), not other tests' models.
+    m = ui.init_model(ResNetConfig(depth=8, norm="none", mean=SHAPES_MEAN, std=SHAPES_STD), 0)
+    assert ui.init_model(ResNetConfig(depth=8, norm="none", mean=SHAPES_MEAN, std=SHAPES_STD), 0) is m  # cached
+    for mod in m.modules():
+        assert not (mod._forward_hooks or mod._forward_pre_hooks or mod._backward_hooks), mod
+    assert all(p.grad is None for p in m.parameters())
 
 
 def test_sessions_asking_for_the_same_probe_compute_it_once(monkeypatch):
