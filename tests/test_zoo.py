@@ -18,7 +18,7 @@ def user_zoo(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _saved(folder, name="shapes-resnet8", **cfg):
+def _saved(folder, name="unit-resnet8", **cfg):
     torch.manual_seed(0)
     model = ResNet(ResNetConfig(depth=8, **cfg))
     with torch.no_grad():
@@ -32,59 +32,59 @@ def _saved(folder, name="shapes-resnet8", **cfg):
 
 def test_round_trip_and_catalog(user_zoo):
     model = _saved(user_zoo)
-    loaded = zoo.load("shapes-resnet8")
+    loaded = zoo.load("unit-resnet8")
     assert loaded.training is False and loaded.config == model.config
     x = torch.rand(4, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
     cat = zoo.list()
-    row = cat[cat["name"] == "shapes-resnet8"].iloc[0]
+    row = cat[cat["name"] == "unit-resnet8"].iloc[0]
     assert row["source"] == "user" and row["depth"] == 8 and bool(row["skip"])
     assert {"name", "dataset", "depth", "skip", "test_acc", "epochs", "seconds", "path"} <= set(cat.columns)
-    c = zoo.card("shapes-resnet8")
+    c = zoo.card("unit-resnet8")
     assert c["history"] == [{"epoch": 1}] and len(c["sha256"]) == 64 and c["params"] == sum(p.numel() for p in model.parameters())
 
 
 def test_truncated_file_is_rejected(user_zoo):
     _saved(user_zoo)
-    w = user_zoo / "shapes-resnet8.safetensors"
+    w = user_zoo / "unit-resnet8.safetensors"
     w.write_bytes(w.read_bytes()[:-1000])
     with pytest.raises(ValueError, match="corrupt or truncated"):
-        zoo.load("shapes-resnet8")
+        zoo.load("unit-resnet8")
     # without the checksum in the card, safetensors itself refuses the file: still a ValueError
-    card = json.loads((user_zoo / "shapes-resnet8.json").read_text())
+    card = json.loads((user_zoo / "unit-resnet8.json").read_text())
     del card["sha256"]
-    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    (user_zoo / "unit-resnet8.json").write_text(json.dumps(card))
     with pytest.raises(ValueError, match="not a readable safetensors"):
-        zoo.load("shapes-resnet8")
+        zoo.load("unit-resnet8")
 
 
 def test_a_pickle_is_never_loaded(user_zoo):
     _saved(user_zoo)
-    card = json.loads((user_zoo / "shapes-resnet8.json").read_text())
+    card = json.loads((user_zoo / "unit-resnet8.json").read_text())
     del card["sha256"]
-    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
-    (user_zoo / "shapes-resnet8.safetensors").write_bytes(pickle.dumps({"conv.weight": torch.zeros(1)}))
+    (user_zoo / "unit-resnet8.json").write_text(json.dumps(card))
+    (user_zoo / "unit-resnet8.safetensors").write_bytes(pickle.dumps({"conv.weight": torch.zeros(1)}))
     with pytest.raises(ValueError, match="safetensors"):
-        zoo.load("shapes-resnet8")
+        zoo.load("unit-resnet8")
 
 
 def test_weights_that_do_not_match_the_card_are_rejected(user_zoo):
     _saved(user_zoo)
-    card = json.loads((user_zoo / "shapes-resnet8.json").read_text())
+    card = json.loads((user_zoo / "unit-resnet8.json").read_text())
     card["config"]["depth"] = 14  # the card now claims another architecture
-    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    (user_zoo / "unit-resnet8.json").write_text(json.dumps(card))
     with pytest.raises(ValueError, match="does not match"):
-        zoo.load("shapes-resnet8")
+        zoo.load("unit-resnet8")
     card["config"]["depth"], card["config"]["width"] = 8, 8  # same keys, other shapes
-    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    (user_zoo / "unit-resnet8.json").write_text(json.dumps(card))
     with pytest.raises(ValueError, match="shape"):
-        zoo.load("shapes-resnet8")
+        zoo.load("unit-resnet8")
     card["config"]["width"] = 16
     card["config"]["depth"] = 7
-    (user_zoo / "shapes-resnet8.json").write_text(json.dumps(card))
+    (user_zoo / "unit-resnet8.json").write_text(json.dumps(card))
     with pytest.raises(ValueError, match="not a valid ResNet"):
-        zoo.load("shapes-resnet8")
+        zoo.load("unit-resnet8")
 
 
 def test_bad_names_and_cards(user_zoo):
@@ -114,7 +114,7 @@ def test_shipped_weights_fit_the_budget_and_follow_the_naming():
         assert c["test_acc"] == c["history"][-1]["test_acc"]
 
 
-@pytest.mark.parametrize("card_path", [p for p in SHIPPED if p.stem in ("shapes-resnet8", "shapes-resnet20", "shapes-plain20")],
+@pytest.mark.parametrize("card_path", [p for p in SHIPPED if p.stem in ("shapes-resnet8", "shapes-plain8", "shapes-resnet20", "shapes-plain20")],
                          ids=lambda p: p.stem)
 def test_shipped_model_reproduces_its_card_accuracy(card_path):
     model = zoo.load(card_path.stem)
