@@ -121,7 +121,8 @@ def test_every_widget_at_its_bounds(name):
 
 
 NONSENSE = {"depth": "abc", "batch": "-5", "seed": "1e400", "norm": "💥", "skip_off": ["9", "x"], "source": "Nope",
-            "present": "maybe", "activation": "", "init": "<script>alert(1)</script>", "unknown": "x" * 5000}
+            "present": "maybe", "activation": "", "init": "<script>alert(1)</script>", "unknown": "x" * 5000,
+            "images": "abc"}  # residuals.py reads ?images= itself
 
 
 @pytest.mark.parametrize("name", PARAMS)
