@@ -58,11 +58,14 @@ def trained_traces():
                          help="eval: the running statistics learned in training. train: this batch's statistics.")
     batch = c[3].number_input("Batch size", 2, 256, 32, step=2, key="zoo_batch", bind="query-params")
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
-    with ui.guard("load and probe the trained models"), st.spinner("Forward and backward through the trained models..."):
-        traces = [ui.probe_trained(n, 0, int(batch), bn_mode) for n in names]
-        if len(traces) == 1:
-            st.info(f"The zoo has only {names.iloc[0]} at this depth; train its twin on the Train page to compare.")
-        return traces
+    traces = []
+    with st.spinner("Forward and backward through the trained models..."):
+        for name in names:  # a broken model gets its own message; the others are still drawn
+            with ui.guard(f"load and probe {name}"):
+                traces.append(ui.probe_trained(name, 0, int(batch), bn_mode))
+    if len(names) == 1:
+        st.info(f"The zoo has only {names.iloc[0]} at this depth; train its twin on the Train page to compare.")
+    return traces
 
 
 st.title("Gradient flow")

@@ -76,7 +76,7 @@ if missing:
     st.info(f"Not in the zoo yet: {', '.join(missing)}. The charts use the models that exist.")
 default = [n for n in have.name if int(have.set_index("name").depth[n]) <= 56] or list(have.name[:1])
 names = c[1].multiselect("Models", list(have.name), default=default, key="res_models")
-n_test = c[2].number_input("Test images", 50, 10_000, int(st.query_params.get("images", 500)), step=50, key="res_n")
+n_test = c[2].number_input("Test images", 50, 10_000, ui.link_int("images", 500, 50, 10_000, "number of test images"), step=50, key="res_n")
 c = st.columns([6, 1])
 view = c[0].radio("Show", VIEWS, horizontal=True, key="res_view", label_visibility="collapsed")
 pause = c[1].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "

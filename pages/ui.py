@@ -324,3 +324,20 @@ def init_model(config: ResNetConfig, seed: int) -> ResNet:  # noqa: F811 (replac
     """A freshly initialised model, the same for a seed whatever other sessions do; cached, shared, never mutated."""
     with seeded(seed):
         return ResNet(config)
+
+
+def link_int(name: str, default: int, lo: int, hi: int, what: str) -> int:
+    """A whole number a page reads from its link (?name=...) itself, within [lo, hi]; anything else falls
+    back to the default with a visible note, never an error."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not lo <= value <= hi:
+        st.info(f"The link's {_code(name + '=' + raw)} is not a valid {what} ({lo} to {hi}); using {default}.",
+                icon=":material/link_off:")
+        return default
+    return value

@@ -7,6 +7,7 @@ A few upper bounds are many minutes of compute on a CPU (the page says so and ha
 listed in HEAVY with the reason and swept at their lower bound only.
 """
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -166,7 +167,8 @@ def test_a_diverging_training_run_ends_in_a_clear_message(tmp_path, monkeypatch)
 
 
 def test_a_corrupt_zoo_file_is_a_message_not_a_crash(tmp_path, monkeypatch):
-    card = min((ROOT / "models" / "weights").glob("*.json"))  # a real card, so the zoo lists the model
+    # a real card of the shallowest shipped depth, so the zoo lists the model in Gradient flow's default view
+    card = min((ROOT / "models" / "weights").glob("*.json"), key=lambda p: json.loads(p.read_text())["config"]["depth"])
     shutil.copy(card, tmp_path / "broken.json")
     (tmp_path / "broken.safetensors").write_bytes(b"\x00not a safetensors file" * 10)
     (tmp_path / "garbage.json").write_text("{ this is not json")
