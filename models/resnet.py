@@ -150,9 +150,13 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """x: (B, C, 32, 32) RGB in [0, 1] -> logits (B, num_classes). Normalizes its input itself."""
+    """x: (B, C, 32, 32) RGB in [0, 1] -> logits (B, num_classes). Normalizes its input itself.
 
-    def __init__(self, config: ResNetConfig):
+    seed: an int makes the initial weights a function of (config, seed) alone, drawn from a generator of the
+    model's own, so models built in many threads at once (Streamlit sessions) never mix their draws; None draws
+    from torch's global generator as usual."""
+
+    def __init__(self, config: ResNetConfig, seed: int | None = None):
         super().__init__()
         cfg = self.config = config
         w = cfg.width
@@ -172,16 +176,16 @@ class ResNet(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(cin, cfg.num_classes)
-        self.reset_parameters()
+        self.reset_parameters(None if seed is None else torch.Generator().manual_seed(seed))
 
-    def reset_parameters(self):
+    def reset_parameters(self, generator=None):
         cfg = self.config
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 if cfg.init == "xavier":
-                    nn.init.xavier_normal_(m.weight)
+                    nn.init.xavier_normal_(m.weight, generator=generator)
                 else:
-                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu", generator=generator)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, nn.BatchNorm2d):

@@ -10,6 +10,7 @@ from models import zoo
 from models.data import SHAPES_CLASSES, SHAPES_MEAN, SHAPES_STD, dataset_info, load_dataset
 from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
+from pages import ui
 from pages.ui import csv_download, guard, init_model
 from viz import inspect_charts as ch
 from viz.attribution import DESCRIPTIONS, attribute_all
@@ -19,16 +20,11 @@ UNTRAINED = "untrained ResNet-20 (no trained model yet)"
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 3}}
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def catalog() -> pd.DataFrame:
-    return zoo.list()
-
-
 @st.cache_resource(max_entries=8, show_spinner=False)
 def model_and_classes(name):
     if name == UNTRAINED:
         return init_model(ResNetConfig(depth=20, mean=SHAPES_MEAN, std=SHAPES_STD), 0), SHAPES_CLASSES
-    card, model = zoo.card(name), zoo.load(name)
+    card, model = zoo.card(name), ui.zoo_model(name)
     classes = card.get("classes") or (dataset_info(card["dataset"]).classes if card.get("dataset") in ("shapes", "cifar10")
                                       else [str(i) for i in range(model.config.num_classes)])
     return model, tuple(classes)
@@ -75,7 +71,7 @@ def reset():
 st.title("Inspect: look inside every block")
 st.caption("Upload an image, take a photo or pick one from the gallery; see what each block adds to its input, "
            "flip skips and branches off, and ask Captum why the network answers as it does.")
-cat = catalog()
+cat = ui.zoo_catalog()
 names = cat.name.tolist() or [UNTRAINED]
 if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo): showing an untrained "

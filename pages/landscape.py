@@ -5,7 +5,6 @@ from collections import OrderedDict
 
 import pandas as pd
 import streamlit as st
-import torch
 
 from models import zoo
 from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
@@ -21,9 +20,8 @@ FRESH = "fresh (untrained) depth-20 pair"
 @st.cache_resource(max_entries=8, show_spinner=False)
 def load_model(name: str):
     if name.startswith("fresh-"):
-        torch.manual_seed(0)
-        return ResNet(ResNetConfig(depth=20, skip=name.endswith("resnet20"), mean=SHAPES_MEAN, std=SHAPES_STD)).eval()
-    return zoo.load(name)
+        return ResNet(ResNetConfig(depth=20, skip=name.endswith("resnet20"), mean=SHAPES_MEAN, std=SHAPES_STD), seed=0).eval()
+    return ui.zoo_model(name)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

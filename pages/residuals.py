@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from models import zoo
-from models.data import load_dataset
 from pages import ui
 from viz import residual_charts as rc
 from viz import residuals as R
@@ -15,20 +14,10 @@ VIEWS = ["Residual sizes (He Fig. 7)", "Lesions (Veit Fig. 3, 5)", "Gradient pat
 CHUNK = 250
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def model(name: str, sha: str):
-    return zoo.load(name)  # eval mode; shared, never mutated (measurements use a copy); sha: retrained -> new key
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def test_set(dataset: str):
-    return load_dataset(dataset, "test")  # uint8 (N, 3, 32, 32), labels (N,)
-
-
 @st.cache_data(max_entries=4096, show_spinner=False)
 def chunk(kind: str, name: str, sha: str, dataset: str, a: int, b: int, arg=None):
     """One cached unit of work: sums over test images a..b (or one path length k)."""
-    m, (x, y) = model(name, sha), test_set(dataset)
+    m, (x, y) = ui.zoo_model(name), ui.dataset(dataset, "test")
     if kind == "responses":
         return R.response_sums(m, x[a:b])
     if kind == "settings":
@@ -90,12 +79,12 @@ if not names:
 
 with ui.guard("measure these models"):
     sha = {n: zoo.card(n).get("sha256", "") for n in names}
-    nets = {n: model(n, sha[n]) for n in names}
+    nets = {n: ui.zoo_model(n) for n in names}
 
     def over_test(kind, arg=lambda n: None):  # {name: [chunk args]} over the first n_img test images
         return {n: [(kind, n, sha[n], dataset, a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
 
-    x, y = test_set(dataset)
+    x, y = ui.dataset(dataset, "test")
     n_img = min(int(n_test), len(x))
     label = {n: m.config.name for n, m in nets.items()}
     chance = 1 - 1 / nets[names[0]].config.num_classes

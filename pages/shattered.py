@@ -2,7 +2,6 @@
 
 import pandas as pd
 import streamlit as st
-import torch
 
 from models import zoo
 from models.data import SHAPES_CLASSES, SHAPES_MEAN, SHAPES_STD, make_shapes
@@ -28,9 +27,8 @@ def sweep(seeds: int) -> pd.DataFrame:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def classifier(name: str):
     if name.startswith("fresh-"):
-        torch.manual_seed(0)
-        return ResNet(ResNetConfig(depth=20, skip="resnet" in name, mean=SHAPES_MEAN, std=SHAPES_STD)).eval()
-    return zoo.load(name)
+        return ResNet(ResNetConfig(depth=20, skip="resnet" in name, mean=SHAPES_MEAN, std=SHAPES_STD), seed=0).eval()
+    return ui.zoo_model(name)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

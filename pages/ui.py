@@ -2,7 +2,6 @@
 
 import contextlib
 import math
-import threading
 
 import pandas as pd
 import streamlit as st
@@ -30,9 +29,9 @@ _leave_legacy_pages_mode()
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def init_model(config: ResNetConfig, seed: int) -> ResNet:
-    """A freshly initialised model; cached, shared by sessions, never mutated."""
-    torch.manual_seed(seed)
-    return ResNet(config)
+    """A freshly initialised model, the same for a seed whatever other sessions do (it draws from a generator
+    of its own, not torch's process-wide one); cached, shared by sessions, never mutated."""
+    return ResNet(config, seed=seed)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -48,9 +47,14 @@ def zoo_catalog() -> pd.DataFrame:
     return zoo.list()
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def zoo_model(name: str) -> ResNet:
-    """A zoo model in eval mode; cached, shared by sessions, never mutated (measurements work on copies)."""
+    """A zoo model in eval mode; cached, shared by sessions, never mutated (measurements work on copies).
+    Keyed on the weights' checksum too, so a model retrained under the same name is loaded afresh."""
+    return _zoo_model(name, zoo.card(name).get("sha256", ""))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _zoo_model(name: str, sha256: str) -> ResNet:
     return zoo.load(name)
 
 
@@ -301,29 +305,6 @@ def _stay_in_navigation_mode():
 
 
 _stay_in_navigation_mode()
-
-
-_RNG_LOCK = threading.RLock()
-
-
-@contextlib.contextmanager
-def seeded(seed: int):
-    """Seed torch's global generator for the block, holding a process-wide lock, and restore it afterwards.
-
-    torch.manual_seed is process-wide and every Streamlit session runs in a thread of one process: two
-    sessions that seed and then draw (a model's init) at the same time interleave their draws and both get
-    weights no seed describes. bench/load.py saw it: 16 of 30 sessions showed a loss their (depth, seed) does
-    not give. Every seed-then-draw in a page belongs inside `with ui.seeded(seed):`."""
-    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def init_model(config: ResNetConfig, seed: int) -> ResNet:  # noqa: F811 (replaces the one above: its seed raced)
-    """A freshly initialised model, the same for a seed whatever other sessions do; cached, shared, never mutated."""
-    with seeded(seed):
-        return ResNet(config)
 
 
 def link_int(name: str, default: int, lo: int, hi: int, what: str) -> int:

@@ -127,3 +127,20 @@ def test_one_activation_module_per_use(activation):
     acts = [mod for mod in m.modules() if isinstance(mod, (torch.nn.ReLU, torch.nn.Tanh, torch.nn.Sigmoid))]
     assert len(acts) == 1 + 2 * len(m.blocks)
     assert len({id(a) for a in acts}) == len(acts)
+
+
+def test_a_seed_gives_the_same_weights_whatever_other_threads_draw():
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = ResNetConfig(depth=20)
+    want = {s: ResNet(cfg, seed=s).state_dict() for s in range(4)}
+
+    def build(s):
+        torch.manual_seed(1000 + s)  # other sessions reseeding the global generator meanwhile
+        torch.randn(100)
+        return s, ResNet(cfg, seed=s).state_dict()
+
+    with ThreadPoolExecutor(8) as pool:
+        for s, got in pool.map(build, [0, 1, 2, 3] * 4):
+            assert all(torch.equal(got[k], want[s][k]) for k in got)
+    assert not torch.equal(want[0]["conv.weight"], want[1]["conv.weight"])
