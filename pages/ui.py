@@ -13,18 +13,30 @@ from models.resnet import ResNet, ResNetConfig
 from viz.probe import Trace, probe
 
 
-def _leave_legacy_pages_mode():
-    """A fresh server whose first visitor opens a page URL (say /gradient_flow) runs that file of pages/
-    on its own, in Streamlit's legacy multipage mode, until app.py has once called st.navigation. Switch
-    the server to app.py's navigation and rerun, so the page is drawn inside the frame."""
+def _keep_navigation_mode():
+    """Keep Streamlit 1.67 out of its legacy multipage mode, which runs a file of pages/ alone, without the
+    frame (no navigation, no sidebar, no presentation mode, no report). Streamlit derives that mode from the
+    existence of pages/ whenever a PagesManager is made (one per session; AppTest makes one per run), and
+    leaves it only once app.py has called st.navigation. So a fresh server's first visitor who opens a page
+    URL (say /gradient_flow) got the bare page. app.py always calls st.navigation: make every PagesManager
+    say so, and rerun a run that already started in the legacy mode, so it is drawn inside the frame."""
     from streamlit.runtime.pages_manager import PagesManager
 
+    init = PagesManager.__init__
+    if not getattr(init, "_skiplab", False):
+
+        def __init__(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+        __init__._skiplab = True
+        PagesManager.__init__ = __init__
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
 
-_leave_legacy_pages_mode()
+_keep_navigation_mode()
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -283,28 +295,6 @@ def drop_infinite_link_values():
             qp.remove_param(k)
     for k, v in bad.items():
         st.info(f"The link's {_code(k + '=' + v)} is not a number skiplab can use; using the default.", icon=":material/link_off:")
-
-
-def _stay_in_navigation_mode():
-    """Every new PagesManager (one per session; AppTest makes one per run) re-derives Streamlit's legacy
-    multipage flag from the existence of pages/, which is True here. Then AppTest's later runs execute the page
-    file alone, without app.py: no frame, no sidebar, no presentation mode, no report. app.py always calls
-    st.navigation, so the flag is False for this app: keep it so (Streamlit 1.67 internals)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-    if getattr(init, "_skiplab", False):
-        return
-
-    def __init__(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    __init__._skiplab = True
-    PagesManager.__init__ = __init__
-
-
-_stay_in_navigation_mode()
 
 
 def link_int(name: str, default: int, lo: int, hi: int, what: str) -> int:
