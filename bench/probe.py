@@ -62,7 +62,7 @@ def main():
     a = p.parse_args()
     peak = matmul_flops(a.repeats)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; matmul 1024^3: {peak / 1e9:.1f} GFLOP/s")
-    print(f"{'model':<12}{'bare ms':>9}{'probe ms':>10}{'probe/bare':>12}{'bare GFLOP/s':>14}{'of matmul':>11}")
+    print(f"{'model':<12}{'bare ms':>9}{'probe ms':>10}{'probe/bare':>12}{'CPU ratio':>11}{'bare GFLOP/s':>14}{'of matmul':>11}")
     x, y = make_shapes("test", n=64, seed=0)
     x = x.float() / 255
     for depth in (20, 56, 110):
@@ -76,15 +76,21 @@ def main():
         def probed():
             probe(model, x, y)
 
-        # interleave the two so that machine noise hits both alike
-        tb, tp = [], []
+        # interleave the two so that machine noise hits both alike; CPU time too, which other processes on a
+        # shared machine inflate far less than wall time
+        tb, tp, cb, cp = [], [], [], []
         bare(), probed()
         for _ in range(a.repeats):
-            tb.append(median_time(bare, 1))
-            tp.append(median_time(probed, 1))
+            for fn, wall, cpu in ((bare, tb, cb), (probed, tp, cp)):
+                c, t = time.process_time(), time.perf_counter()
+                fn()
+                wall.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
         b, pr = statistics.median(tb), statistics.median(tp)
+        cpu_ratio = statistics.median(cp) / statistics.median(cb)
         flops = 3 * forward_flops(model, x)  # backward ~ 2x forward
-        print(f"ResNet-{depth:<5}{b * 1e3:>9.1f}{pr * 1e3:>10.1f}{pr / b:>12.3f}{flops / b / 1e9:>14.1f}{flops / b / peak:>11.1%}")
+        print(f"ResNet-{depth:<5}{b * 1e3:>9.1f}{pr * 1e3:>10.1f}{pr / b:>12.3f}{cpu_ratio:>11.3f}"
+              f"{flops / b / 1e9:>14.1f}{flops / b / peak:>11.1%}")
 
     # a cold probe: a new model of ResNet-110, batch 32, first call
     x32, y32 = x[:32], y[:32]
