@@ -61,3 +61,4 @@ def test_gradient_flow_trained_compares_zoo_models():
     first = zoo.list().query("dataset in ['shapes', 'cifar10']").sort_values(["dataset", "depth"]).iloc[0]
     kind = "ResNet" if first.skip else "plain"
     assert f"{kind}-{first.depth} (trained)" in captions(at)
+

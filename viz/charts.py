@@ -33,7 +33,9 @@ def fmt(v):
     if v == 0:
         return "0"
     a = abs(v)
-    if 1e-3 <= a < 1e4:
+    if 100 <= a < 1e4:
+        return f"{v:.0f}"
+    if 1e-3 <= a < 100:
         return f"{v:.3g}"
     e = math.floor(math.log10(a))
     return f"{v / 10**e:.2g}e{e}"
@@ -104,6 +106,8 @@ def block_gradients(traces):
         f, last = float(g.iloc[0]), float(g.iloc[-1])
         if not (math.isfinite(f) and math.isfinite(last)) or last == 0:
             notes.append(f"{t.name}: the block gradients are {fmt(f)} (first) and {fmt(last)} (last).")
+        elif f == 0:
+            notes.append(f"{t.name}: the gradient at the first block is exactly 0 in float32: it vanished on the way back.")
         else:
             notes.append(f"{t.name}: {fmt(f / last)} times larger at the first block than at the last.")
         growth = _forward_growth(t.blocks)

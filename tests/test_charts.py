@@ -1,0 +1,25 @@
+"""Chart captions are computed from the numbers they show, and read as sentences in the edge cases."""
+
+from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
+from models.resnet import ResNet, ResNetConfig
+from viz import charts
+from viz.probe import probe
+
+
+def test_captions_say_vanished_not_zero_times():
+    m = ResNet(ResNetConfig(depth=56, norm="none", activation="sigmoid", mean=SHAPES_MEAN, std=SHAPES_STD), seed=0)
+    x, y = make_shapes("test", n=8)
+    t = probe(m, x.float() / 255, y, skip=[False] * len(m.blocks))
+    assert t.blocks.grad_norm.iloc[0] == 0  # sigmoid without normalization: underflows to 0 in float32
+    _, caption = charts.block_gradients([t])
+    assert "vanished" in caption and "0 times" not in caption
+    _, caption = charts.layer_gradients([t])
+    assert "exactly 0" in caption
+
+
+def test_gradient_ratio_sentences():
+    assert "exploding" in charts.describe_gradient_ratio("plain-56", 1200.0, 1.0)
+    assert "vanishing" in charts.describe_gradient_ratio("net", 1e-3, 1.0)
+    assert "within 10x" in charts.describe_gradient_ratio("ResNet-56", 7.0, 1.0)
+    assert "overflowed" in charts.describe_gradient_ratio("net", float("inf"), 1.0)
+    assert charts.fmt(1.22e3) == "1220" and charts.fmt(1.2e5) == "1.2e5" and charts.fmt(0.5) == "0.5" and charts.fmt(float("nan")) == "n/a"
