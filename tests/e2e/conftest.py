@@ -92,7 +92,7 @@ def _kill(proc: subprocess.Popen):
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def app_url(tmp_path_factory):
     """Start `streamlit run app.py` on a free port, wait for /_stcore/health, yield the base URL."""
     global _server_log
     _require_browser()
@@ -102,7 +102,8 @@ def app_url():
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.fileWatcherType", "none"]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # the server saves runs trained in the browser to a zoo of its own, not to the machine's user zoo
+    env = dict(os.environ, PYTHONUNBUFFERED="1", SKIPLAB_ZOO=str(tmp_path_factory.mktemp("e2e-zoo")))
     with open(_server_log, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)  # own process group: teardown kills it whole

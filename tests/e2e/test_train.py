@@ -1,12 +1,6 @@
 """The Train page in a real browser: a tiny run draws live curves and is saved; Stop ends a run."""
 
-import os
-import tempfile
-
 import pytest
-
-# the server (started once per session) saves runs here, not in the machine's real user zoo
-os.environ.setdefault("SKIPLAB_ZOO", tempfile.mkdtemp(prefix="skiplab-e2e-zoo-"))
 
 pytestmark = pytest.mark.e2e
 
