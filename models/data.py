@@ -245,12 +245,9 @@ def _load_cifar10(split, root, download):
     )
 
 
-def _md5(path, chunk=1 << 20):
-    h = hashlib.md5()
+def _md5(path):
     with open(path, "rb") as f:
-        while b := f.read(chunk):
-            h.update(b)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def download_cifar10(root=None, url=CIFAR10_URL, md5=CIFAR10_MD5, progress=True) -> Path:

@@ -26,7 +26,7 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
-from models.resnet import ACTIVATIONS, BasicBlock, ShortcutA, ShortcutB, norm_layer
+from models.resnet import ACTIVATIONS, Additive, BasicBlock, ShortcutA, ShortcutB, norm_layer
 
 GATE_BIAS = -2.0  # highway carry bias: the gate starts mostly closed (Srivastava et al. suggest -1 to -3)
 
@@ -45,17 +45,6 @@ def _conv(cin, cout, k, cfg, stride=1, groups=1):
 def _last(branch, norm, conv):
     b = dict(branch.named_children())
     return b[norm] if isinstance(b[norm], nn.BatchNorm2d) else b[conv]
-
-
-class Additive(nn.Module):
-    """out = act(branch(x) + shortcut(x)); subclasses build branch, shortcut and act."""
-
-    def forward(self, x, skip=None, drop=False):
-        if drop:  # lesion: the block passes its shortcut on
-            return self.shortcut(x)
-        residual = self.branch(x)
-        out = residual + self.shortcut(x) if (self.skip if skip is None else skip) else residual
-        return self.act(out)
 
 
 class PreActBlock(Additive):

@@ -111,7 +111,19 @@ class ShortcutB(nn.Module):
         return self.bn(self.conv(x))
 
 
-class BasicBlock(nn.Module):
+class Additive(nn.Module):
+    """out = act(branch(x) + shortcut(x)), or act(branch(x)) without the skip; subclasses build branch, shortcut
+    and act (designs.py's pre-activation, bottleneck and inverted-residual blocks are Additive too)."""
+
+    def forward(self, x, skip=None, drop=False):
+        if drop:  # lesion: the block passes its shortcut on
+            return self.shortcut(x)
+        residual = self.branch(x)
+        out = residual + self.shortcut(x) if (self.skip if skip is None else skip) else residual
+        return self.act(out)
+
+
+class BasicBlock(Additive):
     """Two 3x3 convs; out = act(branch(x) + shortcut(x)), or act(branch(x)) without the skip."""
 
     def __init__(self, cin, cout, stride, cfg, stage):
@@ -141,12 +153,6 @@ class BasicBlock(nn.Module):
         b = self.branch
         return b.bn2 if isinstance(b.bn2, nn.BatchNorm2d) else b.conv2
 
-    def forward(self, x, skip=None, drop=False):
-        if drop:  # lesion: the block passes its shortcut on
-            return self.shortcut(x)
-        residual = self.branch(x)
-        out = residual + self.shortcut(x) if (self.skip if skip is None else skip) else residual
-        return self.act(out)
 
 
 class ResNet(nn.Module):

@@ -111,12 +111,9 @@ def config_from_card(c) -> ResNetConfig:
         raise ValueError(f"the card's config is not a valid ResNet: {e}") from e
 
 
-def sha256(path, chunk=1 << 20):
-    h = hashlib.sha256()
+def sha256(path):
     with open(path, "rb") as f:
-        while b := f.read(chunk):
-            h.update(b)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def load_path(card_path) -> ResNet:
