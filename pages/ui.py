@@ -53,9 +53,14 @@ def shapes_batch(n: int, seed: int, split: str = "test"):
     return (x.float() / 255).numpy(), y.numpy()
 
 
-@st.cache_data(ttl=30, show_spinner=False)
 def zoo_catalog() -> pd.DataFrame:
-    """The zoo's catalog (shipped and user models); re-read every 30 s so newly trained models appear."""
+    """The zoo's catalog (shipped and user models); re-read every 30 s so newly trained models appear, and at
+    once when the zoo's folders change (SKIPLAB_ZOO)."""
+    return _zoo_catalog(tuple(str(folder) for _, folder in zoo.folders()))
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _zoo_catalog(folders: tuple) -> pd.DataFrame:
     return zoo.list()
 
 
