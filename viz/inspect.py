@@ -5,12 +5,13 @@ that shares its parameters, so a cached model is never touched and sessions cann
 """
 
 import contextlib
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
+
+from viz import probe
 
 
 @contextlib.contextmanager
@@ -35,12 +36,10 @@ def block_hooks(model, capture: dict):
 
 
 def private_copy(model):
-    """Module objects of our own (hooks, mode) sharing the model's parameters; in eval mode.
-    A model that is already a private copy is returned as it is."""
+    """`viz.probe.private_copy` in eval mode; a model that is already such a copy is returned as it is."""
     if getattr(model, "_private_copy", False):
         return model
-    memo = {id(p): p for p in model.parameters()}
-    net = copy.deepcopy(model, memo).eval()
+    net = probe.private_copy(model).eval()
     net._private_copy = True
     return net
 

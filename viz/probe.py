@@ -78,7 +78,7 @@ def _weight_layers(model):
     return rows
 
 
-def _private_copy(model):
+def private_copy(model):
     """Module objects of our own (mode, hooks, BN running stats) sharing the model's parameters."""
     memo = {id(p): p for p in model.parameters()}
     return copy.deepcopy(model, memo)
@@ -100,7 +100,7 @@ def probe(model, images, labels, skip=None, drop=None, bn_mode="train"):
     """
     if bn_mode not in ("train", "eval"):
         raise ValueError(f"bn_mode must be 'train' or 'eval', not {bn_mode!r}.")
-    net = _private_copy(model)
+    net = private_copy(model)
     net.train(bn_mode == "train")
     skips = net._per_block(skip, "skip")
     skips = [net.config.skip if s is None else bool(s) for s in skips]

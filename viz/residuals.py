@@ -19,13 +19,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from viz.probe import _conv_norms, _private_copy, hooks
+from viz.probe import _conv_norms, hooks, private_copy
 
 Setting = tuple  # (label, skip: per-block bools or None, drop: per-block bools or None)
 
 
 def _eval_copy(model):
-    net = _private_copy(model)
+    net = private_copy(model)
     net.eval()
     return net
 
