@@ -1,10 +1,9 @@
 """Look inside every block for one image: x, F(x) and the output act(F(x) + shortcut(x)), top-5 predictions.
 
-All hooks live in `block_hooks` (handles removed in `finally`) and are put on a private copy of the model
+The block hooks are `viz.probe.hooks` (handles removed in `finally`) and are put on a private copy of the model
 that shares its parameters, so a cached model is never touched and sessions cannot see each other's hooks.
 """
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,27 +11,6 @@ import pandas as pd
 import torch
 
 from viz import probe
-
-
-@contextlib.contextmanager
-def block_hooks(model, capture: dict):
-    """Forward hooks recording, per block i, capture[("block", i)] = (x, out) and capture[("branch", i)] = F(x).
-
-    A dropped block never runs its branch, so it has no ("branch", i) entry. Handles are removed in `finally`.
-    """
-    handles = []
-
-    def put(key, value):  # returns None: a hook that returned a value would replace the module's output
-        capture[key] = value
-
-    try:
-        for i, b in enumerate(model.blocks):
-            handles.append(b.register_forward_hook(lambda m, a, out, i=i: put(("block", i), (a[0], out))))
-            handles.append(b.branch.register_forward_hook(lambda m, a, out, i=i: put(("branch", i), out)))
-        yield capture
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def private_copy(model):
@@ -86,7 +64,7 @@ def inspect(model, image, classes=None, skip=None, drop=None, k=5) -> Inspection
         raise ValueError(f"inspect looks at one image at a time, got a batch of {x.shape[0]}.")
     net = private_copy(model)
     skips, drops = overrides(net, skip, drop)
-    with torch.no_grad(), block_hooks(net, {}) as cap:
+    with torch.no_grad(), probe.hooks(net, {}, norms=False) as cap:
         logits = net(x.float(), skip=skips, drop=drops)[0]
     probs = torch.softmax(logits, 0)
     n = len(probs)

@@ -34,9 +34,11 @@ class Trace:
 
 
 @contextlib.contextmanager
-def hooks(model, capture):
-    """Forward hooks that record each block's input and output, its residual F(x), and the response of
-    every norm layer (what each conv produces after its normalization). Handles are removed in `finally`."""
+def hooks(model, capture, norms=True):
+    """Forward hooks that record, per block i, capture[("block", i)] = (input, output) and
+    capture[("branch", i)] = its residual F(x) (a dropped block never runs its branch: no entry), and with
+    `norms` the response of every norm layer (what each conv produces after its normalization).
+    Handles are removed in `finally`."""
     handles = []
 
     def put(key, value):  # a forward hook must return None, or it would replace the module's output
@@ -46,7 +48,7 @@ def hooks(model, capture):
         for i, b in enumerate(model.blocks):
             handles.append(b.register_forward_hook(lambda m, a, out, i=i: put(("block", i), (a[0], out))))
             handles.append(b.branch.register_forward_hook(lambda m, a, out, i=i: put(("branch", i), out)))
-        for name, m in _conv_norms(model):
+        for name, m in _conv_norms(model) if norms else []:
             handles.append(m.register_forward_hook(lambda mod, a, out, name=name: put(("norm", name), out)))
         yield capture
     finally:
