@@ -193,3 +193,50 @@ def histories(dataset="shapes", depths=(20, 56), source="shipped") -> pd.DataFra
                              "train_error": 100 * (1 - h["train_acc"]), "test_error": 100 * (1 - h["test_acc"]),
                              "seconds": h.get("seconds")})
     return pd.DataFrame(rows, columns=["name", "depth", "skip", "epoch", "train_error", "test_error", "seconds"])
+
+
+def _threads(hardware: str) -> str:
+    """'x86_64; 1 process(es) x 2 thread(s); torch ...' -> '1 x 2' (the last run's, for a resumed one)."""
+    m = re.search(r"(\d+) process\(es\) x (\d+) thread", hardware)
+    return f"{m[1]} x {m[2]}" if m else "?"
+
+
+def shipped_readme() -> str:
+    """models/weights/README.md, written from the shipped cards (`python -m models.zoo readme`), so the
+    table cannot drift from the weights: one row per model with its accuracy, epochs, seconds and hardware."""
+    df = list()
+    df = df[df.source == "shipped"].sort_values(["dataset", "skip", "depth"], ascending=[True, False, True])
+    rows = []
+    for r in df.itertuples():
+        c = _read_card(Path(r.path).with_suffix(".json"))
+        size = Path(r.path).stat().st_size / 2**20
+        rows.append(f"| `{r.name}` | {r.dataset} | {r.depth} | {'yes' if r.skip else 'no'} | {r.test_acc:.2%} | "
+                    f"{r.train_acc:.2%} | {r.epochs} | {r.seconds:.0f} | {_threads(c.get('hardware', ''))} | {size:.1f} MB |")
+    total = sum(Path(p).stat().st_size for p in df.path) / 2**20
+    return f"""# Shipped checkpoints
+
+Each model is `<name>.safetensors` (weights, read only with safetensors) and `<name>.json` (its card: data set,
+config, recipe, test/train accuracy, training seconds and hardware, the exact command, the per-epoch
+history, and the SHA-256 of the weights that `models.zoo.load` checks). Catalog: `python -c "from models import zoo; print(zoo.list())"`.
+This file is written from the cards: `python -m models.zoo readme > models/weights/README.md`.
+
+One recipe for both data sets: 15 epochs, batch 128, SGD momentum 0.9, weight decay 5e-4, one-cycle schedule
+peaking at lr 0.1, pad-4 crops and flips, seed 0; `python -m models.train --dataset DATA --depth D [--no-skip]
+--epochs 15 --batch-size 128 --lr 0.1 --wd 5e-4 --schedule onecycle --seed 0 --out runs/zoo/NAME`, one model
+after another (`models/weights/train_zoo.sh`) on a 2-core CPU machine shared with other work, so the seconds
+are slow and noisy. He et al. train CIFAR-10 for 164 epochs; this is 15.
+
+| name | data | depth | skip | test acc | train acc (last epoch, augmented batches) | epochs | train seconds | processes x threads | size |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+{len(rows)} models, {total:.1f} MB together.
+"""
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["readme"]:
+        sys.exit("usage: python -m models.zoo readme   (prints models/weights/README.md from the shipped cards)")
+    print(shipped_readme(), end="")

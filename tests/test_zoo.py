@@ -122,3 +122,15 @@ def test_shipped_model_reproduces_its_card_accuracy(card_path):
     with torch.no_grad():
         acc = torch.cat([model(x[i : i + 500].float() / 255).argmax(1) for i in range(0, len(x), 500)]).eq(y).float().mean()
     assert acc.item() == pytest.approx(zoo.card(card_path.stem)["test_acc"], abs=2e-3)  # 2e-3: NHWC vs NCHW rounding
+
+
+def test_weights_readme_is_written_from_the_shipped_cards():
+    """models/weights/README.md lists every shipped model with its card's numbers (regenerate with
+    `python -m models.zoo readme > models/weights/README.md` after adding or retraining a model)."""
+    text = (zoo.SHIPPED / "README.md").read_text()
+    assert text == zoo.shipped_readme(), "models/weights/README.md is stale: regenerate it from the cards"
+    shipped = zoo.list().query("source == 'shipped'")
+    for r in shipped.itertuples():
+        assert f"| `{r.name}` | {r.dataset} | {r.depth} | " in text and f"{r.test_acc:.2%}" in text
+    total = sum((zoo.SHIPPED / f"{n}.safetensors").stat().st_size for n in shipped.name)
+    assert total < 40 * 2**20, f"shipped weights take {total / 2**20:.1f} MB, over the 40 MB budget"
