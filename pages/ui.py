@@ -88,10 +88,6 @@ def sample(name: str, n: int, seed: int, split: str = "test"):
     return x[idx].float() / 255, y[idx]
 
 
-def csv_download(df: pd.DataFrame, name: str, label: str = "Download CSV"):
-    st.download_button(label, df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}")
-
-
 @contextlib.contextmanager
 def guard(what: str):
     """Show a failure as a clear message, not a traceback; the rest of the page keeps working."""
@@ -117,12 +113,6 @@ def probe_trained(name: str, seed: int, batch: int, bn_mode: str) -> Trace:
     t = probe(model, x, y, bn_mode=bn_mode)
     t.name = f"{t.name} (trained)"
     return t
-
-
-def show_chart(fig_and_caption):
-    fig, caption = fig_and_caption
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
-    st.caption(caption)
 
 
 # ---- Classroom: links that reopen a view, presentation mode, an HTML report of the page (issue 7) ----
@@ -209,12 +199,12 @@ def presenting() -> bool:
     return bool(st.session_state.get("present"))
 
 
-_show_chart_plain = show_chart
-_csv_download_plain = csv_download
+CHART_CONFIG = {"displaylogo": False}
 
 
-def show_chart(fig_and_caption):
-    """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting."""
+def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None):
+    """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting.
+    config: Plotly's config for the browser (default: no Plotly logo); key: for a chart drawn in a loop."""
     fig, caption = fig_and_caption
     _report_add(("chart", fig, caption))
     if presenting():
@@ -222,13 +212,14 @@ def show_chart(fig_and_caption):
 
         fig = go.Figure(fig)  # a copy: the figure may be cached
         fig.update_layout(font_size=18, height=int((fig.layout.height or 450) * 1.35))
-    _show_chart_plain((fig, caption))
+    st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG, key=key)
+    st.caption(caption)
 
 
 def csv_download(df: pd.DataFrame, name: str, label: str = "Download CSV"):
     """A CSV download of a table; the table is also recorded for the page's HTML report."""
     _report_add(("table", df, name))
-    _csv_download_plain(df, name, label)
+    st.download_button(label, df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}")
 
 
 REPORT_ROWS = 2000
@@ -300,20 +291,3 @@ def drop_infinite_link_values():
             qp.remove_param(k)
     for k, v in bad.items():
         st.info(f"The link's {_code(k + '=' + v)} is not a number skiplab can use; using the default.", icon=":material/link_off:")
-
-
-def link_int(name: str, default: int, lo: int, hi: int, what: str) -> int:
-    """A whole number a page reads from its link (?name=...) itself, within [lo, hi]; anything else falls
-    back to the default with a visible note, never an error."""
-    raw = st.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or not lo <= value <= hi:
-        st.info(f"The link's {_code(name + '=' + raw)} is not a valid {what} ({lo} to {hi}); using {default}.",
-                icon=":material/link_off:")
-        return default
-    return value
