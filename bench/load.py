@@ -14,20 +14,15 @@ finished charts, and the server's memory (RSS, from /proc) idle, after one warm-
 and after all sessions closed. Loopback only; bounded by --deadline seconds.
 """
 
-import os
-import sys
-
-# `python bench/load.py` puts bench/ first on sys.path, where bench/inspect.py would shadow the standard library's
-# inspect (asyncio imports it): look there no more.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
 import argparse
 import asyncio
 import io
+import os
 import signal
 import socket
 import statistics
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -88,8 +83,6 @@ def stop_server(proc):
 
 def expected_losses(jobs):
     """The Gradient-flow page's loss caption for each (depth, seed), computed here: PyTorch is the oracle."""
-    import torch
-
     from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
     from models.resnet import ResNet, ResNetConfig
     from viz.charts import fmt
@@ -98,8 +91,7 @@ def expected_losses(jobs):
     out = {}
     for depth, seed in sorted(set(jobs)):
         cfg = ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD)
-        torch.manual_seed(seed)
-        model = ResNet(cfg)
+        model = ResNet(cfg, seed=seed)  # as the page builds it (pages.ui.init_model)
         x, y = make_shapes("test", n=32, seed=seed)
         x = x.float() / 255
         res, plain = (probe(model, x, y, skip=[s] * len(model.blocks), bn_mode="train") for s in (True, False))
