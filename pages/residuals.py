@@ -10,7 +10,7 @@ from viz import residual_charts as rc
 from viz import residuals as R
 
 WANTED = ["resnet20", "plain20", "resnet56", "plain56", "resnet110", "plain110"]  # He et al.'s Fig. 7 set
-VIEWS = ["Residual sizes (He Fig. 7)", "Lesions (Veit Fig. 3, 5)", "Gradient paths (Veit Fig. 6)", "Switches"]
+VIEWS = ["Residual sizes", "Lesions", "Gradient paths", "Switches"]  # (their values are what a link holds)
 CHUNK = 250
 
 
@@ -57,17 +57,21 @@ if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo). Train one on the "
                "Train page or with `python -m models.train`; this page measures trained networks only.")
     st.stop()
-c = st.columns([1, 3, 1])
-dataset = c[0].selectbox("Data set", sorted(cat.dataset.dropna().unique()), key="res_dataset")
-have = cat[cat.dataset == dataset].sort_values(["depth", "skip"], ascending=[True, False])
+with ui.url_bound({"res_dataset": "data set", "res_models": "list of zoo models", "res_n": "number of test images "
+                   "(50 to 10000)", "res_view": "view"}):
+    c = st.columns([1, 3, 1])
+    dataset = c[0].selectbox("Data set", sorted(cat.dataset.dropna().unique()), key="res_dataset", bind="query-params")
+    have = cat[cat.dataset == dataset].sort_values(["depth", "skip"], ascending=[True, False])
+    default = [n for n in have.name if int(have.set_index("name").depth[n]) <= 56] or list(have.name[:1])
+    names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params")
+    n_test = c[2].number_input("Test images", 50, 10_000, 500, step=50, key="res_n", bind="query-params")
+    c = st.columns([6, 1], vertical_alignment="bottom")
+    view = c[0].radio("Show", VIEWS, horizontal=True, key="res_view", bind="query-params",
+                      help="Residual sizes: He et al. 2015 Fig. 7. Lesions: Veit et al. 2016 Fig. 3 and 5. "
+                           "Gradient paths: Veit et al. Fig. 6. Switches: skips and branches off, your choice.")
 missing = [f"{dataset}-{w}" for w in WANTED if f"{dataset}-{w}" not in set(have.name)]
 if missing:
     st.info(f"Not in the zoo yet: {', '.join(missing)}. The charts use the models that exist.")
-default = [n for n in have.name if int(have.set_index("name").depth[n]) <= 56] or list(have.name[:1])
-names = c[1].multiselect("Models", list(have.name), default=default, key="res_models")
-n_test = c[2].number_input("Test images", 50, 10_000, ui.link_int("images", 500, 50, 10_000, "number of test images"), step=50, key="res_n")
-c = st.columns([6, 1])
-view = c[0].radio("Show", VIEWS, horizontal=True, key="res_view", label_visibility="collapsed")
 pause = c[1].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "
                     "finished steps stay cached, so switching it off again continues where it stopped.")
 if pause:
@@ -98,10 +102,15 @@ with ui.guard("measure these models"):
         ui.show_chart(rc.response_std(layers))
         show_tables(layers, f"response_std_{dataset}")
     elif view == VIEWS[1]:
-        c = st.columns(3)
-        kind = c[0].radio("Delete", ["one block at a time", "k random blocks"], horizontal=True, key="res_lesion")
-        kpts = c[1].number_input("k values per model", 2, 60, 9, key="res_kpts", disabled=kind.startswith("one"))
-        draws = c[2].number_input("Draws per k", 1, 50, 3, key="res_draws", disabled=kind.startswith("one"))
+        with ui.url_bound({"res_lesion": "lesion", "res_kpts": "number of k values (2 to 60)",
+                           "res_draws": "number of draws (1 to 50)"}):
+            c = st.columns(3)
+            kind = c[0].radio("Delete", ["one block at a time", "k random blocks"], horizontal=True, key="res_lesion",
+                              bind="query-params")
+            kpts = c[1].number_input("k values per model", 2, 60, 9, key="res_kpts", disabled=kind.startswith("one"),
+                                     bind="query-params")
+            draws = c[2].number_input("Draws per k", 1, 50, 3, key="res_draws", disabled=kind.startswith("one"),
+                                      bind="query-params")
         sets = {}
         for n, m in nets.items():
             nb = len(m.blocks)
@@ -116,11 +125,13 @@ with ui.guard("measure these models"):
         if not res:
             st.warning("Gradient paths need a residual network: pick one of the ResNets.")
             st.stop()
-        c = st.columns(4)
-        n = c[0].selectbox("Network", res, key="res_path_model")
-        samples = c[1].number_input("Draws per k", 10, 1000, 100, step=10, key="res_samples")
-        batch = c[2].number_input("Images per draw", 1, 64, 4, key="res_batch")
-        seed = c[3].number_input("Seed", 0, 10_000, 0, key="res_seed")
+        with ui.url_bound({"res_path_model": "residual network of those chosen", "res_samples": "number of draws "
+                           "(10 to 1000)", "res_batch": "number of images (1 to 64)", "res_seed": "seed (0 to 10000)"}):
+            c = st.columns(4)
+            n = c[0].selectbox("Network", res, key="res_path_model", bind="query-params")
+            samples = c[1].number_input("Draws per k", 10, 1000, 100, step=10, key="res_samples", bind="query-params")
+            batch = c[2].number_input("Images per draw", 1, 64, 4, key="res_batch", bind="query-params")
+            seed = c[3].number_input("Seed", 0, 10_000, 0, key="res_seed", bind="query-params")
         nb = len(nets[n].blocks)
         steps = [("paths", n, sha[n], dataset, 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]
         s = run({n: steps}, f"Backward passes along random paths, on the first {int(batch)} test images")[n]
@@ -128,11 +139,14 @@ with ui.guard("measure these models"):
         ui.show_chart(rc.path_lengths(table, R.path_span(table), label[n]))
         show_tables({label[n]: table}, f"path_lengths_{n}")
     else:
-        c = st.columns(2)
         n0 = nets[names[0]]
-        skips_off = c[0].multiselect("Custom: skips off at blocks", list(range(len(n0.blocks))), key="res_skips_off",
-                                     help=f"Block numbers of {label[names[0]]}; applied to models with that many blocks.")
-        drops = c[1].multiselect("Custom: delete branches of blocks", list(range(len(n0.blocks))), key="res_drops")
+        with ui.url_bound({"res_skips_off": "list of blocks", "res_drops": "list of blocks"}):
+            c = st.columns(2)
+            skips_off = c[0].multiselect("Custom: skips off at blocks", list(range(len(n0.blocks))), key="res_skips_off",
+                                         bind="query-params", help=f"Block numbers of {label[names[0]]}; applied to "
+                                                                   "models with that many blocks.")
+            drops = c[1].multiselect("Custom: delete branches of blocks", list(range(len(n0.blocks))), key="res_drops",
+                                     bind="query-params")
         same = {n: len(m.blocks) == len(n0.blocks) for n, m in nets.items()}
         sets = {n: tuple(R.switch_settings(m, *((skips_off, drops) if same[n] else ((), ())))) for n, m in nets.items()}
         sums = run(over_test("settings", sets.get), "Switches")

@@ -68,9 +68,9 @@ def test_residual_sizes_view_says_what_is_missing(tiny_zoo):
     assert len(csvs(at)) == 2
 
 
-@pytest.mark.parametrize("view,expect", [("Lesions (Veit Fig. 3, 5)", "one block deleted"),
+@pytest.mark.parametrize("view,expect", [("Lesions", "one block deleted"),
                                          ("Switches", "all skips off"),
-                                         ("Gradient paths (Veit Fig. 6)", "per extra branch")])
+                                         ("Gradient paths", "per extra branch")])
 def test_each_view_draws_a_chart_with_its_paper(tiny_zoo, view, expect):
     at = open_page(res_samples=10, res_batch=2)
     at.radio(key="res_view").set_value(view).run()
@@ -84,7 +84,7 @@ def test_each_view_draws_a_chart_with_its_paper(tiny_zoo, view, expect):
 
 
 def test_k_random_lesions_and_custom_switches(tiny_zoo):
-    at = open_page(res_view="Lesions (Veit Fig. 3, 5)")
+    at = open_page(res_view="Lesions")
     at.radio(key="res_lesion").set_value("k random blocks").run()
     ok(at)
     assert "deleted" in captions(at) and "draws per k" in captions(at)
@@ -96,7 +96,7 @@ def test_k_random_lesions_and_custom_switches(tiny_zoo):
 
 def test_paths_need_a_residual_network(tiny_zoo):
     at = open_page(res_models=["shapes-plain8"])
-    at.radio(key="res_view").set_value("Gradient paths (Veit Fig. 6)").run()
+    at.radio(key="res_view").set_value("Gradient paths").run()
     ok(at)
     assert "need a residual network" in " ".join(str(w.value) for w in at.warning)
 
