@@ -66,7 +66,7 @@ def test_every_bad_file_gets_a_clear_error_and_the_page_keeps_working():
 
 def test_odd_files_are_converted_and_the_change_is_said():
     at = upload(open_inspect(), "photo.jpg", photo_jpeg(), "image/jpeg")
-    at.select_slider[-1].set_value(8).run()  # IG steps: keep the many reruns below short
+    at.select_slider(key="ins_steps").set_value(8).run()  # IG steps: keep the many reruns below short
     for name, data, words in ODD:
         upload(at, name, data)
         shows_predictions(at)
@@ -75,22 +75,22 @@ def test_odd_files_are_converted_and_the_change_is_said():
 
 def test_switches_change_the_answer_and_reset_restores_it():
     at = open_inspect()
-    at.segmented_control(key="src").set_value("Gallery").run()
+    at.segmented_control(key="ins_src").set_value("Gallery").run()
     shows_predictions(at)
     before = text(at.caption)
-    drop = at.multiselect[1]
+    drop = at.multiselect(key="ins_drop")
     drop.set_value(list(drop.options if isinstance(drop.options[0], int) else range(len(drop.options)))).run()
     assert not at.exception and "Every branch is removed" in text(at.caption)
-    at.multiselect[0].set_value([0, 1]).run()
+    at.multiselect(key="ins_noskip").set_value([0, 1]).run()
     assert not at.exception
     at.button[0].click().run()  # Reset
-    assert not at.exception and at.multiselect[0].value == [] and at.multiselect[1].value == []
+    assert not at.exception and at.multiselect(key="ins_noskip").value == [] and at.multiselect(key="ins_drop").value == []
     assert text(at.caption) == before
 
 
 def test_a_camera_photo_is_inspected():
     at = open_inspect()
-    at.segmented_control(key="src").set_value("Camera").run()
+    at.segmented_control(key="ins_src").set_value("Camera").run()
     at.camera_input(key="camera").set_value(("shot.jpg", photo_jpeg(320, 240), "image/jpeg")).run()
     shows_predictions(at)
 
@@ -113,7 +113,7 @@ def zoo_at(monkeypatch, tmp_path):
 def test_with_no_trained_model_the_page_says_so_and_still_works(zoo_at):
     at = open_inspect()
     assert "No trained model" in text(at.warning)
-    at.segmented_control(key="src").set_value("Gallery").run()
+    at.segmented_control(key="ins_src").set_value("Gallery").run()
     shows_predictions(at)
 
 
@@ -128,9 +128,9 @@ def test_a_broken_zoo_model_gets_an_error_not_a_traceback(zoo_at):
 
 def test_noise_tunnel_and_layer_ig_switches():
     at = open_inspect()
-    at.segmented_control(key="src").set_value("Gallery").run()
-    at.select_slider[-1].set_value(8).run()
-    at.toggle[1].set_value(True).run()  # NoiseTunnel
-    at.toggle[2].set_value(True).run()  # per-block via LayerIntegratedGradients
+    at.segmented_control(key="ins_src").set_value("Gallery").run()
+    at.select_slider(key="ins_steps").set_value(8).run()
+    at.toggle(key="ins_noise").set_value(True).run()  # NoiseTunnel
+    at.toggle(key="ins_layerig").set_value(True).run()  # per-block via LayerIntegratedGradients
     shows_predictions(at)
     assert "NoiseTunnel" in text(at.markdown) and "LayerIntegratedGradients" in text(at.caption)

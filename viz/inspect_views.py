@@ -1,0 +1,98 @@
+"""The Inspect page's charts as (figure, caption) pairs, captions computed from the numbers drawn; its data."""
+
+import numpy as np
+import pandas as pd
+
+from models.data import SHAPES_CLASSES, dataset_info, load_dataset, make_shapes
+from viz import inspect_charts as ch
+from viz.attribution import DESCRIPTIONS
+
+GALLERY = 30  # test images per gallery
+
+
+def class_names(card: dict, num_classes: int) -> tuple:
+    """A zoo model's class names: its card's, else its data set's, else "0", "1", ..."""
+    if card.get("classes"):
+        return tuple(card["classes"])
+    if card.get("dataset") in ("shapes", "cifar10"):
+        return tuple(dataset_info(card["dataset"]).classes)
+    return tuple(str(i) for i in range(num_classes))
+
+
+def gallery(name: str, n: int = GALLERY):
+    """n test images of "shapes" or "cifar10" (only when already on disk: no download):
+    (images (n, 32, 32, 3) uint8, labels (n,), class names)."""
+    if name == "shapes":
+        x, y = make_shapes("test", n=n)
+        return x.permute(0, 2, 3, 1).numpy(), y.numpy(), SHAPES_CLASSES
+    x, y = load_dataset(name, "test")[:2]
+    idx = np.linspace(0, len(y) - 1, n).astype(int)
+    return x[idx].permute(0, 2, 3, 1).numpy(), y[idx].numpy(), dataset_info(name).classes
+
+
+def original(up):
+    """The image as given, with the kept centre square (yellow box)."""
+    return (ch.image_fig(up.preview, f"{up.format} {up.size[0]} x {up.size[1]}", up.crop_box),
+            f"The image, {up.size[0]} x {up.size[1]} pixels; the yellow box is the centred square the model sees.")
+
+
+def seen(up):
+    return (ch.image_fig(up.pixels, "What the model sees: 32 x 32"),
+            "The centred square resized to 32 x 32 (Lanczos). A centre crop, not padding: the networks learned from "
+            "full-frame 32 x 32 images with no borders, so bars would be new to them and would shrink the object.")
+
+
+def top(ins):
+    t = ins.top
+    rest = ", ".join(f"{lab} {p:.1%}" for lab, p in zip(t.label[1:3], t.prob[1:3], strict=True))
+    return ch.top_fig(t), f"Top class: {t.label[0]} ({t.prob[0]:.1%})" + (f"; then {rest}." if rest else ".")
+
+
+def block_maps(ins, shared: bool):
+    fig, _ = ch.block_maps_fig(ins.blocks, ins.x_maps, ins.f_maps, ins.out_maps, "all" if shared else "block")
+    scale = "one colour scale for every map" if shared else "each block's three maps on one colour scale"
+    return fig, (f"Channel means of x, F(x) and the output of all {len(ins.blocks)} blocks, {scale}: red above 0, "
+                 "blue below. In the first block of stages 2 and 3 the shortcut subsamples x and pads it with zero "
+                 "channels.")
+
+
+def ratios(ins):
+    r = ins.blocks[~ins.blocks.dropped]
+    if not len(r):
+        return ch.ratio_fig(ins.blocks), "Every branch is removed: no block adds anything to its input."
+    lo, hi = r.loc[r.residual_ratio.idxmin()], r.loc[r.residual_ratio.idxmax()]
+    return ch.ratio_fig(ins.blocks), (
+        f"Median ‖F(x)‖/‖x‖ = {r.residual_ratio.median():.2f}: from {lo.residual_ratio:.2f} (block {lo.block}) to "
+        f"{hi.residual_ratio:.2f} (block {hi.block}); a removed branch counts as 0.")
+
+
+def channels(table, maps, block):
+    best = table.iloc[0]
+    return ch.channels_fig(maps, table, block), (
+        f"Block {block}'s output channels with the largest mean activation, on one colour range; the strongest, "
+        f"channel {int(best.channel)}, has mean {best['mean']:.3g} and maximum {best['max']:.3g}.")
+
+
+def attributions(pixels, att, classes, steps: int, noise: float):
+    """Saliency, IG (and NoiseTunnel), GradCAM maps; the caption checks IG's completeness (its sum against
+    score(image) - score(black))."""
+    gap = float(att.ig.sum()) - att.ig_delta
+    err = abs(att.ig_delta) / max(abs(gap), 1e-12)
+    return ch.attribution_fig(pixels, att, classes), (
+        f"Integrated Gradients, {steps} steps: the attributions add up to {att.ig.sum():.4g}; "
+        f"score(image) - score(black) = {gap:.4g} (error {err:.1%}"
+        + ("; more steps bring them closer). " if err > 0.05 else "). ")
+        + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps each. "
+           if noise else "") + f"Computed in {sum(att.seconds.values()):.2f} s.")
+
+
+def importance(att, layer_ig: bool):
+    b = att.blocks
+    return ch.importance_fig(b), DESCRIPTIONS["blocks_layer_ig" if layer_ig else "blocks"] + (
+        "" if layer_ig else f" Here: score gap {b.attrs['score_gap']:.4g}, bars sum to {b.importance.sum():.4g}.")
+
+
+def pixel_table(att) -> pd.DataFrame:
+    """The attribution maps (32, 32) as a row per pixel: y, x, saliency, ig, gradcam."""
+    return pd.DataFrame({"y": np.repeat(np.arange(32), 32), "x": np.tile(np.arange(32), 32),
+                         "saliency": att.saliency.ravel(), "ig": att.ig.ravel(), "gradcam": att.gradcam.ravel()})
