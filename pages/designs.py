@@ -28,11 +28,14 @@ st.markdown(
     "- **highway gate**: act(T·F(x) + (1-T)·x), T a sigmoid gate with bias -2 at init\n"
     "- **plain**: post-activation blocks without the skip"
 )
-c = st.columns(4)
-depth = c[0].selectbox("Depth (6n+2: 3n blocks for every design)", [8, 14, 20, 32, 44, 56, 110], index=2, key="ds_depth")
-batch = c[1].number_input("Batch size", 2, 128, 16, step=2, key="ds_batch")
-seed = c[2].number_input("Seed", 0, 10_000, 0, key="ds_seed")
-bn_mode = c[3].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="ds_bn")
+with ui.url_bound({"ds_depth": "depth", "ds_batch": "batch size (2 to 128)", "ds_seed": "seed (0 to 10000)",
+                   "ds_bn": "BatchNorm mode"}):
+    c = st.columns(4)
+    depth = c[0].selectbox("Depth (6n+2: 3n blocks for every design)", [8, 14, 20, 32, 44, 56, 110], index=2,
+                           key="ds_depth", bind="query-params")
+    batch = c[1].number_input("Batch size", 2, 128, 16, step=2, key="ds_batch", bind="query-params")
+    seed = c[2].number_input("Seed", 0, 10_000, 0, key="ds_seed", bind="query-params")
+    bn_mode = c[3].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="ds_bn", bind="query-params")
 
 with ui.guard("build and probe the designs"):
     with st.spinner(f"Forward and backward through {len(DESIGNS)} networks of {3 * ((depth - 2) // 6)} blocks..."):

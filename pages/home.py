@@ -18,7 +18,9 @@ st.markdown(
 left, right = st.columns([1, 2])
 with left:
     st.latex(r"y = \mathrm{act}\big(F(x) + x\big)")
-    depth = st.select_slider("Depth of the network", [8, 14, 20, 32, 44, 56, 110], value=56, key="home_depth")
+    with ui.url_bound({"home_depth": "depth (8, 14, 20, 32, 44, 56 or 110)"}):
+        depth = st.select_slider("Depth of the network", [8, 14, 20, 32, 44, 56, 110], value=56, key="home_depth",
+                                 bind="query-params")
     st.markdown(
         "The chart runs one real forward and backward pass through a freshly initialised network of this depth "
         "(BatchNorm, ReLU) with its skips on, and again with them off, on 16 built-in images."

@@ -14,7 +14,7 @@ from viz import landscape as ls
 from viz import landscape_charts as lc
 
 EXPECTED = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plain56"]
-FRESH = "fresh (untrained) depth-20 pair"
+FRESH = "untrained depth 20"
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -42,7 +42,7 @@ def pairs(catalog):
     for n in sorted(catalog.name, key=lambda s: ("plain" in s, s)):
         m = re.match(r"^(.+)-(resnet|plain)(\d+)$", n)
         if m:
-            out.setdefault(f"{m[1]}, depth {m[3]}", []).append(n)
+            out.setdefault(f"{m[1]} depth {m[3]}", []).append(n)
     out[FRESH] = ["fresh-resnet20", "fresh-plain20"]
     return {k: sorted(v, key=lambda s: "plain" in s) for k, v in out.items()}
 
@@ -60,14 +60,18 @@ if missing:
     st.info(f"Not in the model zoo yet: {', '.join(missing)}. Train them on the Train page or with "
             "`python -m models.train`; until then the pairs that exist (and an untrained pair) are offered.")
 options = pairs(catalog)
-c = st.columns([3, 2, 1, 1, 1, 1])
-pair = c[0].selectbox("Networks", list(options), key="ls_pair")
-dims = c[1].radio("Plot", ["1-D slice", "2-D surface"], horizontal=True, key="ls_dims")
-two_d = dims == "2-D surface"
-steps = c[2].number_input("Grid points per axis", 3, 51, 11 if two_d else 21, step=2, key=f"ls_steps_{dims}")
-images = c[3].number_input("Images", 8, 2048, 32, step=8, key="ls_images")
-span = c[4].number_input("Span ±", 0.1, 5.0, 1.0, step=0.25, key="ls_span")
-seed = c[5].number_input("Direction seed", 0, 10_000, 0, key="ls_seed")
+with ui.url_bound({"ls_pair": "pair of networks", "ls_dims": "plot", "ls_steps_1d": "number of points (3 to 51)",
+                   "ls_steps_2d": "number of points (3 to 51)", "ls_images": "number of images (8 to 2048)",
+                   "ls_span": "span (0.1 to 5)", "ls_seed": "seed (0 to 10000)"}):
+    c = st.columns([3, 2, 1, 1, 1, 1])
+    pair = c[0].selectbox("Networks", list(options), key="ls_pair", bind="query-params")
+    dims = c[1].radio("Plot", ["1-D slice", "2-D surface"], horizontal=True, key="ls_dims", bind="query-params")
+    two_d = dims == "2-D surface"
+    steps = c[2].number_input("Grid points per axis", 3, 51, 11 if two_d else 21, step=2, bind="query-params",
+                              key="ls_steps_2d" if two_d else "ls_steps_1d")
+    images = c[3].number_input("Images", 8, 2048, 32, step=8, key="ls_images", bind="query-params")
+    span = c[4].number_input("Span ±", 0.1, 5.0, 1.0, step=0.25, key="ls_span", bind="query-params")
+    seed = c[5].number_input("Direction seed", 0, 10_000, 0, key="ls_seed", bind="query-params")
 if pair == FRESH:
     st.warning("Untrained networks: their landscape says nothing about training; it only shows the machinery.")
 

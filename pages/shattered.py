@@ -45,10 +45,13 @@ st.markdown(
     "looks like **white noise**: it carries little information about nearby inputs. Skip connections keep it "
     "correlated. BN here normalizes each unit over the 256 points."
 )
-c = st.columns(3)
-depth = c[0].select_slider("Depth L of the deep nets", [2, 4, 8, 16, 24, 32, 50], value=24, key="sh_depth")
-seed = c[1].number_input("Seed", 0, 10_000, 0, key="sh_seed")
-seeds = c[2].number_input("Nets per depth (sweep)", 1, 10, 3, key="sh_seeds")
+with ui.url_bound({"sh_depth": "depth (2, 4, 8, 16, 24, 32 or 50)", "sh_seed": "seed (0 to 10000)",
+                   "sh_seeds": "number of nets per depth (1 to 10)"}):
+    c = st.columns(3)
+    depth = c[0].select_slider("Depth L of the deep nets", [2, 4, 8, 16, 24, 32, 50], value=24, key="sh_depth",
+                               bind="query-params")
+    seed = c[1].number_input("Seed", 0, 10_000, 0, key="sh_seed", bind="query-params")
+    seeds = c[2].number_input("Nets per depth (sweep)", 1, 10, 3, key="sh_seeds", bind="query-params")
 
 with ui.guard("compute the scalar nets' gradients"):
     cv = curves(int(depth), int(seed))
@@ -73,10 +76,13 @@ st.markdown("The gradient of the true class's logit along a straight line throug
 have = set(zoo.list().name)
 pairs = [(f"shapes-resnet{d}", f"shapes-plain{d}") for d in (20, 56) if {f"shapes-resnet{d}", f"shapes-plain{d}"} <= have]
 labels = [f"trained depth {p[0][13:]}" for p in pairs] + ["untrained depth 20"]
-c = st.columns(3)
-which = c[0].selectbox("Networks", labels, key="sh_nets")
-index = c[1].number_input("Test image", 0, 1999, 0, key="sh_image")
-radius = c[2].select_slider("Line half-length t", [0.01, 0.05, 0.1, 0.25, 0.5, 1.0], value=0.25, key="sh_radius")
+with ui.url_bound({"sh_nets": "choice of networks", "sh_image": "test image (0 to 1999)",
+                   "sh_radius": "half-length (0.01, 0.05, 0.1, 0.25, 0.5 or 1)"}):
+    c = st.columns(3)
+    which = c[0].selectbox("Networks", labels, key="sh_nets", bind="query-params")
+    index = c[1].number_input("Test image", 0, 1999, 0, key="sh_image", bind="query-params")
+    radius = c[2].select_slider("Line half-length t", [0.01, 0.05, 0.1, 0.25, 0.5, 1.0], value=0.25, key="sh_radius",
+                                bind="query-params")
 if not pairs:
     st.info("No trained shapes-resnet/plain pair in the model zoo yet: showing freshly initialised networks.")
 with ui.guard("compute the image-line gradients"):

@@ -28,8 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 HEAVY = {
     "depth": "ResNet-1202 and its plain twin: a minute per pass on 2 busy cores",
     "batch": "batch 256 through ResNet-56 twice: fine, but slow on 2 shared cores",
-    "ls_steps_1-D slice": "51 grid points x the test images", "ls_images_1-D slice": "2048 images per grid point",
-    "ls_steps_2-D surface": "51 x 51 loss evaluations", "ls_images_2-D surface": "2048 images x 2601 points",
+    "ls_steps_1d": "51 grid points x the test images", "ls_steps_2d": "51 x 51 loss evaluations",
     "res_n": "10 000 test images through every lesion", "res_samples": "1000 draws per k",
     "res_kpts": "60 k values x draws", "res_draws": "50 draws per k", "res_batch": "64 images per draw",
     "sh_seeds": "10 nets per depth", "sh_depth": "50-layer scalar nets x seeds", "home_depth": "ResNet-110 twice",
@@ -97,7 +96,7 @@ SWEPT = ("number_input", "selectbox", "radio", "select_slider", "multiselect", "
 def test_every_widget_at_its_bounds(name):
     at = open_page(name)
     if name == "inspect":  # without an image the page shows only its source; the gallery shows everything
-        at.segmented_control(key="src").set_value("Gallery").run()
+        at.segmented_control(key="ins_src").set_value("Gallery").run()
         messages(at)
     keys = [w.key for kind in SWEPT for w in at.get(kind) if w.key and w.key != "present" and not w.disabled]
     assert keys or name == "home", f"{name}: no keyed widget found to sweep"
@@ -123,7 +122,7 @@ def test_every_widget_at_its_bounds(name):
 
 NONSENSE = {"depth": "abc", "batch": "-5", "seed": "1e400", "norm": "💥", "skip_off": ["9", "x"], "source": "Nope",
             "present": "maybe", "activation": "", "init": "<script>alert(1)</script>", "unknown": "x" * 5000,
-            "images": "abc"}  # residuals.py reads ?images= itself
+            "res_n": "abc", "ds_depth": "1e400", "ins_model": "nope", "tr_epochs": "999"}
 
 
 @pytest.mark.parametrize("name", PARAMS)

@@ -27,15 +27,15 @@ def charts(at):
 
 
 def test_landscape_page_draws_1d_then_2d_with_csv():
-    at = open_page("pages/landscape.py", **{"ls_steps_1-D slice": 5, "ls_images": 8,
-                                           "ls_steps_2-D surface": 3})
+    at = open_page("pages/landscape.py", **{"ls_steps_1d": 5, "ls_images": 8,
+                                           "ls_steps_2d": 3})
     assert at.title[0].value == "Loss landscapes"
     assert len(charts(at)) == 1
     caps = text(at)
     assert "Li et al. 2018" in caps and "8 training images" in caps
     assert "ResNet-" in caps or "plain-" in caps
     assert at.get("download_button"), "the grid must download as CSV"
-    if "fresh (untrained) depth-20 pair" == at.selectbox(key="ls_pair").value:
+    if "untrained depth 20" == at.selectbox(key="ls_pair").value:
         assert "Untrained" in text(at, "warning")  # says clearly that no trained pair is used
     at.radio(key="ls_dims").set_value("2-D surface").run()
     assert not at.exception and not at.error
@@ -49,13 +49,13 @@ def test_landscape_page_says_which_zoo_models_are_missing(monkeypatch, tmp_path)
 
     have = set(zoo.list().name)
     expected = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plain56"]
-    at = open_page("pages/landscape.py", **{"ls_steps_1-D slice": 3, "ls_images": 8})
+    at = open_page("pages/landscape.py", **{"ls_steps_1d": 3, "ls_images": 8})
     info = text(at, "info")
     for n in expected:
         assert (n in info) == (n not in have), (n, info)
     options = at.selectbox(key="ls_pair").options
-    assert options[-1] == "fresh (untrained) depth-20 pair"
-    assert ("shapes, depth 20" in options) == bool({"shapes-resnet20", "shapes-plain20"} & have)
+    assert options[-1] == "untrained depth 20"
+    assert ("shapes depth 20" in options) == bool({"shapes-resnet20", "shapes-plain20"} & have)
 
 
 def test_shattered_page_runs_and_reports_correlations():
