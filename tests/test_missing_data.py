@@ -1,0 +1,80 @@
+"""A zoo model whose data set is not on this machine (a CIFAR-10 model on a fresh machine, where the data is a
+separate download) must leave every page working: the pages that need the model's test images say so in a
+clear message; none raises. Uses a user zoo with one CIFAR-10 model and an empty data folder."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from models import zoo
+from models.data import dataset_info
+from models.resnet import ResNet, ResNetConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture
+def cifar_model_without_data(tmp_path, monkeypatch):
+    card = json.loads((zoo.SHIPPED / "shapes-resnet8.json").read_text())
+    card.update(dataset="cifar10", classes=list(dataset_info("cifar10").classes), command="(test fixture)")
+    zoo.save(ResNet(ResNetConfig(depth=8), seed=0), card, tmp_path / "zoo", name="cifar10-resnet8")
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "zoo"))
+    monkeypatch.setenv("SKIPLAB_DATA", str(tmp_path / "data"))
+    return "cifar10-resnet8"
+
+
+def open_page(name, query=None):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(f"pages/{name}.py").run()
+    return at
+
+
+def choose(at, text="cifar10"):
+    """In every selectbox or multiselect, select the first option that contains `text` (a chosen data set
+    can reveal a model list: look again after each rerun); True if any did."""
+    chosen = set()
+    for _ in range(3):
+        for w in list(at.selectbox) + list(at.multiselect):
+            hits = [o for o in map(str, w.options) if text in o]
+            if hits and w.key not in chosen:
+                (w.set_value([hits[0]]) if w.type == "multiselect" else w.set_value(hits[0])).run()
+                chosen.add(w.key)
+                break
+        else:
+            break
+    return bool(chosen)
+
+
+def assert_no_exception(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.mark.parametrize("page", ["residuals", "landscape"])
+def test_pages_measuring_on_test_images_say_the_data_is_missing(cifar_model_without_data, page):
+    at = open_page(page)
+    assert_no_exception(at)
+    assert choose(at), f"the {page} page does not offer {cifar_model_without_data}"
+    assert_no_exception(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "CIFAR-10 not found" in errors and "tar xzf" in errors, errors
+
+
+def test_gradient_flow_trained_says_the_data_is_missing(cifar_model_without_data):
+    at = open_page("gradient_flow", {"source": "Trained"})
+    assert choose(at)
+    assert_no_exception(at)
+    assert "CIFAR-10 not found" in " ".join(e.value for e in at.error)
+
+
+@pytest.mark.parametrize("page", ["inspect", "train"])
+def test_other_pages_offering_the_model_keep_working(cifar_model_without_data, page):
+    at = open_page(page)
+    choose(at)
+    assert_no_exception(at)
