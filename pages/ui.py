@@ -174,9 +174,9 @@ def url_bound(labels: dict | None = None):
                 continue
         elif len(raw) == 1 and raw[0] in _url_forms(v):  # the default, written out: taken (Streamlit drops it)
             continue
-        shown = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+        shown = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else _url_forms(v)[0]
         hint = f" (one of: {', '.join(choices)})" if choices and len(choices) <= 8 else ""
-        box.info(f"The link's {_code(k + '=' + '&'.join(raw))} is not a valid {labels.get(k, k)}{hint}; using {shown or 'none'}.",
+        box.info(f"The link's {_code(k + '=' + '&'.join(raw))} is not a valid {labels.get(k, k)}{hint}; using {shown if shown != '' else 'none'}.",
                  icon=":material/link_off:")
 
 
