@@ -1,7 +1,5 @@
 """Inspect: one image through a trained network, block by block, and why it says what it says (Captum)."""
 
-import math
-
 import streamlit as st
 
 from models import zoo
@@ -68,13 +66,11 @@ st.title("Inspect: look inside every block")
 st.caption("Upload an image, take a photo or pick one from the gallery; see what each block adds to its input, "
            "flip skips and branches off, and ask Captum why the network answers as it does.")
 cat = ui.zoo_catalog()
-names = cat.name.tolist() or [UNTRAINED]
+names, default, acc = iv.model_choices(cat, UNTRAINED)
 if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo): showing an untrained "
                "ResNet-20, whose predictions mean nothing. Train one on the Train page or with "
                "`python -m models.train --dataset shapes --depth 20 --out runs/r20`.")
-default = next((i for i, s in enumerate(cat.skip) if s), 0) if not cat.empty else 0
-acc = {} if cat.empty else {n: a for n, a in zip(cat.name, cat.test_acc) if isinstance(a, (int, float)) and not math.isnan(a)}
 with ui.url_bound(LABELS):
     c_model, c_src = st.columns([2, 3])
     name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on)
@@ -83,7 +79,7 @@ with ui.url_bound(LABELS):
     src = c_src.segmented_control("Image from", ["Upload", "Camera", "Gallery"], default="Upload", key="ins_src",
                                   bind="query-params") or "Upload"
     if src == "Gallery":
-        sets = ["shapes"] + (["cifar10"] if not cat.empty and zoo.card(name).get("dataset") == "cifar10" else [])
+        sets = ["shapes"] + (["cifar10"] if cat[cat.name == name].dataset.eq("cifar10").any() else [])
         gset = st.radio("Gallery", sets, horizontal=True, key="ins_gallery", bind="query-params") if len(sets) > 1 else sets[0]
         i = st.slider("Test image", 0, iv.GALLERY - 1, 3, key="ins_image", bind="query-params")
 model = up = ins = None

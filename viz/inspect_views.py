@@ -1,5 +1,7 @@
 """The Inspect page's charts as (figure, caption) pairs, captions computed from the numbers drawn; its data."""
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -8,6 +10,16 @@ from viz import inspect_charts as ch
 from viz.attribution import DESCRIPTIONS
 
 GALLERY = 30  # test images per gallery
+
+
+def model_choices(catalog: pd.DataFrame, fallback: str):
+    """The zoo catalog as a model menu: (names, index of the first residual net, {name: test accuracy});
+    just [fallback] when the zoo is empty."""
+    if catalog.empty:
+        return [fallback], 0, {}
+    acc = {n: float(a) for n, a in zip(catalog.name, catalog.test_acc, strict=True)
+           if isinstance(a, (int, float)) and not math.isnan(a)}
+    return catalog.name.tolist(), next((i for i, s in enumerate(catalog.skip) if s), 0), acc
 
 
 def class_names(card: dict, num_classes: int) -> tuple:
