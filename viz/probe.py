@@ -222,8 +222,7 @@ def main(argv=None):
                            shortcut=a.shortcut, mean=SHAPES_MEAN, std=SHAPES_STD)
     except ValueError as e:
         p.error(str(e))
-    torch.manual_seed(a.seed)
-    model = ResNet(cfg)
+    model = ResNet(cfg, seed=a.seed)  # the weights the Gradient-flow page shows for this seed
     x, y = make_shapes("test", n=a.batch, seed=a.seed)
     t = probe(model, x.float() / 255, y, bn_mode=a.bn_mode)
     if a.format == "json":
@@ -236,6 +235,9 @@ def main(argv=None):
     else:
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200, "display.float_format", "{:.4g}".format):
             print(f"{t.name}  loss {t.loss:.4f}\n\nlayers\n{t.layers}\n\nblocks\n{t.blocks}")
+        from viz.charts import describe_gradient_ratio, first_last_gradients
+
+        print("\n" + describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
 
 
 if __name__ == "__main__":
