@@ -23,3 +23,16 @@ def test_gradient_ratio_sentences():
     assert "within 10x" in charts.describe_gradient_ratio("ResNet-56", 7.0, 1.0)
     assert "overflowed" in charts.describe_gradient_ratio("net", float("inf"), 1.0)
     assert charts.fmt(1.22e3) == "1220" and charts.fmt(1.2e5) == "1.2e5" and charts.fmt(0.5) == "0.5" and charts.fmt(float("nan")) == "n/a"
+
+
+def test_a_log_axis_spanning_little_gets_full_value_ticks():
+    """Under 2.5 decades Plotly labels a log axis with bare digits ('2', '3', ...); the charts label 1-2-5 with values."""
+    import plotly.graph_objects as go
+
+    narrow, wide = go.Figure(), go.Figure()
+    narrow.add_scatter(x=[0, 1, 2], y=[0.03, 0.1, 0.6])
+    wide.add_scatter(x=[0, 1, 2], y=[1e-19, float("nan"), 0.6])
+    charts._layout(narrow, "t", "x", "y", log=True)
+    charts._layout(wide, "t", "x", "y", log=True)
+    assert (narrow.layout.yaxis.dtick, narrow.layout.yaxis.tickformat) == ("D2", ".2~g")
+    assert wide.layout.yaxis.dtick is None and wide.layout.yaxis.tickformat is None

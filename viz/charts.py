@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -21,7 +22,23 @@ def _layout(fig, title, xtitle, ytitle, log=False, height=380):
     )
     fig.update_xaxes(title=xtitle)
     fig.update_yaxes(title=ytitle, type="log" if log else "linear", exponentformat="power" if log else "none")
+    if log:
+        _narrow_log_ticks(fig)
     return fig
+
+
+def _narrow_log_ticks(fig, decades=2.5):
+    """A log axis whose data spans under `decades` decades gets Plotly's bare-digit minor labels ("2", "3", ... with
+    one 10^-1): label 1, 2, 5 of each decade with their full values instead (0.05, 0.1, 0.2)."""
+    ys = []
+    for t in fig.data:
+        try:
+            y = np.asarray(getattr(t, "y", None) if getattr(t, "y", None) is not None else [], dtype=float).ravel()
+        except (TypeError, ValueError):  # a trace with text categories: not a log axis of numbers
+            continue
+        ys += list(y[np.isfinite(y) & (y > 0)])
+    if ys and math.log10(max(ys) / min(ys)) < decades:
+        fig.update_yaxes(dtick="D2", tickformat=".2~g")
 
 
 def fmt(v):

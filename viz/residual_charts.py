@@ -73,8 +73,9 @@ def response_std(tables):
             fig.add_scatter(x=x, y=y, mode="lines", name=label, line=_style(i, label), showlegend=show,
                             legendgroup=label, row=row, col=1,
                             hovertemplate="layer %{x}<br>std = %{y:.3g}<extra>" + label + "</extra>")
-    _layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=580)
-    fig.update_layout(legend=dict(y=1.08), margin=dict(t=90))
+    _layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=600)
+    # the title and the upper subplot's title fill the top: the legend goes under the lower subplot
+    fig.update_layout(legend={"yanchor": "top", "y": -0.07, "xanchor": "left", "x": 0}, margin={"t": 70, "b": 90})
     fig.update_yaxes(title="std")
     means = {label: float(d.response_std.mean()) for label, d in tables.items()}
     notes = ["Mean response std: " + ", ".join(f"{k} {fmt(v)}" for k, v in means.items()) + "."]
