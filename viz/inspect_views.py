@@ -44,8 +44,10 @@ def gallery(name: str, n: int = GALLERY):
 
 def original(up):
     """The image as given, with the kept centre square (yellow box)."""
-    return (ch.image_fig(up.preview, f"{up.format} {up.size[0]} x {up.size[1]}", up.crop_box),
-            f"The image, {up.size[0]} x {up.size[1]} pixels; the yellow box is the centred square the model sees.")
+    w, h = up.size
+    whole = tuple(up.crop_box) == (0, 0, up.preview.shape[1], up.preview.shape[0])
+    return (ch.image_fig(up.preview, f"{up.format} {w} x {h}", up.crop_box),
+            f"The image, {w} x {h} pixels" + ("." if whole else "; the yellow box is the centred square the model sees."))
 
 
 def seen(up):
