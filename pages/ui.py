@@ -202,9 +202,9 @@ def presenting() -> bool:
 CHART_CONFIG = {"displaylogo": False}
 
 
-def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None):
+def show_chart(fig_and_caption, config: dict | None = None):
     """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting.
-    config: Plotly's config for the browser (default: no Plotly logo); key: for a chart drawn in a loop."""
+    config: Plotly's config for the browser (default: no Plotly logo)."""
     fig, caption = fig_and_caption
     _report_add(("chart", fig, caption))
     if presenting():
@@ -212,7 +212,7 @@ def show_chart(fig_and_caption, config: dict | None = None, key: str | None = No
 
         fig = go.Figure(fig)  # a copy: the figure may be cached
         fig.update_layout(font_size=18, height=int((fig.layout.height or 450) * 1.35))
-    st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG, key=key)
+    st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG)
     st.caption(caption)
 
 

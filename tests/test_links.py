@@ -197,7 +197,7 @@ def test_the_report_collects_trains_charts_once(tiny_zoo):
     assert not at.exception and not at.error, [e.value for e in at.error]
     charts = [(fig, cap) for kind, fig, cap in report(at) if kind == "chart"]
     assert [fig.layout.title.text for fig, _ in charts] == ["Loss", "Accuracy"]  # the final curves, each once
-    acc = zoo.card([n for n in zoo.list().name if n.startswith("shapes-resnet8-")][0])["test_acc"]
+    acc = zoo.card(next(n for n in zoo.list().name if n.startswith("shapes-resnet8-")))["test_acc"]
     assert f"ResNet-8: test accuracy {acc:.1%} after epoch 1" in charts[1][1], charts[1][1]
     assert "ResNet-8: test loss" in charts[0][1]
     tables = [name for kind, _, name in report(at) if kind == "table"]

@@ -51,9 +51,9 @@ def original(up):
 
 
 def seen(up):
-    return (ch.image_fig(up.pixels, "What the model sees: 32 x 32"),
-            "The centred square resized to 32 x 32 (Lanczos). A centre crop, not padding: the networks learned from "
-            "full-frame 32 x 32 images with no borders, so bars would be new to them and would shrink the object.")
+    why = ("The centred square resized to 32 x 32 (Lanczos). A centre crop, not padding: the networks learned from "
+           "full-frame 32 x 32 images with no borders, so bars would be new to them and would shrink the object.")
+    return ch.image_fig(up.pixels, "What the model sees: 32 x 32"), why
 
 
 def top(ins):
