@@ -93,3 +93,42 @@ def test_gradient_falls_with_path_length(depth):
           f"factor per extra branch {span['per_block']:.3f}")
     assert span["per_block"] < 1, (f"ResNet-{depth}: the path gradient grows by {span['per_block']:.3f} per extra branch; "
                                    f"means by k: {dict(zip(t.k, t.mean_grad))}")
+
+
+def final(name):
+    """The shipped card's last epoch: test accuracy, train error (%), test error (%)."""
+    shipped(name)
+    c = zoo.card(name)
+    h = c["history"][-1]
+    return c["test_acc"], 100 * (1 - h["train_acc"]), 100 * (1 - h["test_acc"])
+
+
+@pytest.mark.parametrize("depth", [20, 56])
+def test_cifar10_resnets_reach_the_goal(depth):
+    """Issue 3's goal: ResNet-20 and ResNet-56 at 85% or better on the CIFAR-10 test split (He et al.: 91.25% and
+    93.03% after 164 epochs; ours get the shipped recipe's 15)."""
+    acc, _, _ = final(f"cifar10-resnet{depth}")
+    print(f"cifar10-resnet{depth}: {acc:.2%} test accuracy")
+    assert acc >= 0.85, f"cifar10-resnet{depth} reaches {acc:.2%} on the CIFAR-10 test split, under the 85% goal"
+
+
+def train_errors(dataset):
+    return {f"{k}-{d}": final(f"{dataset}-{k.lower()}{d}")[1] for k, d in (("plain", 20), ("plain", 56), ("ResNet", 20), ("ResNet", 56))}
+
+
+@pytest.mark.parametrize("dataset", ["shapes", "cifar10"])
+def test_deeper_plain_net_trains_worse(dataset):
+    """He et al. Fig. 6, left: plain-56 ends with a higher training error than plain-20 (degradation)."""
+    e = train_errors(dataset)
+    print(f"{dataset} final train error (%): " + ", ".join(f"{k} {v:.2f}" for k, v in e.items()))
+    assert e["plain-56"] > e["plain-20"], f"{dataset}: plain-56 trains to {e['plain-56']:.2f}% error, plain-20 to {e['plain-20']:.2f}%"
+
+
+@pytest.mark.parametrize("dataset", [pytest.param("shapes", marks=pytest.mark.xfail(strict=True, reason=(
+    "does not hold for our zoo: on shapes both ResNets train to almost no error, ResNet-56 to 0.53% and ResNet-20 "
+    "to 0.20% (last epoch, augmented batches): the task saturates before depth can help"))), "cifar10"])
+def test_deeper_resnet_trains_better(dataset):
+    """He et al. Fig. 6, right: with skips the deeper net reaches the lower training error (ResNet-56 < ResNet-20)."""
+    e = train_errors(dataset)
+    print(f"{dataset} final train error (%): " + ", ".join(f"{k} {v:.2f}" for k, v in e.items()))
+    assert e["ResNet-56"] < e["ResNet-20"], f"{dataset}: ResNet-56 trains to {e['ResNet-56']:.2f}% error, ResNet-20 to {e['ResNet-20']:.2f}%"
