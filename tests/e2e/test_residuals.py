@@ -6,7 +6,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_residuals_page_renders_charts(open_page, wait_for_run, shot):
-    page = open_page("residuals", query="images=100")  # ?images= sets the default number of test images
+    page = open_page("residuals", query="res_n=100")  # ?res_n= sets the number of test images
     if page.get_by_text("No trained model is in the zoo yet").count():
         shot("residuals")
         pytest.skip("no zoo model to measure: the page says so (screenshot taken)")
@@ -19,7 +19,7 @@ def test_residuals_page_renders_charts(open_page, wait_for_run, shot):
     assert path.stat().st_size > 10_000
 
     assert page.get_by_text("100 test images of").count() == 1
-    page.get_by_text("Lesions (Veit Fig. 3, 5)").click()
+    page.get_by_text("Lesions", exact=True).click()  # the radio option (its value is what a link holds)
     wait_for_run(rerun=True)
     page.wait_for_function(
         "[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.trace')).length >= 1"
