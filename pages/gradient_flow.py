@@ -13,13 +13,14 @@ DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 def init_traces():
     c = st.columns(4)
     depth = c[0].selectbox("Depth (6n+2 layers)", DEPTHS, index=DEPTHS.index(56), key="depth", bind="query-params")
-    norm = c[1].radio("Normalization", ["batch", "none"], format_func={"batch": "BatchNorm", "none": "none"}.get,
-                      horizontal=True, key="norm", bind="query-params")
+    norm = c[1].radio("Normalization", ["batch", "none"], horizontal=True, key="norm", bind="query-params",
+                      help="batch: BatchNorm after every convolution. none: no normalization layer at all.")
     activation = c[2].radio("Activation", ["relu", "tanh", "sigmoid"], horizontal=True, key="activation",
-                          bind="query-params")
+                            bind="query-params")
     init = c[3].selectbox("Init", ["kaiming", "xavier", "zero_residual"], key="init", bind="query-params",
-                          format_func={"kaiming": "Kaiming (He)", "xavier": "Xavier (Glorot)",
-                                       "zero_residual": "zero-init residual (last BN γ = 0)"}.get)
+                          help="kaiming: He et al. 2015 (fan-in, for ReLU). xavier: Glorot & Bengio 2010. "
+                               "zero_residual: Kaiming, with each branch's last BatchNorm γ set to 0 (its last conv "
+                               "without BatchNorm), so every F(x) starts at 0.")
     c = st.columns(4)
     shortcut = c[0].radio("Shortcut", ["A", "B"], horizontal=True, key="shortcut", bind="query-params",
                           help="A: identity, zero-padded where channels double. B: a 1x1 projection there.")

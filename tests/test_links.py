@@ -58,6 +58,11 @@ def notes(at) -> str:
 # belong to different views), as {key: value as written in a link}; the widget's value must equal it.
 LINKS = {
     "home": [{"home_depth": "8"}],
+    "gradient_flow": [{"depth": "14", "norm": "none", "activation": "tanh", "init": "xavier", "shortcut": "B",
+                       "batch": "4", "seed": "3", "skip_off": ["1", "3"]},
+                      {"depth": "8", "init": "zero_residual", "bn_mode": "eval", "batch": "4"},
+                      {"source": "Trained", "zoo_dataset": "shapes", "zoo_depth": "8", "zoo_bn_mode": "train",
+                       "zoo_batch": "4"}],
     "designs": [{"ds_depth": "8", "ds_batch": "4", "ds_seed": "3", "ds_bn": "eval"}],
     "shattered": [{"sh_depth": "4", "sh_seed": "2", "sh_seeds": "1", "sh_image": "5", "sh_radius": "0.05"}],
     "landscape": [{"ls_pair": "untrained depth 20", "ls_dims": "2-D surface", "ls_steps_2d": "3", "ls_images": "8",
@@ -120,6 +125,10 @@ def test_a_link_reopens_exactly_its_view(tiny_zoo, page, i):
 # there to reach the view whose settings are tested, or to keep the default view cheap (they must be taken).
 NONSENSE = {
     "home": ({"home_depth": "57"}, {"home_depth": 56}),
+    "gradient_flow": ({"depth": "57", "norm": "BatchNorm", "activation": "gelu", "init": "Xavier (Glorot)",
+                       "shortcut": "C", "bn_mode": "test", "batch": "1", "seed": "-1", "skip_off": ["4"]},
+                      {"depth": 56, "norm": "batch", "activation": "relu", "init": "kaiming", "shortcut": "A",
+                       "bn_mode": "train", "batch": 32, "seed": 0, "skip_off": []}),
     "designs": ({"ds_depth": "abc", "ds_batch": "1e400", "ds_seed": "-3", "ds_bn": "nope"},
                 {"ds_depth": 20, "ds_batch": 16, "ds_seed": 0, "ds_bn": "train"}),
     "shattered": ({"sh_depth": "3", "sh_seed": "10001", "sh_seeds": "0", "sh_nets": "<b>x</b>", "sh_image": "½",

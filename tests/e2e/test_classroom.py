@@ -19,7 +19,7 @@ def _checked(page, label: str) -> str:
 
 
 def test_a_link_reopens_the_exact_view(open_page, wait_for_run, charts, browser, app_url, shot):
-    query = "depth=20&norm=none&activation=tanh&seed=3&skip_off=2"
+    query = "depth=20&norm=none&activation=tanh&init=xavier&seed=3&skip_off=2"
     page = open_page("gradient_flow", query)
     charts(3)
     text = _captions(page)
@@ -33,7 +33,7 @@ def test_a_link_reopens_the_exact_view(open_page, wait_for_run, charts, browser,
     page.wait_for_function("() => location.search.includes('activation=sigmoid')")
     link = page.url
     assert parse_qs(urlparse(link).query) == {"depth": ["20"], "norm": ["none"], "activation": ["sigmoid"],
-                                              "seed": ["3"], "skip_off": ["2"]}
+                                              "init": ["xavier"], "seed": ["3"], "skip_off": ["2"]}  # plain values
     charts(3)
     want = _captions(page)
     # ... which a second browser (a student) opens to the same view and the same numbers.
@@ -53,18 +53,19 @@ def test_a_link_reopens_the_exact_view(open_page, wait_for_run, charts, browser,
 
 
 def test_a_nonsense_link_falls_back_with_a_note(open_page, charts, shot):
-    page = open_page("gradient_flow", "depth=abc&batch=100000&init=xavier&norm=none")
+    page = open_page("gradient_flow", "depth=abc&batch=100000&init=Glorot&norm=none&activation=sigmoid")
     charts(3)
     notes = page.locator('[data-testid="stAlertContentInfo"]').all_inner_texts()
     text = " ".join(notes)
     assert "depth=abc is not a valid depth; using 56" in text, notes
     assert "batch=100000 is not a valid batch size" in text and "using 32" in text, notes
-    assert "init=xavier" in text and "Xavier (Glorot)" in text, notes  # the note names what a link may say
-    assert "norm=" not in text  # the valid value was taken quietly ...
-    assert _checked(page, "Normalization") == "none"
+    assert "init=Glorot" in text and "kaiming, xavier, zero_residual" in text, notes  # what a link may say
+    assert "norm=" not in text and "activation=" not in text  # the valid values were taken quietly ...
+    assert _checked(page, "Normalization") == "none" and _checked(page, "Activation") == "sigmoid"
     assert "ResNet-56" in _captions(page)  # ... and the bad ones fell back to the defaults
     q = parse_qs(urlparse(page.url).query)
-    assert "depth" not in q and "batch" not in q and q.get("norm") == ["none"]  # Streamlit removed the bad values
+    assert "depth" not in q and "batch" not in q and "init" not in q  # Streamlit removed the bad values
+    assert q.get("norm") == ["none"] and q.get("activation") == ["sigmoid"]
     shot("classroom_bad_link")
 
 
