@@ -148,6 +148,11 @@ def load_checkpoint(path):
         raise ValueError(f"{path} is not a readable skiplab checkpoint ({e}).") from e
 
 
+def eval_subset(n: int, k: int, seed: int = 0) -> torch.Tensor:
+    """Indices (k,) of a random subset of range(n), drawn with `seed`, in increasing order."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:k].sort().values
+
+
 def train(
     config: ResNetConfig,
     dataset: str = "shapes",
@@ -170,6 +175,8 @@ def train(
     root=None,
     data=None,
     zoo_dir=None,
+    test_limit=None,
+    classes=None,
 ) -> TrainResult:
     """Train a ResNet on a data set.
 
@@ -184,6 +191,9 @@ def train(
             loss, acc, lr}) and each epoch ({"event": "epoch", **history row}); return True to stop.
         data: optional ((train_x, train_y), (test_x, test_y)) uint8/int64 tensors instead of loading.
         zoo_dir: also save `<name>.safetensors/.json` there after every epoch (the Train page's user zoo).
+        test_limit: evaluate on at most this many test images, a random subset drawn with `seed` (the same
+            every epoch; a folder's test split is in class order, so its first N would miss classes).
+        classes: class names for the card when `data` is given for an image folder (else read from the data set).
     Returns:
         TrainResult(model, status, message, history, card, out). status "diverged" when the loss
         became NaN/inf: the model and the files are those of the last good epoch.
@@ -194,11 +204,13 @@ def train(
     if data is None:
         data = (load_dataset(dataset, "train", root=root), load_dataset(dataset, "test", root=root))
     (xtr, ytr), (xte, yte) = data
+    if test_limit and len(xte) > test_limit:
+        keep = eval_subset(len(xte), int(test_limit), seed)
+        xte, yte = xte[keep], yte[keep]
     if info is None:
         x = xtr.float() / 255
         info_mean, info_std = tuple(x.mean((0, 2, 3)).tolist()), tuple(x.std((0, 2, 3)).clamp_min(1e-3).tolist())
-        classes = sorted(set(ytr.tolist()))
-        ds_name, n_classes = Path(str(dataset)).name, int(max(classes)) + 1
+        ds_name, n_classes = Path(str(dataset)).name, max(int(ytr.max()) + 1, len(classes or ()))
     else:
         info_mean, info_std, ds_name, n_classes = info.mean, info.std, info.name, len(info.classes)
     config = replace(config, mean=tuple(info_mean), std=tuple(info_std), num_classes=n_classes)
@@ -218,7 +230,9 @@ def train(
         return {
             "name": name,
             "dataset": ds_name,
-            "classes": [*info.classes] if info else None,
+            "classes": [*info.classes] if info else [*classes] if classes else None,
+            **({"data_path": str(Path(str(dataset)).expanduser().resolve())} if str(dataset) not in ("shapes", "cifar10") else {}),
+            "test_images": len(xte),
             "epochs": len(history),
             "test_acc": last.get("test_acc"),
             "test_loss": last.get("test_loss"),

@@ -102,6 +102,24 @@ def card(name) -> dict:
     return _read_card(_find(name)[1])
 
 
+def data_source(c) -> str:
+    """What `models.data.load_dataset` needs for a card's data set: "shapes", "cifar10" or the image folder's
+    path (cards of folder-trained models record it as "data_path"). FileNotFoundError, saying what is missing
+    and how to get it, when the folder is not on this machine."""
+    ds, path = c.get("dataset"), c.get("data_path")
+    if ds in ("shapes", "cifar10"):
+        return ds
+    if path and Path(path).is_dir():
+        return path
+    what = f"{c.get('name', 'this model')} was trained on the image folder"
+    if path:
+        raise FileNotFoundError(f"{what} {path}, which is not on this machine. Put the folder back there "
+                                "(train/<class>/*, test/<class>/*, or <class>/*) to measure this model, or pick another.")
+    raise FileNotFoundError(f"{what} '{ds}', and its card does not say where that folder is (models trained before "
+                            "cards recorded it). Train it again on the Train page or with `python -m models.train "
+                            "--dataset PATH`, or pick another model.")
+
+
 def config_from_card(c) -> ResNetConfig:
     known = {f.name for f in fields(ResNetConfig)}
     cfg = {k: tuple(v) if isinstance(v, builtins.list) else v for k, v in c["config"].items() if k in known}

@@ -6,17 +6,19 @@ import streamlit as st
 import torch
 
 from models import zoo
-from models.data import load_dataset
+from models.data import dataset_info, load_dataset
 from models.resnet import ResNetConfig
 from models.train import train
 from pages import ui
 from viz import train_charts as tc
 
+TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models.train.train's test_limit)
+
 
 @st.cache_data(max_entries=4, show_spinner="Loading the data set...")
 def data(name: str):
     (xtr, ytr), (xte, yte) = load_dataset(name, "train"), load_dataset(name, "test")
-    return (xtr.numpy(), ytr.numpy()), (xte.numpy(), yte.numpy())
+    return (xtr.numpy(), ytr.numpy()), (xte.numpy(), yte.numpy()), list(dataset_info(name).classes)
 
 
 st.title("Train")
@@ -44,8 +46,9 @@ with ui.url_bound({"tr_dataset": "data set", "tr_depth": "depth", "tr_variant": 
                       help="batch: BatchNorm after every convolution. none: no normalization.")
     schedule = c[3].radio("Schedule", ["onecycle", "cosine"], horizontal=True, key="tr_schedule", bind="query-params")
     seed = c[4].number_input("Seed", 0, 10_000, 0, key="tr_seed", bind="query-params")
-st.caption(f"SGD, momentum 0.9, weight decay 5e-4, pad-4 random crops and flips; test accuracy on up to 2,000 "
-           f"test images after each epoch. Saved to the user zoo at {zoo.user_dir()}.")
+st.caption(f"SGD, momentum 0.9, weight decay 5e-4, pad-4 random crops and flips; test accuracy after each epoch on "
+           f"up to {TEST_IMAGES:,} test images (a random subset, the same every epoch, of every class). Saved to "
+           f"the user zoo at {zoo.user_dir()}.")
 start, stop = st.columns([1, 5])
 go_ = start.button("Train", type="primary", key="tr_start", disabled=not dataset)
 stop.button("Stop", key="tr_stop", help="Stops after the current step; completed epochs stay saved.")
@@ -59,9 +62,9 @@ if last and last["status"] == "running" and not go_:  # the Stop click (or leavi
 
 if go_:
     with ui.guard("train"):
-        (xtr, ytr), (xte, yte) = data(dataset)
+        (xtr, ytr), (xte, yte), classes = data(dataset)
         sub = torch.randperm(len(xtr), generator=torch.Generator().manual_seed(int(seed)))[: int(n_train)]
-        d = ((torch.from_numpy(xtr)[sub], torch.from_numpy(ytr)[sub]), (torch.from_numpy(xte[:2000]), torch.from_numpy(yte[:2000])))
+        d = ((torch.from_numpy(xtr)[sub], torch.from_numpy(ytr)[sub]), (torch.from_numpy(xte), torch.from_numpy(yte)))
         skips = {"both": [True, False], "residual": [True], "plain": [False]}[variant]
         stamp = time.strftime("%Y%m%d-%H%M%S")
         tag = "cifar10" if dataset == "cifar10" else "shapes" if dataset == "shapes" else "folder"
@@ -97,6 +100,7 @@ if go_:
 
             res = train(cfg, dataset, int(epochs), batch_size=int(batch), lr=float(lr), schedule=schedule,
                         seed=int(seed), data=d, name=name, zoo_dir=zoo.user_dir(), callback=on_event,
+                        test_limit=TEST_IMAGES, classes=classes,
                         command=f"Train page: {label} on {n_train} {dataset} images, lr {lr}, batch {batch}")
             if res.status == "diverged":
                 st.error(f"{label}: {res.message}" + (f" Saved after epoch {run['epochs']} as {name}." if run["epochs"] else ""))
@@ -114,15 +118,18 @@ if go_:
 
 st.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
 with ui.guard("draw the degradation chart"):
-    h = zoo.histories("shapes", (20, 56))
-    if h.empty:
+    sets, default = tc.degradation_sets(zoo.list())
+    if not sets:
         st.info("No shipped plain-20/56 and ResNet-20/56 histories yet.")
     else:
-        ui.show_chart(tc.degradation(h))
-        final = h.sort_values("epoch").groupby("name").last()
-        st.markdown(tc.finding(h, final))
-        st.dataframe(final.reset_index(), hide_index=True)
-        ui.csv_download(h, "degradation_shapes")
+        with ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
+            deg = st.radio("Shipped models trained on", sets, index=sets.index(default), horizontal=True,
+                           key="tr_deg_dataset", bind="query-params")
+        h = zoo.histories(deg, (20, 56))
+        ui.show_chart(tc.degradation(h, deg))
+        st.markdown(tc.finding(h, deg))
+        st.dataframe(h.sort_values("epoch").groupby("name").last().reset_index(), hide_index=True)
+        ui.csv_download(h, f"degradation_{deg}")
 
 with st.expander("The zoo: shipped and your trained models"), ui.guard("read the zoo"):
     catalog = zoo.list()

@@ -1,13 +1,21 @@
-"""The Train page in AppTest: a tiny run saved to the user zoo, a diverging run shown as a message."""
+"""The Train page in AppTest: a tiny run saved to the user zoo, a diverging run shown as a message, a run on a
+folder of the user's images (every class tested, class names on the card), the Degradation chart's data sets."""
 
+import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from models import train as T
 from models import zoo
-from models.data import make_shapes
+from models.data import load_dataset, make_shapes
+from models.resnet import ResNetConfig
+from tests.test_train_charts import CIFAR, ship
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,3 +78,104 @@ def test_missing_data_is_a_clear_error(at, tmp_path, monkeypatch):
     at.button(key="tr_start").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "CIFAR-10 not found" in at.error[0].value
+
+
+CLASSES = ["ant", "bee", "cat"]
+
+
+def image_folder(root, n_train, n_test):
+    """train/<class>/*.png and test/<class>/*.png, one colour per class; listed class by class, as on disk.
+    n_train, n_test: images per class (an int, or one per class)."""
+    for split, ns in (("train", n_train), ("test", n_test)):
+        for k, (c, n) in enumerate(zip(CLASSES, [ns] * 3 if isinstance(ns, int) else ns, strict=True)):
+            (root / split / c).mkdir(parents=True)
+            for i in range(n):
+                a = np.full((8, 8, 3), 40, np.uint8)
+                a[..., k], a[i % 8] = 220, 255
+                Image.fromarray(a).save(root / split / c / f"{i:04d}.png")
+    return root
+
+
+@pytest.fixture
+def evaluated(monkeypatch):
+    """The labels of the test images models.train evaluates, one set per epoch."""
+    seen, evaluate = [], T.evaluate
+
+    def spy(model, x, y, *args, **kwargs):
+        seen.append(sorted(set(y.tolist())) + [len(y)])
+        return evaluate(model, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(T, "evaluate", spy)
+    return seen
+
+
+def test_train_tests_a_random_subset_holding_every_class(tmp_path, monkeypatch, evaluated):
+    monkeypatch.setenv("SKIPLAB_DATA", str(tmp_path / "cache"))
+    folder = image_folder(tmp_path / "pets", 12, 10)
+    (xtr, ytr), (xte, yte) = load_dataset(str(folder), "train"), load_dataset(str(folder), "test")
+    assert set(yte[:12].tolist()) == {0, 1}  # the first 12 test images miss a class: a subset must not be the first
+    res = T.train(ResNetConfig(depth=8), str(folder), 2, batch_size=12, data=((xtr, ytr), (xte, yte)), test_limit=12,
+                  classes=CLASSES, zoo_dir=tmp_path / "zoo", augment_data=False)
+    assert evaluated == [[0, 1, 2, 12]] * 2  # every class, 12 images, the same subset both epochs
+    card = json.loads((tmp_path / "zoo" / f"{res.card['name']}.json").read_text())
+    assert card["classes"] == CLASSES and card["test_images"] == 12 and card["dataset"] == "pets"
+    assert card["data_path"] == str(folder.resolve()) and zoo.data_source(card) == str(folder.resolve())
+    assert (T.eval_subset(30, 12, 0) == T.eval_subset(30, 12, 0)).all() and len(set(T.eval_subset(30, 12, 0).tolist())) == 12
+
+
+def test_a_run_on_my_folder_tests_every_class_and_keeps_the_class_names(at, tmp_path, monkeypatch, evaluated):
+    monkeypatch.setenv("SKIPLAB_DATA", str(tmp_path / "cache"))
+    folder = image_folder(tmp_path / "pets", 12, (1000, 1000, 50))  # the first 2,000 test images miss "cat"
+    at.radio(key="tr_variant").set_value("residual")
+    at.select_slider(key="tr_batch").set_value(32)
+    at.selectbox(key="tr_dataset").set_value("my folder").run()
+    at.text_input(key="tr_folder").set_value(str(folder)).run()
+    at.button(key="tr_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert evaluated == [[0, 1, 2, 2000]]  # 2,000 of the 2,050, every class among them
+    name = zoo.list().query("source == 'user'").name.item()
+    card = zoo.card(name)
+    assert name.startswith("folder-resnet8-") and card["classes"] == CLASSES and card["test_images"] == 2000
+    assert zoo.data_source(card) == str(folder.resolve())
+    shutil.rmtree(folder)
+    with pytest.raises(FileNotFoundError, match="not on this machine"):
+        zoo.data_source(card)
+
+
+def test_degradation_offers_cifar10_and_says_what_is_missing(tmp_path, monkeypatch):
+    shapes = {n: json.loads((zoo.SHIPPED / f"{n}.json").read_text()) for n in
+              ("shapes-plain20", "shapes-plain56", "shapes-resnet20", "shapes-resnet56")}
+    ship(monkeypatch, tmp_path / "shipped", {k: v for k, v in CIFAR.items() if k != "cifar10-plain56"})
+    for n, c in shapes.items():
+        (tmp_path / "shipped" / f"{n}.json").write_text(json.dumps(c))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.run()
+    app.switch_page("pages/train.py").run()
+    assert not app.exception and not app.error
+    deg = app.radio(key="tr_deg_dataset")
+    assert deg.options == ["shapes", "cifar10"] and deg.value == "shapes"  # CIFAR-10 lacks plain-56: shapes first
+    deg.set_value("cifar10").run()
+    assert not app.exception and not app.error
+    text = " ".join(m.value for m in app.markdown)
+    assert "Ours (CIFAR-10, 3 epochs, one recipe for all; plain-56 not shipped yet)" in text
+    assert "ResNet-56 vs ResNet-20: final training error 5.00% vs 8.00%" in text
+    assert "Not shipped yet: plain-56." in " ".join(c.value for c in app.caption)
+    assert "cifar10-resnet56" in set(app.dataframe[0].value.name)
+    ship(monkeypatch, tmp_path / "shipped", CIFAR)  # plain-56 arrives: a fresh visit opens on CIFAR-10
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.run()
+    app.switch_page("pages/train.py").run()
+    assert app.radio(key="tr_deg_dataset").value == "cifar10"
+    assert "As in He et al., the deeper plain net trained worse." in " ".join(m.value for m in app.markdown)
+
+
+def test_a_link_to_cifar10_degradation_reopens_it_and_a_bad_one_falls_back(tmp_path, monkeypatch):
+    ship(monkeypatch, tmp_path / "shipped", {**CIFAR, "shapes-resnet20": (20, True, [30, 5], [31, 6])})
+    for value, want in (("shapes", "shapes"), ("imagenet", "cifar10")):
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        app.query_params["tr_deg_dataset"] = value
+        app.switch_page("pages/train.py").run()
+        assert not app.exception and not app.error
+        assert app.session_state["tr_deg_dataset"] == want
+        assert ("`tr_deg_dataset=imagenet` is not a valid data set of the shipped models" in
+                " ".join(i.value for i in app.info)) == (value == "imagenet")

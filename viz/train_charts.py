@@ -65,55 +65,103 @@ def run_charts(steps: pd.DataFrame, epochs: pd.DataFrame) -> list[tuple[go.Figur
             (curves(steps, epochs, "acc", "Accuracy", "accuracy"), how + (acc or "No epoch finished") + ".")]
 
 
-def degradation(h: pd.DataFrame) -> tuple[go.Figure, str]:
+FIG6 = [(False, 20), (False, 56), (True, 20), (True, 56)]  # He et al. Fig. 6: plain-20/56, ResNet-20/56
+HE_TEST_ERROR = {20: 8.75, 56: 6.97}  # He et al. Table 6, CIFAR-10 test error (%) of ResNet-20/56
+HE_EPOCHS = 164
+SETS = {"shapes": "built-in shapes", "cifar10": "CIFAR-10"}
+
+
+def _label(skip, depth) -> str:
+    return f"{'ResNet' if skip else 'plain'}-{depth}"
+
+
+def _name(dataset, skip, depth) -> str:
+    return f"{dataset}-{'resnet' if skip else 'plain'}{depth}"
+
+
+def degradation_sets(catalog: pd.DataFrame) -> tuple[list, str | None]:
+    """The data sets with at least one shipped Fig. 6 model (plain/ResNet-20/56), shapes first, and the one to
+    show by default: CIFAR-10 once all four of its models are shipped, else shapes. catalog: `zoo.list()`."""
+    shipped = set(catalog.name[catalog.source == "shipped"])
+    have = {d: sum(_name(d, s, n) in shipped for s, n in FIG6) for d in catalog.dataset.dropna().unique()}
+    sets = sorted((d for d, k in have.items() if k), key=lambda d: (d != "shapes", d))
+    default = "cifar10" if have.get("cifar10") == len(FIG6) else "shapes" if "shapes" in sets else (sets or [None])[0]
+    return sets, default
+
+
+def missing(h: pd.DataFrame, dataset: str) -> list[str]:
+    """Labels of the Fig. 6 models with no history in h, e.g. ["plain-56"]."""
+    return [_label(s, d) for s, d in FIG6 if _name(dataset, s, d) not in set(h.name)]
+
+
+def _finals(h: pd.DataFrame) -> pd.DataFrame:
+    return h.sort_values("epoch").groupby(["name", "depth", "skip"], sort=False).last().reset_index()
+
+
+def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, str]:
     """He et al. Fig. 6 from zoo histories (a row per model and epoch: name, depth, skip, epoch, train_error,
-    test_error in %): (figure, caption with each model's final errors)."""
+    test_error in %, see models.zoo.histories): (figure, caption with each model's final errors)."""
     fig = go.Figure()
     for (name, depth, skip), g in h.groupby(["name", "depth", "skip"], sort=False):
-        label, color = f"{'ResNet' if skip else 'plain'}-{depth}", SHADES[(skip, depth > 20)]
+        label, color = _label(skip, depth), SHADES[(skip, depth > 20)]
         fig.add_scatter(x=g.epoch, y=g.train_error, name=f"{label} train", line=dict(color=color, dash="dash", width=1.5))
         fig.add_scatter(x=g.epoch, y=g.test_error, name=f"{label} test", line=dict(color=color, width=3.5))
     fig.update_layout(height=440, template="plotly_white", margin=dict(l=60, r=20, t=50, b=45),
-                      title="shapes: error during training (dashed: train, bold: test, as in He et al.)")
+                      title=f"{SETS.get(dataset, dataset)}: error during training (dashed: train, bold: test, as in He et al.)")
     fig.update_xaxes(title="epoch")
     ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
     fig.update_yaxes(title="error (%), log scale", type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
-    final = h.sort_values("epoch").groupby(["name", "depth", "skip"], sort=False).last().reset_index()
     caption = "Final epoch: " + "; ".join(
-        f"{'ResNet' if r.skip else 'plain'}-{r.depth} training error {r.train_error:.2f}%, test error "
-        f"{r.test_error:.2f}% after {int(r.epoch)} epochs" for r in final.itertuples()) + "."
-    return fig, caption
+        f"{_label(r.skip, r.depth)} training error {r.train_error:.2f}%, test error "
+        f"{r.test_error:.2f}% after {int(r.epoch)} epochs" for r in _finals(h).itertuples()) + "."
+    gone = missing(h, dataset)
+    return fig, caption + (f" Not shipped yet: {', '.join(gone)}." if gone else "")
 
 
-def finding(h: pd.DataFrame, final: pd.DataFrame) -> str:
-    """Our numbers beside He et al.'s, computed from the histories shown (final: the last row per name)."""
+def finding(h: pd.DataFrame, dataset: str = "shapes") -> str:
+    """Our numbers beside He et al.'s, every statement computed from the histories shown (h as for degradation):
+    which models exist, their final errors, whether the deeper plain net trained worse and the deeper ResNet better."""
+    final = _finals(h).set_index("name")
     mean = h.groupby("name").train_error.mean()
+    n = {(s, d): _name(dataset, s, d) for s, d in FIG6}
+    has = {k: v in final.index for k, v in n.items()}
 
-    def compare(a, b, la, lb):  # b against a
-        if a not in final.index or b not in final.index:
+    def compare(a, b):  # model b against model a, by training error
+        if not (has[a] and has[b]):
             return None
-        return (f"{lb} vs {la}: final training error {final.train_error[b]:.2f}% vs {final.train_error[a]:.2f}%, "
-                f"mean over the epochs {mean[b]:.2f}% vs {mean[a]:.2f}%, so {lb} trained "
-                f"**{'worse' if mean[b] > mean[a] else 'better'}**")
+        na, nb = n[a], n[b]
+        return (f"{_label(*b)} vs {_label(*a)}: final training error {final.train_error[nb]:.2f}% vs "
+                f"{final.train_error[na]:.2f}%, mean over the epochs {mean[nb]:.2f}% vs {mean[na]:.2f}%, so "
+                f"{_label(*b)} trained **{'worse' if mean[nb] > mean[na] else 'better'}**")
 
-    parts = [compare("shapes-plain20", "shapes-plain56", "plain-20", "plain-56"),
-             compare("shapes-resnet20", "shapes-resnet56", "ResNet-20", "ResNet-56")]
-    parts += [compare(f"shapes-resnet{d}", f"shapes-plain{d}", f"ResNet-{d}", f"plain-{d}") for d in (20, 56)]
+    parts = [compare((False, 20), (False, 56)), compare((True, 20), (True, 56)),
+             compare((True, 20), (False, 20)), compare((True, 56), (False, 56))]
     parts = [p for p in parts if p]
-    parts += [f"{n.split('-')[1].replace('plain', 'plain-').replace('resnet', 'ResNet-')} stayed near chance level: "
-              f"{final.train_error[n]:.0f}% training error after {int(final.epoch[n])} epochs (chance: 90%)"
-              for n in final.index if final.train_error[n] > 80]
-    stuck = ("Where they differ: He et al.'s plain-56 does train, only to a higher error; ours barely trained "
-             "in this 10x shorter budget, a stronger form of the same degradation. Shapes is easier than CIFAR-10, "
-             "so the other nets end with small errors.")
-    small = ("Shapes is easier than CIFAR-10 and the budget is 10x shorter, so every error ends small: compare the "
-             "curves during training, where the gaps are largest, not only the last epoch.")
-    missing = "" if "shapes-plain56" in final.index else " (plain-56 is not shipped yet)"
-    if {"shapes-resnet20", "shapes-resnet56"} <= set(final.index) and mean["shapes-resnet56"] > mean["shapes-resnet20"]:
-        small = stuck = ("Unlike He et al., our ResNet-56 did not beat ResNet-20 within this 10x shorter budget. " +
-                         (stuck if final.train_error.get("shapes-plain56", 0) > 80 else small))
+    stuck = {k for k in FIG6 if has[k] and final.train_error[n[k]] > 80}
+    parts += [f"{_label(*k)} stayed near chance level: {final.train_error[n[k]]:.0f}% training error after "
+              f"{int(final.epoch[n[k]])} epochs (chance: 90% for 10 classes)" for k in FIG6 if k in stuck]
+    if dataset == "cifar10":
+        parts += [f"{_label(True, d)} test error {final.test_error[n[(True, d)]]:.2f}% (He et al.: {e}%)"
+                  for d, e in HE_TEST_ERROR.items() if has[(True, d)]]
+    epochs = sorted({int(e) for e in final.epoch})
+    span = f"{epochs[0]}" if len(epochs) == 1 else f"{epochs[0]} to {epochs[-1]}"
+    shorter = f"this {HE_EPOCHS / epochs[-1]:.0f}x shorter budget"
+    notes = []
+    if has[(False, 20)] and has[(False, 56)]:
+        worse = mean[n[(False, 56)]] > mean[n[(False, 20)]]
+        notes.append(("As in He et al., the deeper plain net trained worse." if worse else
+                      "Unlike He et al., our plain-56 did not train worse than plain-20.") +
+                     (f" Where they differ: He et al.'s plain-56 does train, only to a higher error; ours barely "
+                      f"trained in {shorter}, a stronger form of the same degradation." if (False, 56) in stuck else ""))
+    if has[(True, 20)] and has[(True, 56)]:
+        notes.append("As in He et al., the deeper ResNet trained better." if mean[n[(True, 56)]] <= mean[n[(True, 20)]]
+                     else f"Unlike He et al., our ResNet-56 did not beat ResNet-20 within {shorter}.")
+    if dataset == "shapes":
+        notes.append("Shapes is easier than CIFAR-10, so the nets that train end with small errors: compare the curves "
+                     "during training, where the gaps are largest, not only the last epoch.")
+    gone = [_label(*k) + " not shipped yet" for k in FIG6 if not has[k]]
     return ("**He et al. (CIFAR-10, 164 epochs):** plain-56 has *higher* training error than plain-20 all through "
             "training (Fig. 6, left), a degradation that is not overfitting; with skips the order flips and "
             "ResNet-56 beats ResNet-20 (test error 6.97% vs 8.75%, Table 6).  \n"
-            f"**Ours (built-in shapes, {int(h.epoch.max())} epochs, one recipe for all){missing}:** " + "; ".join(parts) +
-            ". " + (stuck if final.train_error.get("shapes-plain56", 0) > 80 else small))
+            f"**Ours ({SETS.get(dataset, dataset)}, {span} epochs, one recipe for all"
+            f"{'; ' + ', '.join(gone) if gone else ''}):** " + "; ".join(parts) + ". " + " ".join(notes))
