@@ -161,3 +161,42 @@ def test_noise_tunnel_is_reproducible_and_leaves_the_global_generator_alone(imag
     assert torch.equal(torch.rand(3), want)  # the caller's random stream is untouched
     b, _ = integrated_gradients(model, x, 0, steps=8, noise=0.1, samples=2)
     np.testing.assert_array_equal(a, b)
+
+
+def test_at_few_steps_the_gate_shares_miss_the_gap_and_the_caption_says_so(images):
+    """IG over the branch gates is complete only in the limit of many steps: at 8 steps the shares of this image
+    miss score(all branches) - score(none) by more than half of it, so a caption may not say they add up to it."""
+    from viz.inspect_views import importance
+
+    model = make(0, depth=8)
+    x, t = images[0][0:1], 0
+    n = len(model.blocks)
+    gap = gated_score(model, x, t, [1.0] * n) - gated_score(model, x, t, [0.0] * n)  # the oracle, by hand
+    att = attribute_all(model, x, t, 1, steps=8)
+    total = float(att.blocks.importance.sum())
+    assert abs(total - gap) > 0.5 * abs(gap), (total, gap)  # the case: far off at 8 steps ...
+    limit = float(branch_gates(model, x, t, steps=256).importance.sum())
+    assert abs(limit - gap) <= 0.05 * abs(gap), (limit, gap)  # ... and close in the limit
+    fig, caption = importance(att, layer_ig=False)
+    assert f"the bars sum to {total:.4g}, score gap {gap:.4g}; they differ by" in caption, caption
+    assert "so the bars add up" not in caption and "only in the limit" in caption
+    assert fig.layout.yaxis.title.text == "share of the score gap"
+
+
+def test_layer_ig_bars_need_not_add_up_and_the_caption_says_so(images):
+    """Each block's LayerIG is complete for that block alone (see the swap test above): the bars' sum matches
+    neither score(all branches) - score(none) nor score(image) - score(black) here."""
+    from viz.inspect_views import importance
+
+    model = make(5, depth=8)
+    x, t = images[0][4:5], 7
+    n = len(model.blocks)
+    gap = gated_score(model, x, t, [1.0] * n) - gated_score(model, x, t, [0.0] * n)
+    att = attribute_all(model, x, t, 1, steps=32, layer_ig=True)
+    total = float(att.blocks.importance.sum())
+    black = score(model, x, t) - score(model, torch.zeros_like(x), t)
+    assert abs(total - gap) > 0.5 * abs(gap) and abs(total - black) > 0.5 * abs(black), (total, gap, black)
+    assert att.blocks.attrs["score_gap"] == pytest.approx(gap, rel=1e-4, abs=1e-5)
+    _, caption = importance(att, layer_ig=True)
+    assert f"the bars sum to {total:.4g}; score(network) - score(every branch removed) = {gap:.4g}" in caption
+    assert "need not add up" in caption and "8 steps per block" in caption

@@ -144,3 +144,25 @@ def test_bad_arguments_say_what_is_wrong():
         inspect(model, torch.rand(1, 3, 32, 32), classes=["a", "b"])
     with pytest.raises(ValueError, match="one value per block"):
         inspect(model, torch.rand(1, 3, 32, 32), skip=[True])
+
+
+def test_the_original_image_view_says_the_yellow_box_only_when_there_is_one():
+    import io
+
+    from PIL import Image
+
+    from models.uploads import Upload, decode_image
+    from viz.inspect_views import gallery, original
+
+    x, y, classes = gallery("shapes", n=4)
+    source = f"shapes test #3 (true class: {classes[y[3]]})"
+    fig, caption = original(Upload.from_pixels(x[3], source=source))
+    assert not fig.layout.shapes and "yellow" not in caption  # a gallery image is the whole frame: no box
+    assert source in caption and "32 x 32" in caption  # the full source is in the caption ...
+    assert len(fig.layout.title.text) <= 24, fig.layout.title.text  # ... the title stays short enough for its column
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 80, 3), dtype=np.uint8)).save(buf, "PNG")
+    fig, caption = original(decode_image(buf.getvalue(), "wide.png"))
+    assert len(fig.layout.shapes) == 1 and "yellow box" in caption and "80 x 48" in caption  # a cut-away: the box
+    x0, y0, x1, y1 = (fig.layout.shapes[0][k] + 0.5 for k in ("x0", "y0", "x1", "y1"))
+    assert x1 - x0 == y1 - y0 == 48 and x0 == 16  # the centred square

@@ -190,8 +190,9 @@ def test_the_report_collects_inspects_charts(tiny_zoo):
     charts = [(fig, cap) for kind, fig, cap in items if kind == "chart"]
     assert len(charts) == len(at.get("plotly_chart")) == 8, [c for _, c in charts]
     caps = " ".join(c for _, c in charts)
-    for words in ("The image, 32 x 32 pixels.", "resized to 32 x 32", "Top class:", "Channel means of x, F(x)", "Median ‖F(x)‖/‖x‖",
-                  "strongest, channel", "Integrated Gradients, 8 steps", "score gap"):
+    for words in ("The image: shapes test #3 (true class: ", "32 x 32 pixels.", "resized to 32 x 32", "Top class:",
+                  "Channel means of x, F(x)", "Median ‖F(x)‖/‖x‖", "strongest, channel", "Integrated Gradients, 8 steps",
+                  "8 steps: the bars sum to", "score gap"):
         assert words in caps, (words, caps)
     from pages import ui
 

@@ -37,10 +37,12 @@ DESCRIPTIONS = {
     "evidence for the class lies.",
     "blocks": "Per-block importance (Integrated Gradients over a gate on each residual branch, "
     "out = act(g * F(x) + x), or act(g * F(x)) without the skip, every g going from 0 to 1 together): each block's share of "
-    "score(network) - score(every branch removed), so the bars add up to that difference.",
+    "score(network) - score(every branch removed); the shares add up to that difference only in the limit of many "
+    "IG steps, and at a few steps they can miss it by more than the difference itself.",
     "blocks_layer_ig": "Per-block importance (LayerIntegratedGradients on each residual branch F, one Captum call per "
     "block): how much the class score changes when that block's F(x) goes from its value for a black image "
-    "to its value for this image, everything else as for this image.",
+    "to its value for this image, everything else as for this image; each bar is complete for its own block only "
+    "(the blocks' changes interact), so the bars need not add up to any one score difference.",
 }
 
 
@@ -135,8 +137,9 @@ def branch_gates(model, x, target, steps=32, skip=None, drop=None):
     Args:
         x: (1, C, 32, 32) in [0, 1]; target: class index; steps: IG points.
     Returns:
-        DataFrame, a row per block: block, stage, importance (sums to score(g=1) - score(g=0)), and
-        the attrs `delta` (completeness error) and `score_gap` = score(g=1) - score(g=0).
+        DataFrame, a row per block: block, stage, importance (its sum tends to score(g=1) - score(g=0) as
+        steps grow; at few steps it can be far off), and the attrs `delta` (Captum's completeness error:
+        sum - gap), `score_gap` = score(g=1) - score(g=0) and `steps`.
     """
     fwd, net, drops = _wrap(model, skip, drop)
     x = _one(x)
@@ -151,12 +154,20 @@ def branch_gates(model, x, target, steps=32, skip=None, drop=None):
     with _gated(net, holder):
         a, delta = IntegratedGradients(f).attribute(one, baselines=torch.zeros_like(one), target=int(target),
                                                     n_steps=int(steps), return_convergence_delta=True)
-        with torch.no_grad():
-            gap = float(f(one)[0, int(target)] - f(torch.zeros_like(one))[0, int(target)])
     df = pd.DataFrame({"block": range(n), "stage": [b.stage for b in net.blocks], "importance": a[0].detach().numpy()})
     df.loc[drops, "importance"] = 0.0  # a dropped block has no branch: its gate changes nothing
-    df.attrs.update(delta=float(delta[0]), score_gap=gap)
+    df.attrs.update(delta=float(delta[0]), score_gap=_all_branches_gap(net, fwd, x, target), steps=int(steps))
     return df
+
+
+def _all_branches_gap(net, fwd, x, target):
+    """score(every gate 1) - score(every gate 0) for one image x (1, C, 32, 32): the network against the same
+    network with every residual branch scaled to 0."""
+    holder = [torch.ones(1, len(net.blocks))]
+    with _gated(net, holder), torch.no_grad():
+        full = float(fwd(x)[0, int(target)])
+        holder[0] = torch.zeros_like(holder[0])
+        return full - float(fwd(x)[0, int(target)])
 
 
 def block_importance(model, x, target, steps=8, skip=None, drop=None):
@@ -166,8 +177,11 @@ def block_importance(model, x, target, steps=8, skip=None, drop=None):
         x: (1, C, 32, 32) in [0, 1]; target: class index; steps: IG points per block.
     Returns:
         DataFrame, a row per block: block, stage, importance = sum of the branch's attributions
-        (~ score(x) - score(x with this F at its black-image value)), abs_importance = sum of |attributions|.
-        Dropped blocks (no branch) get 0.
+        (~ score(x) - score(x with this F at its black-image value): complete for that block alone, so the
+        rows need not add up to any one score difference), abs_importance = sum of |attributions|. Dropped
+        blocks (no branch) get 0. attrs: `score_gap` = score(network) - score(every branch scaled to 0) (for
+        comparison with the sum) and `steps`. (Captum's convergence delta is not used: for a layer it compares
+        the sum with score(x) - score(black), which a branch with a skip beside it does not carry alone.)
     """
     fwd, net, drops = _wrap(model, skip, drop)
     x = _one(x)
@@ -179,7 +193,9 @@ def block_importance(model, x, target, steps=8, skip=None, drop=None):
             continue
         a = LayerIntegratedGradients(fwd, b.branch).attribute(x, baselines=base, target=int(target), n_steps=int(steps))
         rows.append(dict(block=i, stage=b.stage, importance=float(a.sum()), abs_importance=float(a.abs().sum())))
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    df.attrs.update(score_gap=_all_branches_gap(net, fwd, x, target), steps=int(steps))
+    return df
 
 
 @dataclass

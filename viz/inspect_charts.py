@@ -147,7 +147,7 @@ def attribution_fig(pixels, att, classes):
     return fig
 
 
-def importance_fig(df, title="Per-block importance for the class score"):
+def importance_fig(df, title="Per-block importance for the class score", yaxis="share of the score gap"):
     """Per-block importance: DataFrame (block, stage, importance) -> bars coloured by stage."""
     fig = go.Figure()
     for s in sorted(df.stage.unique()):
@@ -155,5 +155,5 @@ def importance_fig(df, title="Per-block importance for the class score"):
         fig.add_trace(go.Bar(x=d.block, y=d.importance, name=f"stage {s + 1}", marker_color=STAGE_COLOURS[s % 3],
                              hovertemplate="block %{x}: %{y:.3g}<extra></extra>"))
     fig.update_layout(title=title, height=300, margin=dict(l=5, r=5, t=40, b=30), barmode="overlay",
-                      xaxis_title="block (input side → output side)", yaxis_title="share of the score")
+                      xaxis_title="block (input side → output side)", yaxis_title=yaxis)
     return fig

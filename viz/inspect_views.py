@@ -43,11 +43,13 @@ def gallery(name: str, n: int = GALLERY):
 
 
 def original(up):
-    """The image as given, with the kept centre square (yellow box)."""
+    """The image as given, with the kept centre square (yellow box) where part of it is cut away. The title is
+    short (the chart is a third of the page wide): the source's name without its parenthesis; the caption has it all."""
     w, h = up.size
     whole = tuple(up.crop_box) == (0, 0, up.preview.shape[1], up.preview.shape[0])
-    return (ch.image_fig(up.preview, f"{up.format} {w} x {h}", up.crop_box),
-            f"The image, {w} x {h} pixels" + ("." if whole else "; the yellow box is the centred square the model sees."))
+    return (ch.image_fig(up.preview, f"{up.format.split(' (')[0]}, {w} x {h}", up.crop_box),
+            f"The image: {up.format}, {w} x {h} pixels"
+            + ("." if whole else "; the yellow box is the centred square the model sees."))
 
 
 def seen(up):
@@ -101,9 +103,21 @@ def attributions(pixels, att, classes, steps: int, noise: float):
 
 
 def importance(att, layer_ig: bool):
+    """The per-block bars; the caption gives their sum beside score(network) - score(every branch removed) and
+    says how far apart they are (only the gate method's sum tends to that gap, as IG steps grow)."""
     b = att.blocks
-    return ch.importance_fig(b), DESCRIPTIONS["blocks_layer_ig" if layer_ig else "blocks"] + (
-        "" if layer_ig else f" Here: score gap {b.attrs['score_gap']:.4g}, bars sum to {b.importance.sum():.4g}.")
+    total, gap, steps = float(b.importance.sum()), float(b.attrs["score_gap"]), b.attrs.get("steps")
+    if layer_ig:
+        return ch.importance_fig(b, yaxis="score change (that block alone)"), DESCRIPTIONS["blocks_layer_ig"] + (
+            f" Here, {steps} steps per block: the bars sum to {total:.4g}; score(network) - score(every branch "
+            f"removed) = {gap:.4g}.")
+    diff = total - gap
+    rel = abs(diff) / abs(gap) if gap else float("inf")
+    said = (f" (difference {diff:.2g}, {rel:.1%} of the gap)." if rel <= 0.05 else
+            f"; they differ by {diff:.2g}" + (f" ({rel:.0%} of the gap)" if gap else "") +
+            ": at this many steps the bars are no reliable split of the gap; more IG steps bring the sum closer.")
+    return ch.importance_fig(b), (DESCRIPTIONS["blocks"] + f" Here, {steps} steps: the bars sum to {total:.4g}, "
+                                  f"score gap {gap:.4g}" + said)
 
 
 def pixel_table(att) -> pd.DataFrame:
