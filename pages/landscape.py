@@ -1,10 +1,10 @@
 """Loss landscapes (Li et al. 2018): a residual net and its plain twin, along filter-normalized random directions."""
 
-import re
 from collections import OrderedDict
 
 import pandas as pd
 import streamlit as st
+import torch
 
 from models import zoo
 from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
@@ -17,34 +17,31 @@ EXPECTED = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plai
 FRESH = "untrained depth 20"
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def load_model(name: str):
-    if name.startswith("fresh-"):
-        return ResNet(ResNetConfig(depth=20, skip=name.endswith("resnet20"), mean=SHAPES_MEAN, std=SHAPES_STD), seed=0).eval()
-    return ui.zoo_model(name)
+@st.cache_resource(max_entries=2, show_spinner=False)
+def fresh_model(skip: bool):
+    return ResNet(ResNetConfig(depth=20, skip=skip, mean=SHAPES_MEAN, std=SHAPES_STD), seed=0).eval()
+
+
+def load_model(name: str):  # a zoo model is cached by ui.zoo_model under its weights' checksum
+    return fresh_model(name.endswith("resnet20")) if name.startswith("fresh-") else ui.zoo_model(name)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def train_images(dataset: str, n: int):
-    """The first n training images of a data set, (n, 3, 32, 32) float in [0, 1], no augmentation."""
-    x, y = make_shapes("train", n=n) if dataset in ("shapes", "fresh") else load_dataset(dataset, "train")
-    return x[:n].float() / 255, y[:n]
+    """n training images of a data set, (n, 3, 32, 32) float in [0, 1], no augmentation: the first n of shapes
+    (every class in turn), a fixed random subset of any other (a folder's images come in class order)."""
+    if dataset in ("shapes", "fresh"):
+        x, y = make_shapes("train", n=n)
+    else:
+        x, y = load_dataset(dataset, "train")
+        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n].sort().values
+        x, y = x[keep], y[keep]
+    return x.float() / 255, y
 
 
 @st.cache_resource(show_spinner=False)
 def store():  # computed grids, shared by sessions: key -> DataFrame (never mutated)
     return OrderedDict()
-
-
-def pairs(catalog):
-    """{label: [model names]} per (dataset, depth) in the zoo, residual first; then the fresh pair."""
-    out = {}
-    for n in sorted(catalog.name, key=lambda s: ("plain" in s, s)):
-        m = re.match(r"^(.+)-(resnet|plain)(\d+)$", n)
-        if m:
-            out.setdefault(f"{m[1]} depth {m[3]}", []).append(n)
-    out[FRESH] = ["fresh-resnet20", "fresh-plain20"]
-    return {k: sorted(v, key=lambda s: "plain" in s) for k, v in out.items()}
 
 
 st.title("Loss landscapes")
@@ -59,7 +56,7 @@ missing = [n for n in EXPECTED if n not in set(catalog.name)]
 if missing:
     st.info(f"Not in the model zoo yet: {', '.join(missing)}. Train them on the Train page or with "
             "`python -m models.train`; until then the pairs that exist (and an untrained pair) are offered.")
-options = pairs(catalog)
+options = {**ls.pairs(catalog), FRESH: ["fresh-resnet20", "fresh-plain20"]}
 with ui.url_bound({"ls_pair": "pair of networks", "ls_dims": "plot", "ls_steps_1d": "number of points (3 to 51)",
                    "ls_steps_2d": "number of points (3 to 51)", "ls_images": "number of images (8 to 2048)",
                    "ls_span": "span (0.1 to 5)", "ls_seed": "seed (0 to 10000)"}):
@@ -79,12 +76,13 @@ with ui.guard("compute the loss landscape"):
     names = options[pair]
     nets = {n: load_model(n) for n in names}
     label = {n: m.config.name + (" (untrained)" if n.startswith("fresh-") else "") for n, m in nets.items()}
-    dataset = "fresh" if pair == FRESH else zoo.card(names[0]).get("dataset", "shapes")
+    cards = {n: {} if n.startswith("fresh-") else zoo.card(n) for n in names}
+    dataset = "fresh" if pair == FRESH else zoo.data_source(cards[names[0]])  # a folder's path, or FileNotFoundError
     x, y = train_images(dataset, int(images))
     cache, tables = store(), {}
     bar = st.progress(0.0, text="")
     for n, m in nets.items():
-        key = (n, two_d, int(steps), len(x), float(span), int(seed))
+        key = (n, cards[n].get("sha256", ""), dataset, two_d, int(steps), len(x), float(span), int(seed))  # retrained: new sha
         if key not in cache:
             fn = ls.surface_2d if two_d else ls.slice_1d
             cache[key] = fn(m, x, y, steps=int(steps), span=float(span), seed=int(seed),

@@ -60,9 +60,16 @@ if cat.empty:
 with ui.url_bound({"res_dataset": "data set", "res_models": "list of zoo models", "res_n": "number of test images "
                    "(50 to 10000)", "res_view": "view"}):
     c = st.columns([1, 3, 1])
-    dataset = c[0].selectbox("Data set", sorted(cat.dataset.dropna().unique()), key="res_dataset", bind="query-params")
-    have = cat[cat.dataset == dataset].sort_values(["depth", "skip"], ascending=[True, False])
-    default = [n for n in have.name if int(have.set_index("name").depth[n]) <= 56] or list(have.name[:1])
+    datasets = sorted(cat.dataset.dropna().unique())  # opens on the built-in shapes: it needs no download
+
+    def models_of(d):  # (the data set's models, the default choice: those up to depth 56)
+        have = cat[cat.dataset == d].drop_duplicates("name").sort_values(["depth", "skip"], ascending=[True, False])
+        return have, list(have.name[have.depth <= 56]) or list(have.name[:1])
+
+    dataset = c[0].selectbox("Data set", datasets, index=datasets.index("shapes") if "shapes" in datasets else 0,
+                             key="res_dataset", bind="query-params", on_change=lambda: st.session_state.update(
+                                 res_models=models_of(st.session_state.res_dataset)[1]))  # a new set: its models
+    have, default = models_of(dataset)
     names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params")
     n_test = c[2].number_input("Test images", 50, 10_000, 500, step=50, key="res_n", bind="query-params")
     c = st.columns([6, 1], vertical_alignment="bottom")
@@ -70,7 +77,7 @@ with ui.url_bound({"res_dataset": "data set", "res_models": "list of zoo models"
                       help="Residual sizes: He et al. 2015 Fig. 7. Lesions: Veit et al. 2016 Fig. 3 and 5. "
                            "Gradient paths: Veit et al. Fig. 6. Switches: skips and branches off, your choice.")
 missing = [f"{dataset}-{w}" for w in WANTED if f"{dataset}-{w}" not in set(have.name)]
-if missing:
+if missing and dataset in ("shapes", "cifar10"):  # the shipped set; a folder's models are the user's own
     st.info(f"Not in the zoo yet: {', '.join(missing)}. The charts use the models that exist.")
 pause = c[1].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "
                     "finished steps stay cached, so switching it off again continues where it stopped.")
@@ -82,17 +89,19 @@ if not names:
     st.stop()
 
 with ui.guard("measure these models"):
-    sha = {n: zoo.card(n).get("sha256", "") for n in names}
+    cards = {n: zoo.card(n) for n in names}
+    sha = {n: c.get("sha256", "") for n, c in cards.items()}
+    src = {n: zoo.data_source(c) for n, c in cards.items()}  # "shapes", "cifar10" or a folder's path
     nets = {n: ui.zoo_model(n) for n in names}
 
     def over_test(kind, arg=lambda n: None):  # {name: [chunk args]} over the first n_img test images
-        return {n: [(kind, n, sha[n], dataset, a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
+        return {n: [(kind, n, sha[n], src[n], a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
 
-    x, y = ui.dataset(dataset, "test")
-    n_img = min(int(n_test), len(x))
+    n_img = min([int(n_test)] + [len(ui.dataset(s, "test")[0]) for s in set(src.values())])
     label = {n: m.config.name for n, m in nets.items()}
     chance = 1 - 1 / nets[names[0]].config.num_classes
-    st.caption(f"{n_img} test images of `{dataset}`; BatchNorm in eval mode (running statistics).")
+    st.caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}`; BatchNorm in eval mode "
+               "(running statistics).")
     if view == VIEWS[0]:
         sums = run(over_test("responses"), "Forward passes")
         blocks = {label[n]: R.residual_table(s[0]) for n, s in sums.items()}
@@ -133,7 +142,7 @@ with ui.guard("measure these models"):
             batch = c[2].number_input("Images per draw", 1, 64, 4, key="res_batch", bind="query-params")
             seed = c[3].number_input("Seed", 0, 10_000, 0, key="res_seed", bind="query-params")
         nb = len(nets[n].blocks)
-        steps = [("paths", n, sha[n], dataset, 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]
+        steps = [("paths", n, sha[n], src[n], 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]
         s = run({n: steps}, f"Backward passes along random paths, on the first {int(batch)} test images")[n]
         table = R.path_table(s, nb)
         ui.show_chart(rc.path_lengths(table, R.path_span(table), label[n]))

@@ -2,7 +2,16 @@
 
 from pathlib import Path
 
+import pandas as pd
+import pytest
+import streamlit as st
+import torch
 from streamlit.testing.v1 import AppTest
+
+from models import zoo
+from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
+from models.resnet import ResNet, ResNetConfig
+from viz import landscape as ls
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +65,68 @@ def test_landscape_page_says_which_zoo_models_are_missing(monkeypatch, tmp_path)
     options = at.selectbox(key="ls_pair").options
     assert options[-1] == "untrained depth 20"
     assert ("shapes depth 20" in options) == bool({"shapes-resnet20", "shapes-plain20"} & have)
+
+
+def test_pairs_group_twins_of_one_run_and_label_the_users_models():
+    cat = pd.DataFrame({"name": ["shapes-resnet20", "shapes-plain20", "shapes-plain56", "folder-plain8-20261128-204512",
+                                 "folder-resnet8-20261128-204512", "shapes-resnet8-20261128-210000", "mynet", "shapes-resnet20"],
+                        "dataset": ["shapes", "shapes", "shapes", "birds", "birds", "shapes", "shapes", "shapes"],
+                        "source": ["shipped"] * 3 + ["user"] * 5})
+    assert ls.pairs(cat) == {
+        "shapes depth 20": ["shapes-resnet20", "shapes-plain20"],  # a user copy of a shipped name counts once
+        "shapes depth 56": ["shapes-plain56"],  # no twin: offered alone
+        "birds depth 8 (yours, 2026-11-28 20:45:12)": ["folder-resnet8-20261128-204512", "folder-plain8-20261128-204512"],
+        "mynet (yours)": ["mynet"],
+        "shapes depth 8 (yours, 2026-11-28 21:00:00)": ["shapes-resnet8-20261128-210000"],
+    }
+
+
+@pytest.fixture
+def user_zoo(monkeypatch, tmp_path):
+    """No shipped models; a Train-page pair (shapes, depth 8) in the user zoo. save(seed) (re)writes the ResNet."""
+    monkeypatch.setattr(zoo, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "user"))
+
+    def save(name, skip=True, seed=0, **card):
+        m = ResNet(ResNetConfig(depth=8, skip=skip, mean=SHAPES_MEAN, std=SHAPES_STD), seed=seed).eval()
+        zoo.save(m, {"dataset": "shapes", **card}, tmp_path / "user", name)
+
+    save("shapes-resnet8-20261128-204512")
+    save("shapes-plain8-20261128-204512", skip=False)
+    st.cache_resource.clear()
+    yield save
+    st.cache_resource.clear()
+
+
+def test_a_model_retrained_under_its_name_is_measured_afresh(user_zoo):
+    pair, name = "shapes depth 8 (yours, 2026-11-28 20:45:12)", "shapes-resnet8-20261128-204512"
+    at = open_page("pages/landscape.py", **{"ls_steps_1d": 3, "ls_images": 8})
+    assert at.selectbox(key="ls_pair").value == pair  # the user's pair is offered (first: nothing is shipped)
+
+    def resnet_losses():
+        df = at.dataframe[0].value
+        return df[df.network == "ResNet-8"].loss.to_numpy()
+
+    x, y = make_shapes("train", n=8)
+    oracle = ls.slice_1d(zoo.load(name), x.float() / 255, y, steps=3).loss.to_numpy()
+    assert resnet_losses() == pytest.approx(oracle, rel=1e-5)
+    user_zoo(name, seed=1)  # retrained: same name, new weights
+    at.run()
+    assert not at.exception and not at.error
+    oracle2 = ls.slice_1d(zoo.load(name), x.float() / 255, y, steps=3).loss.to_numpy()
+    assert abs(oracle2 - oracle).max() > 1e-3 and resnet_losses() == pytest.approx(oracle2, rel=1e-5)
+
+
+def test_a_folder_model_whose_folder_is_gone_is_a_clear_message(user_zoo, tmp_path):
+    user_zoo("folder-resnet8-20261128-220000", dataset="birds", data_path=str(tmp_path / "gone"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.session_state["ls_images"] = 8
+    at.switch_page("pages/landscape.py").run()
+    at.selectbox(key="ls_pair").set_value("birds depth 8 (yours, 2026-11-28 22:00:00)").run()
+    assert not at.exception
+    msg = " ".join(e.value for e in at.error)
+    assert f"trained on the image folder {tmp_path / 'gone'}, which is not on this machine" in msg, msg
 
 
 def test_shattered_page_runs_and_reports_correlations():

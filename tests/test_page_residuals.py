@@ -120,3 +120,43 @@ def test_pause_stops_computing_and_resumes_from_the_cache(tiny_zoo):
     at.toggle(key="res_pause").set_value(False).run()
     ok(at)
     assert len(at.get("plotly_chart")) == 2
+
+
+def folder_model(tmp_path, data_path, name="folder-resnet8-20261128-204512"):
+    """A user-zoo model trained (here: only initialised) on an image folder named 'birds' (3 classes)."""
+    m = ResNet(ResNetConfig(depth=8, num_classes=3), seed=0).eval()
+    card = {"dataset": "birds", "classes": ["ant", "bee", "cat"], "test_acc": 0.3}
+    zoo.save(m, {**card, **({"data_path": str(data_path)} if data_path else {})}, tmp_path / "user", name)
+    return name
+
+
+def test_opens_on_shapes_and_a_folder_that_is_gone_is_a_clear_message(tiny_zoo):
+    folder_model(tiny_zoo, tiny_zoo / "gone" / "birds")  # 'birds' sorts before 'shapes'
+    at = open_page()
+    assert at.selectbox(key="res_dataset").value == "shapes"
+    at.selectbox(key="res_dataset").set_value("birds").run()
+    assert not at.exception, [e.value for e in at.exception]
+    msg = " ".join(e.value for e in at.error)
+    assert f"trained on the image folder {tiny_zoo / 'gone' / 'birds'}, which is not on this machine" in msg, msg
+    assert "Put the folder back" in msg and not at.get("plotly_chart")
+
+
+def test_a_folder_model_whose_card_has_no_folder_says_so(tiny_zoo):
+    folder_model(tiny_zoo, None)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["res_dataset"] = "birds"  # a link to the folder's models
+    at.switch_page("pages/residuals.py").run()
+    assert not at.exception and at.selectbox(key="res_dataset").value == "birds"
+    assert "its card does not say where that folder is" in " ".join(e.value for e in at.error)
+
+
+def test_a_folder_model_is_measured_on_its_own_test_images(tiny_zoo, monkeypatch):
+    from tests.test_page_train import image_folder
+
+    monkeypatch.setenv("SKIPLAB_DATA", str(tiny_zoo / "cache"))
+    folder = image_folder(tiny_zoo / "birds", 5, 4)
+    name = folder_model(tiny_zoo, folder)
+    at = open_page(res_dataset="birds")
+    assert at.multiselect(key="res_models").value == [name]
+    assert len(at.get("plotly_chart")) == 2
+    assert f"12 test images of `{folder}`" in captions(at)

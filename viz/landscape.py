@@ -10,6 +10,7 @@ dict, under no_grad, on a private copy of the module objects in eval mode (BN us
 
 import argparse
 import copy
+import re
 import time
 
 import numpy as np
@@ -156,6 +157,41 @@ def shape_stats(df: pd.DataFrame) -> dict:
                    for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)])
     minima = int(np.sum(np.all(Z < nb, axis=0)))
     return dict(out, local_minima=minima, nonconvex_share=float(np.mean((da < 0) | (db < 0))) if da.size else 0.0)
+
+
+TWIN_RE = re.compile(r"-(resnet|plain)(\d+)(?=-|$)")  # shapes-resnet20, folder-plain8-20261128-204512
+STAMP_RE = re.compile(r"^-(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)$")  # the Train page's time stamp
+
+
+def pairs(catalog: pd.DataFrame) -> dict:
+    """The zoo's models as residual/plain twins to compare: {label: [names, residual first]}.
+
+    Twins have the same name but for resnet<->plain: the same data set and depth and, for models from the
+    Train page (`{data}-{resnet|plain}{depth}-{YYYYmmdd-HHMMSS}`), the same run. A model whose twin is not
+    in the zoo is offered alone; a name without resnet/plain<depth> is offered under its own name.
+    Labels: "shapes depth 20" (shipped), "birds depth 8 (yours, 2026-11-28 20:45:12)" (user zoo).
+
+    Args:
+        catalog: `models.zoo.list()` (columns name, dataset, source used; a name in both folders counts once,
+            as the shipped one, which is what `zoo.load` opens).
+    """
+    groups = {}
+    cat = catalog.drop_duplicates("name")
+    for r in cat.itertuples():
+        m = TWIN_RE.search(r.name)
+        if not m:
+            groups.setdefault((r.source != "shipped", r.name, 0, ""), []).append(r.name)
+            continue
+        data = r.dataset if isinstance(r.dataset, str) and r.dataset else r.name[: m.start()]
+        groups.setdefault((r.source != "shipped", data, int(m[2]), r.name[m.end():]), []).append(r.name)
+    out = {}
+    for (user, data, depth, rest), names in sorted(groups.items(), key=lambda kv: kv[0]):
+        label = f"{data} depth {depth}" if depth else data
+        t = STAMP_RE.match(rest)
+        extra = (["yours"] if user else []) + ([f"{t[1]}-{t[2]}-{t[3]} {t[4]}:{t[5]}:{t[6]}"] if t else [rest.lstrip("-")] if rest else [])
+        label += f" ({', '.join(extra)})" if extra else ""
+        out[label] = sorted(names, key=lambda n: ("plain" in n, n))
+    return out
 
 
 def main(argv=None):
