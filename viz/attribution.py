@@ -28,8 +28,8 @@ DESCRIPTIONS = {
     "saliency": "Saliency: the largest absolute gradient of the class score over the three colour channels of each "
     "pixel: the pixels that would change the score most if nudged a little.",
     "ig": "Integrated Gradients: the gradient averaged along the straight path from a black image to this one, "
-    "times (image - black), summed over colour channels; red raises the class score, blue lowers it, and all "
-    "of it adds up to score(image) - score(black).",
+    "times (image - black), summed over colour channels; red raises the class score, blue lowers it, and "
+    "as the steps grow all of it adds up to score(image) - score(black) (the caption gives both numbers).",
     "ig_nt": "Integrated Gradients with NoiseTunnel (SmoothGrad): the average of the Integrated Gradients maps of "
     "noisy copies of the image (Gaussian noise), which removes speckle that a tiny change of the image would move.",
     "gradcam": "LayerGradCam: the chosen block's output channels, each weighted by the mean gradient of the class "

@@ -95,7 +95,7 @@ def attributions(pixels, att, classes, steps: int, noise: float):
     gap = float(att.ig.sum()) - att.ig_delta
     err = abs(att.ig_delta) / max(abs(gap), 1e-12)
     return ch.attribution_fig(pixels, att, classes), (
-        f"Integrated Gradients, {steps} steps: the attributions add up to {att.ig.sum():.4g}; "
+        f"Integrated Gradients, {steps} steps: the attributions sum to {att.ig.sum():.4g}; "
         f"score(image) - score(black) = {gap:.4g} (error {err:.1%}"
         + ("; more steps bring them closer). " if err > 0.05 else "). ")
         + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps each. "
