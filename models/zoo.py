@@ -114,7 +114,7 @@ def data_source(c) -> str:
     what = f"{c.get('name', 'this model')} was trained on the image folder"
     if path:
         raise FileNotFoundError(f"{what} {path}, which is not on this machine. Put the folder back there "
-                                "(train/<class>/*, test/<class>/*, or <class>/*) to measure this model, or pick another.")
+                                "(`train/<class>/*` and `test/<class>/*`, or `<class>/*`) to measure this model, or pick another.")
     raise FileNotFoundError(f"{what} '{ds}', and its card does not say where that folder is (models trained before "
                             "cards recorded it). Train it again on the Train page or with `python -m models.train "
                             "--dataset PATH`, or pick another model.")

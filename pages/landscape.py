@@ -100,7 +100,8 @@ with ui.guard("compute the loss landscape"):
             ui.show_chart(lc.surface_pair(tables))
     else:
         ui.show_chart(lc.slice_1d(tables))
-    st.caption(f"{len(x)} training images of `{dataset if dataset != 'fresh' else 'shapes'}` (no augmentation), "
+    st.caption(f"{len(x)} training images of `{dataset if dataset != 'fresh' else 'shapes'}` ("
+               f"{'' if dataset in ('shapes', 'fresh') else 'a fixed random subset; '}no augmentation), "
                "BatchNorm in eval mode (running statistics), directions drawn with seed "
                f"{int(seed)}{' and ' + str(int(seed) + 1) if two_d else ''}.")
     df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)

@@ -124,7 +124,8 @@ with ui.guard("draw the degradation chart"):
     else:
         with ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
             deg = st.radio("Shipped models trained on", sets, index=sets.index(default), horizontal=True,
-                           key="tr_deg_dataset", bind="query-params")
+                           key="tr_deg_dataset", bind="query-params", help="The data sets with shipped plain-20/56 or "
+                           "ResNet-20/56 models; CIFAR-10 is shown first once all four of its models are shipped.")
         h = zoo.histories(deg, (20, 56))
         ui.show_chart(tc.degradation(h, deg))
         st.markdown(tc.finding(h, deg))
