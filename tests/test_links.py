@@ -137,7 +137,7 @@ NONSENSE = {
                    "sh_radius": 0.25}),
     "landscape": ({"ls_pair": "shapes, depth 20", "ls_dims": "3-D", "ls_steps_1d": "2", "ls_images": "8",
                    "ls_span": "-1", "ls_seed": "x"},
-                  {"ls_pair": "shapes depth 8", "ls_dims": "1-D slice", "ls_steps_1d": 21, "ls_images": 8,
+                  {"ls_pair": "shapes depth 8 (yours)", "ls_dims": "1-D slice", "ls_steps_1d": 21, "ls_images": 8,
                    "ls_span": 1.0, "ls_seed": 0}),
     "residuals": ({"res_dataset": "imagenet", "res_models": ["nope", "x"], "res_n": "49", "res_view": "Lesions",
                    "res_lesion": "all", "res_kpts": "NaN", "res_draws": "51"},
