@@ -42,6 +42,20 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processes on the machine have used (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -211,9 +225,9 @@ def main():
         time.sleep(3)
         base = rss_mb(proc.pid)
         peak = [base]
-        t0 = time.monotonic()
+        t0, cpu0, busy0 = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds()
         results = asyncio.run(drive(url, args.sessions, int(args.timeout * 1000), args.deadline, proc.pid, peak))
-        wall = time.monotonic() - t0
+        wall, server_cpu, busy = time.monotonic() - t0, cpu_seconds(proc.pid) - cpu0, machine_busy_seconds() - busy0
         time.sleep(15)  # let the server notice the closed websockets and drop their sessions
         after = rss_mb(proc.pid)
     finally:
@@ -241,6 +255,11 @@ def main():
     if every:
         print(f"time to a finished chart, all pages    : median {statistics.median(every):5.1f} s, "
               f"p95 {pct(every, 0.95):5.1f} s")
+    cores = os.cpu_count()
+    print(f"CPU during the sessions: the server {server_cpu:.0f} s ({server_cpu / args.sessions:.1f} s per session), "
+          f"the whole machine {busy:.0f} s of the {wall * cores:.0f} s its {cores} cores had (the rest is the browser "
+          f"and other work). Floor for the last session on a server of its own: {server_cpu / cores:.0f} s "
+          f"(all sessions' server CPU spread over {cores} cores)")
     print(f"server RSS: idle {idle:.0f} MB, after one warm-up session {base:.0f} MB, peak {peak[0]:.0f} MB, "
           f"15 s after the {args.sessions} sessions closed {after:.0f} MB ({100 * (after / base - 1):+.1f}% vs warm)")
     return 0 if not failed else 1
