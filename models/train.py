@@ -49,7 +49,7 @@ class Recipe:
     schedule: str = "onecycle"  # "onecycle": 15% linear warm-up then cosine to 0 | "cosine"
     seed: int = 0
     augment: bool = True
-    limit: int | None = None  # train on the first `limit` images only (tiny runs)
+    limit: int | None = None  # train on `limit` images drawn at random with the seed (tiny runs)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -148,7 +148,7 @@ def load_checkpoint(path):
         raise ValueError(f"{path} is not a readable skiplab checkpoint ({e}).") from e
 
 
-def eval_subset(n: int, k: int, seed: int = 0) -> torch.Tensor:
+def subset(n: int, k: int, seed: int = 0) -> torch.Tensor:
     """Indices (k,) of a random subset of range(n), drawn with `seed`, in increasing order."""
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:k].sort().values
 
@@ -205,7 +205,7 @@ def train(
         data = (load_dataset(dataset, "train", root=root), load_dataset(dataset, "test", root=root))
     (xtr, ytr), (xte, yte) = data
     if test_limit and len(xte) > test_limit:
-        keep = eval_subset(len(xte), int(test_limit), seed)
+        keep = subset(len(xte), int(test_limit), seed)
         xte, yte = xte[keep], yte[keep]
     if info is None:
         x = xtr.float() / 255
@@ -214,8 +214,9 @@ def train(
     else:
         info_mean, info_std, ds_name, n_classes = info.mean, info.std, info.name, len(info.classes)
     config = replace(config, mean=tuple(info_mean), std=tuple(info_std), num_classes=n_classes)
-    if limit:
-        xtr, ytr = xtr[:limit], ytr[:limit]
+    if limit and len(xtr) > limit:  # a random subset: folders (and the CIFAR-10 JPEG copy) load in class order
+        keep = subset(len(xtr), int(limit), seed + 1)
+        xtr, ytr = xtr[keep], ytr[keep]
     if world > 1 and batch_size % world:
         raise ValueError(f"batch size {batch_size} does not split evenly over {world} processes.")
     steps = len(xtr) // batch_size
@@ -378,7 +379,7 @@ def main(argv=None):
     ap.add_argument("--schedule", default="onecycle", choices=SCHEDULES)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-augment", action="store_true")
-    ap.add_argument("--limit", type=int, default=None, help="train on the first N images only")
+    ap.add_argument("--limit", type=int, default=None, help="train on N training images drawn at random with the seed")
     ap.add_argument("--out", required=True, help="folder for checkpoint, history.csv and <name>.safetensors/.json")
     ap.add_argument("--name", default=None, help="zoo name (default {dataset}-{resnet|plain}{depth})")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")

@@ -120,7 +120,7 @@ def test_train_tests_a_random_subset_holding_every_class(tmp_path, monkeypatch, 
     card = json.loads((tmp_path / "zoo" / f"{res.card['name']}.json").read_text())
     assert card["classes"] == CLASSES and card["test_images"] == 12 and card["dataset"] == "pets"
     assert card["data_path"] == str(folder.resolve()) and zoo.data_source(card) == str(folder.resolve())
-    assert (T.eval_subset(30, 12, 0) == T.eval_subset(30, 12, 0)).all() and len(set(T.eval_subset(30, 12, 0).tolist())) == 12
+    assert (T.subset(30, 12, 0) == T.subset(30, 12, 0)).all() and len(set(T.subset(30, 12, 0).tolist())) == 12
 
 
 def test_a_run_on_my_folder_tests_every_class_and_keeps_the_class_names(at, tmp_path, monkeypatch, evaluated):

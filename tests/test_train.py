@@ -127,3 +127,13 @@ def test_torchrun_two_processes_gives_the_same_artefacts(tmp_path):
     with torch.no_grad():
         acc = (model(x.float() / 255).argmax(1) == y).float().mean().item()
     assert acc == pytest.approx(card["test_acc"], abs=1e-6)
+
+
+def test_limit_draws_its_images_from_every_class():
+    """--limit N takes N training images at random (seeded), not the first N: folders load in class order."""
+    from models.train import subset
+
+    labels = torch.arange(10).repeat_interleave(100)  # class-ordered, as an ImageFolder loads
+    keep = subset(len(labels), 50, seed=1)
+    assert len(set(labels[keep].tolist())) == 10 and len(set(keep.tolist())) == 50
+    assert torch.equal(keep, subset(len(labels), 50, seed=1))
