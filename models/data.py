@@ -198,6 +198,19 @@ def load_dataset(name, split="train", root=None, download=False):
     return images, labels
 
 
+def on_disk(name, root=None) -> bool:
+    """Whether `load_dataset(name, ...)` can read the data set without a download: always for shapes; for cifar10
+    when one of its local layouts is in `root` (default `data_root()`); for a folder when it exists. Cheap (no reading)."""
+    if name == "shapes":
+        return True
+    if name == "cifar10":
+        root = Path(root) if root else data_root()
+        return (any((d / "test_batch").is_file() for d in (root / CIFAR10_DIR, root))
+                or any((d / "train").is_dir() and (d / "test").is_dir() for d in (root / CIFAR10_JPG_DIR, root))
+                or (root / CIFAR10_ARCHIVE).is_file())
+    return Path(str(name)).expanduser().is_dir()
+
+
 def dataset_info(name, root=None) -> DatasetInfo:
     """Class names and per-channel mean/std (of the train split) of a data set."""
     if name == "shapes":

@@ -52,7 +52,9 @@ def trained_traces():
         st.warning("The zoo has no trained models yet: train one on the Train page.")
         return None
     c = st.columns(4)
-    dataset = c[0].selectbox("Data set", sorted(catalog.dataset.unique()), key="zoo_dataset", bind="query-params")
+    sets = sorted(catalog.dataset.unique())  # opens on the built-in shapes (no download) where the zoo has it
+    dataset = c[0].selectbox("Data set", sets, index=sets.index("shapes") if "shapes" in sets else 0, key="zoo_dataset",
+                             bind="query-params")
     depths = sorted(catalog[catalog.dataset == dataset].depth.unique())
     depth = c[1].selectbox("Depth", depths, key="zoo_depth", bind="query-params")
     bn_mode = c[2].radio("BatchNorm mode", ["eval", "train"], horizontal=True, key="zoo_bn_mode", bind="query-params",

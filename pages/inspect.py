@@ -79,7 +79,9 @@ with ui.url_bound(LABELS):
     src = c_src.segmented_control("Image from", ["Upload", "Camera", "Gallery"], default="Upload", key="ins_src",
                                   bind="query-params") or "Upload"
     if src == "Gallery":
-        sets = ["shapes"] + (["cifar10"] if cat[cat.name == name].dataset.eq("cifar10").any() else [])
+        sets, note = iv.gallery_sets(next(iter(cat[cat.name == name].dataset), None))
+        if note:
+            st.caption(note)
         gset = st.radio("Gallery", sets, horizontal=True, key="ins_gallery", bind="query-params") if len(sets) > 1 else sets[0]
         i = st.slider("Test image", 0, iv.GALLERY - 1, 3, key="ins_image", bind="query-params")
 model = up = ins = None

@@ -61,7 +61,9 @@ with ui.url_bound({"ls_pair": "pair of networks", "ls_dims": "plot", "ls_steps_1
                    "ls_steps_2d": "number of points (3 to 51)", "ls_images": "number of images (8 to 2048)",
                    "ls_span": "span (0.1 to 5)", "ls_seed": "seed (0 to 10000)"}):
     c = st.columns([3, 2, 1, 1, 1, 1])
-    pair = c[0].selectbox("Networks", list(options), key="ls_pair", bind="query-params")
+    labels = list(options)  # opens on the built-in data (no download): the first shapes pair, if any
+    pair = c[0].selectbox("Networks", labels, index=next((i for i, k in enumerate(labels) if k.startswith("shapes ")), 0),
+                          key="ls_pair", bind="query-params")
     dims = c[1].radio("Plot", ["1-D slice", "2-D surface"], horizontal=True, key="ls_dims", bind="query-params")
     two_d = dims == "2-D surface"
     steps = c[2].number_input("Grid points per axis", 3, 51, 11 if two_d else 21, step=2, bind="query-params",

@@ -78,3 +78,16 @@ def test_other_pages_offering_the_model_keep_working(cifar_model_without_data, p
     at = open_page(page)
     choose(at)
     assert_no_exception(at)
+
+
+@pytest.mark.parametrize("page, query", [("gradient_flow", {"source": "Trained"}), ("landscape", {}), ("residuals", {}),
+                                         ("inspect", {"ins_src": "Gallery"})])
+def test_default_views_open_on_data_that_is_here(cifar_model_without_data, page, query):
+    """With a CIFAR-10 model in the zoo but no CIFAR-10 on the machine, a page's default view uses the built-in
+    shapes and shows no error (the user chooses CIFAR-10 to get the message)."""
+    at = open_page(page, query)
+    assert_no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    if page == "inspect":
+        assert at.session_state["ins_model"].startswith("cifar10-resnet")  # uploads need no data set on disk
+        assert "not on this machine" in " ".join(c.value for c in at.caption)

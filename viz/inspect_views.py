@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from models.data import SHAPES_CLASSES, dataset_info, load_dataset, make_shapes
+from models.data import SHAPES_CLASSES, dataset_info, load_dataset, make_shapes, on_disk
 from viz import inspect_charts as ch
 from viz.attribution import DESCRIPTIONS
 
@@ -13,13 +13,26 @@ GALLERY = 30  # test images per gallery
 
 
 def model_choices(catalog: pd.DataFrame, fallback: str):
-    """The zoo catalog as a model menu: (names, index of the first residual net, {name: test accuracy});
-    just [fallback] when the zoo is empty."""
+    """The zoo catalog as a model menu: (names, default index, {name: test accuracy}); just [fallback] when the
+    zoo is empty. The default is the first residual net of CIFAR-10 (real photos' classes: what a student's upload
+    needs, and an upload needs no data set on disk), else the first residual net."""
     if catalog.empty:
         return [fallback], 0, {}
     acc = {n: float(a) for n, a in zip(catalog.name, catalog.test_acc, strict=True)
            if isinstance(a, (int, float)) and not math.isnan(a)}
-    return catalog.name.tolist(), next((i for i, s in enumerate(catalog.skip) if s), 0), acc
+    residual = [i for i, s in enumerate(catalog.skip) if s]
+    photo = [i for i in residual if catalog.dataset.iloc[i] == "cifar10"]
+    return catalog.name.tolist(), (photo or residual or [0])[0], acc
+
+
+def gallery_sets(model_dataset) -> tuple[list, str]:
+    """The galleries to offer for a model: its own data set first when its test images are on this machine, and
+    the built-in shapes; and a note when its own are not here ("" otherwise)."""
+    if model_dataset != "cifar10":
+        return ["shapes"], ""
+    if on_disk("cifar10"):
+        return ["cifar10", "shapes"], ""
+    return ["shapes"], "CIFAR-10's test images are not on this machine, so the gallery shows shapes (see the README to get them); uploads work."
 
 
 def class_names(card: dict, num_classes: int) -> tuple:
