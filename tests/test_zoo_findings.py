@@ -134,3 +134,11 @@ def test_deeper_resnet_trains_better(dataset):
     e = train_errors(dataset)
     print(f"{dataset} final train error (%): " + ", ".join(f"{k} {v:.2f}" for k, v in e.items()))
     assert e["ResNet-56"] < e["ResNet-20"], f"{dataset}: ResNet-56 trains to {e['ResNet-56']:.2f}% error, ResNet-20 to {e['ResNet-20']:.2f}%"
+
+
+@pytest.mark.parametrize("dataset, depth", [("shapes", 20), ("shapes", 56), ("cifar10", 20), ("cifar10", 56)])
+def test_resnet_trains_better_than_its_plain_twin(dataset, depth):
+    """He et al. Fig. 6 / Table 6: with the same recipe, the residual net ends with the lower training error."""
+    res, plain = final(f"{dataset}-resnet{depth}")[1], final(f"{dataset}-plain{depth}")[1]
+    print(f"{dataset} depth {depth} final train error: ResNet {res:.2f}%, plain {plain:.2f}%")
+    assert res < plain, f"{dataset} depth {depth}: ResNet trains to {res:.2f}% error, plain to {plain:.2f}%"
