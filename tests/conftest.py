@@ -1,4 +1,4 @@
-"""Shared test setup: the repo root on sys.path, few torch threads, e2e marking, CI guards."""
+"""Shared test setup: the repo root on sys.path, few torch threads, e2e marking, a tiny zoo for page tests."""
 
 import os
 import sys
@@ -22,3 +22,28 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if e2e_dir in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch, tmp_path):
+    """shapes-resnet8 and shapes-plain8 (untrained, random BatchNorm statistics) as the only zoo models, in a user
+    zoo under tmp_path (the shipped folder is empty), with Streamlit's caches cleared around the test."""
+    import streamlit as st
+
+    from models import zoo
+    from models.data import SHAPES_MEAN, SHAPES_STD
+    from models.resnet import ResNet, ResNetConfig
+
+    monkeypatch.setattr(zoo, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "user"))
+    for skip in (True, False):
+        m = ResNet(ResNetConfig(depth=8, skip=skip, mean=SHAPES_MEAN, std=SHAPES_STD), seed=0)
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_var.uniform_(0.5, 2.0, generator=torch.Generator().manual_seed(1))
+        zoo.save(m.eval(), {"dataset": "shapes", "test_acc": 0.1}, tmp_path / "user", zoo.model_name("shapes", m.config))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield tmp_path
+    st.cache_data.clear()
+    st.cache_resource.clear()

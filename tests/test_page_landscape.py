@@ -5,7 +5,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-import torch
 from streamlit.testing.v1 import AppTest
 
 from models import zoo

@@ -4,33 +4,12 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-import torch
 from streamlit.testing.v1 import AppTest
 
 from models import zoo
-from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNet, ResNetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def tiny_zoo(monkeypatch, tmp_path):
-    """shapes-resnet8 and shapes-plain8 (untrained, random BN statistics) as the only zoo models."""
-    monkeypatch.setattr(zoo, "SHIPPED", tmp_path / "shipped")
-    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "user"))
-    for skip in (True, False):
-        torch.manual_seed(0)
-        m = ResNet(ResNetConfig(depth=8, skip=skip, mean=SHAPES_MEAN, std=SHAPES_STD))
-        for mod in m.modules():
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_var.uniform_(0.5, 2.0)
-        zoo.save(m.eval(), {"dataset": "shapes", "test_acc": 0.1}, tmp_path / "user", zoo.model_name("shapes", m.config))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield tmp_path
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def open_page(**state):
