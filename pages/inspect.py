@@ -17,7 +17,8 @@ PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale":
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def model_and_classes(name):
+def model_and_classes(name, sha256):
+    """The model and its class names; sha256 (ui.weights_id) keys the cache on the weights, not just the name."""
     if name == UNTRAINED:
         return init_model(ResNetConfig(depth=20, mean=SHAPES_MEAN, std=SHAPES_STD), 0), SHAPES_CLASSES
     model = ui.zoo_model(name)
@@ -35,14 +36,14 @@ def decode(data: bytes, name: str) -> Upload:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def look(name, pixels, skip, drop):
-    model, classes = model_and_classes(name)
+def look(name, sha256, pixels, skip, drop):
+    model, classes = model_and_classes(name, sha256)
     return inspect(model, Upload.from_pixels(pixels).tensor(), classes, skip=skip, drop=drop)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def explain(name, pixels, target, block, steps, noise, layer_ig, skip, drop):
-    model, _ = model_and_classes(name)
+def explain(name, sha256, pixels, target, block, steps, noise, layer_ig, skip, drop):
+    model, _ = model_and_classes(name, sha256)
     return attribute_all(model, Upload.from_pixels(pixels).tensor(), target, block, steps, noise, layer_ig, skip, drop)
 
 
@@ -86,7 +87,8 @@ with ui.url_bound(LABELS):
         i = st.slider("Test image", 0, iv.GALLERY - 1, 3, key="ins_image", bind="query-params")
 model = up = ins = None
 with guard(f"load the model {name}"):
-    model, classes = model_and_classes(name)
+    sha256 = "" if name == UNTRAINED else ui.weights_id(name)
+    model, classes = model_and_classes(name, sha256)
 if model is None:
     st.stop()
 if src == "Gallery":
@@ -116,7 +118,7 @@ with ui.url_bound(LABELS):
     drop = tuple(i in dropped for i in range(n))
 
     with guard("run the model on this image"):
-        ins = look(name, up.pixels, skip, drop)
+        ins = look(name, sha256, up.pixels, skip, drop)
         for col, pair in zip(st.columns([1, 1, 1.3]), (iv.original(up), iv.seen(up), iv.top(ins)), strict=True):
             with col:
                 chart(pair)
@@ -147,7 +149,7 @@ with ui.url_bound(LABELS):
     noise = 0.1 if a4.toggle("NoiseTunnel (smoothed IG)", key="ins_noise", bind="query-params") else 0.0
     layer_ig = a4.toggle("Per-block via LayerIG (slower)", key="ins_layerig", bind="query-params")
 with guard("compute the attributions"):
-    att = explain(name, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
+    att = explain(name, sha256, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
     chart(iv.attributions(up.pixels, att, classes, steps, noise))
     st.markdown("\n".join(f"- {DESCRIPTIONS[k]}" for k in ("saliency", "ig") + (("ig_nt",) if noise else ()) + ("gradcam",)))
     chart(iv.importance(att, layer_ig))

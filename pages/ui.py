@@ -64,10 +64,15 @@ def _zoo_catalog(folders: tuple) -> pd.DataFrame:
     return zoo.list()
 
 
+def weights_id(name: str) -> str:
+    """The SHA-256 of a zoo model's weights, from its card: part of every cache key of a computation on the model,
+    so a model retrained under the same name (the Train page saves each epoch) is measured afresh."""
+    return zoo.card(name).get("sha256", "")
+
+
 def zoo_model(name: str) -> ResNet:
-    """A zoo model in eval mode; cached, shared by sessions, never mutated (measurements work on copies).
-    Keyed on the weights' checksum too, so a model retrained under the same name is loaded afresh."""
-    return _zoo_model(name, zoo.card(name).get("sha256", ""))
+    """A zoo model in eval mode; cached, shared by sessions, never mutated (measurements work on copies)."""
+    return _zoo_model(name, weights_id(name))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -105,11 +110,15 @@ def probe_at_init(config: ResNetConfig, seed: int, batch: int, bn_mode: str, ski
     return probe(model, torch.from_numpy(x), torch.from_numpy(y), skip=list(skip), bn_mode=bn_mode)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def probe_trained(name: str, seed: int, batch: int, bn_mode: str) -> Trace:
-    """Probe a zoo model on a batch of its own data set's test split."""
+    """Probe a zoo model on a batch of its own data set's test split (a folder model: its folder)."""
+    return _probe_trained(name, weights_id(name), seed, batch, bn_mode)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _probe_trained(name: str, sha256: str, seed: int, batch: int, bn_mode: str) -> Trace:
     model = zoo_model(name)
-    x, y = sample(zoo.card(name)["dataset"], batch, seed)
+    x, y = sample(zoo.data_source(zoo.card(name)), batch, seed)
     t = probe(model, x, y, bn_mode=bn_mode)
     t.name = f"{t.name} (trained)"
     return t

@@ -134,3 +134,30 @@ def test_noise_tunnel_and_layer_ig_switches():
     at.toggle(key="ins_layerig").set_value(True).run()  # per-block via LayerIntegratedGradients
     shows_predictions(at)
     assert "NoiseTunnel" in text(at.markdown) and "LayerIntegratedGradients" in text(at.caption)
+
+
+def test_a_model_retrained_under_its_name_is_inspected_afresh(tiny_zoo):
+    """The Train page saves every epoch under one name: Inspect's caches key on the weights' checksum, so the
+    next rerun shows the new weights' answer, not the cached one of the old weights."""
+    import torch
+
+    from models import zoo
+    from models.data import SHAPES_MEAN, SHAPES_STD
+    from models.resnet import ResNet, ResNetConfig
+
+    def answer():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.query_params.update({"ins_model": "shapes-resnet8", "ins_src": "Gallery"})
+        at.run()
+        at.switch_page("pages/inspect.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return [c.value for c in at.caption if "Top class:" in c.value]
+
+    before = answer()
+    other = ResNet(ResNetConfig(depth=8, mean=SHAPES_MEAN, std=SHAPES_STD), seed=7)
+    for mod in other.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_var.uniform_(0.5, 2.0, generator=torch.Generator().manual_seed(2))
+    zoo.save(other.eval(), {"dataset": "shapes", "test_acc": 0.1}, tiny_zoo / "user", "shapes-resnet8")
+    after = answer()
+    assert len(before) == 1 and before != after, (before, after)
