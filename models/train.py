@@ -191,8 +191,9 @@ def train(
             loss, acc, lr}) and each epoch ({"event": "epoch", **history row}); return True to stop.
         data: optional ((train_x, train_y), (test_x, test_y)) uint8/int64 tensors instead of loading.
         zoo_dir: also save `<name>.safetensors/.json` there after every epoch (the Train page's user zoo).
-        test_limit: evaluate on at most this many test images, a random subset drawn with `seed` (the same
-            every epoch; a folder's test split is in class order, so its first N would miss classes).
+        test_limit: evaluate on at most this many test images, a random subset of the test split, the same for every
+            epoch and every run (seed 0, not the run's seed, so runs stay comparable; a folder's test split is in
+            class order, so its first N would miss classes).
         classes: class names for the card when `data` is given for an image folder (else read from the data set).
     Returns:
         TrainResult(model, status, message, history, card, out). status "diverged" when the loss
@@ -205,7 +206,7 @@ def train(
         data = (load_dataset(dataset, "train", root=root), load_dataset(dataset, "test", root=root))
     (xtr, ytr), (xte, yte) = data
     if test_limit and len(xte) > test_limit:
-        keep = subset(len(xte), int(test_limit), seed)
+        keep = subset(len(xte), int(test_limit), 0)
         xte, yte = xte[keep], yte[keep]
     if info is None:
         x = xtr.float() / 255

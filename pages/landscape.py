@@ -61,8 +61,10 @@ with ui.url_bound({"ls_pair": "pair of networks", "ls_dims": "plot", "ls_steps_1
                    "ls_steps_2d": "number of points (3 to 51)", "ls_images": "number of images (8 to 2048)",
                    "ls_span": "span (0.1 to 5)", "ls_seed": "seed (0 to 10000)"}):
     c = st.columns([3, 2, 1, 1, 1, 1])
-    labels = list(options)  # opens on the built-in data (no download): the first shapes pair, if any
-    pair = c[0].selectbox("Networks", labels, index=next((i for i, k in enumerate(labels) if k.startswith("shapes ")), 0),
+    labels = list(options)  # opens on the built-in data (no download): shapes depth 20, else the first shapes pair
+    shapes = [i for i, k in enumerate(labels) if k.startswith("shapes ")]
+    pair = c[0].selectbox("Networks", labels, index=labels.index("shapes depth 20") if "shapes depth 20" in labels
+                          else (shapes or [0])[0],
                           key="ls_pair", bind="query-params")
     dims = c[1].radio("Plot", ["1-D slice", "2-D surface"], horizontal=True, key="ls_dims", bind="query-params")
     two_d = dims == "2-D surface"

@@ -47,7 +47,7 @@ with ui.url_bound({"tr_dataset": "data set", "tr_depth": "depth", "tr_variant": 
     schedule = c[3].radio("Schedule", ["onecycle", "cosine"], horizontal=True, key="tr_schedule", bind="query-params")
     seed = c[4].number_input("Seed", 0, 10_000, 0, key="tr_seed", bind="query-params")
 st.caption(f"SGD, momentum 0.9, weight decay 5e-4, pad-4 random crops and flips; test accuracy after each epoch on "
-           f"up to {TEST_IMAGES:,} test images (a random subset, the same every epoch, of every class). Saved to "
+           f"up to {TEST_IMAGES:,} test images (a random subset drawn across all classes, the same for every epoch and every run). Saved to "
            f"the user zoo at {zoo.user_dir()}.")
 start, stop = st.columns([1, 5])
 go_ = start.button("Train", type="primary", key="tr_start", disabled=not dataset)

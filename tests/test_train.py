@@ -129,11 +129,18 @@ def test_torchrun_two_processes_gives_the_same_artefacts(tmp_path):
     assert acc == pytest.approx(card["test_acc"], abs=1e-6)
 
 
-def test_limit_draws_its_images_from_every_class():
+def test_limit_draws_its_images_from_every_class(tmp_path, monkeypatch):
     """--limit N takes N training images at random (seeded), not the first N: folders load in class order."""
-    from models.train import subset
+    import models.train as T
 
     labels = torch.arange(10).repeat_interleave(100)  # class-ordered, as an ImageFolder loads
-    keep = subset(len(labels), 50, seed=1)
+    keep = T.subset(len(labels), 50, seed=1)
     assert len(set(labels[keep].tolist())) == 10 and len(set(keep.tolist())) == 50
-    assert torch.equal(keep, subset(len(labels), 50, seed=1))
+    assert torch.equal(keep, T.subset(len(labels), 50, seed=1))
+
+    seen, loss = [], T.F.cross_entropy  # the labels train() actually trains on
+    monkeypatch.setattr(T.F, "cross_entropy", lambda logits, y, *a, **k: (seen.extend(y.tolist()), loss(logits, y, *a, **k))[1])
+    x = torch.randint(0, 256, (1000, 3, 32, 32), dtype=torch.uint8)
+    T.train(ResNetConfig(depth=8), "shapes", 1, batch_size=20, data=((x, labels), (x[:20], labels[:20])), limit=40,
+            out=tmp_path / "run", progress=False)
+    assert len(seen) == 40 + 20 and len(set(seen[:40])) > 5, seen  # 40 trained on (the first 40 are all class 0), 20 tested
