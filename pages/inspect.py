@@ -139,6 +139,12 @@ with ui.url_bound(LABELS):
 if ins is None:
     st.stop()
 st.subheader("Attributions (Captum)")
+# A new image (or model) explains its own top class: a keyed selectbox would keep the last image's choice. The first
+# image of a session keeps what a link asked for.
+seen = (name, hash(up.pixels.tobytes()))
+if st.session_state.get("_ins_seen") not in (None, seen) and "ins_class" in st.session_state:
+    st.session_state["ins_class"] = classes[int(ins.top.cls[0])]
+st.session_state["_ins_seen"] = seen
 with ui.url_bound(LABELS):
     a1, a2, a3, a4 = st.columns(4)
     label = a1.selectbox("Class to explain", classes, index=int(ins.top.cls[0]), key="ins_class", bind="query-params")

@@ -161,3 +161,21 @@ def test_a_model_retrained_under_its_name_is_inspected_afresh(tiny_zoo):
     zoo.save(other.eval(), {"dataset": "shapes", "test_acc": 0.1}, tiny_zoo / "user", "shapes-resnet8")
     after = answer()
     assert len(before) == 1 and before != after, (before, after)
+
+
+def test_the_class_to_explain_follows_a_new_image():
+    """The class to explain starts at each image's own top class: a keyed selectbox would keep the previous one."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params.update({"ins_src": "Gallery"})
+    at.run()
+    at.switch_page("pages/inspect.py").run()
+    tops = []
+    for i in range(30):  # until two gallery images have different top classes
+        at.slider(key="ins_image").set_value(i).run()
+        assert not at.exception, [e.value for e in at.exception]
+        top = next(c.value for c in at.caption if c.value.startswith("Top class:")).split(":")[1].split("(")[0].strip()
+        assert at.selectbox(key="ins_class").value == top, (i, top, at.selectbox(key="ins_class").value)
+        tops.append(top)
+        if len(set(tops)) > 1:
+            break
+    assert len(set(tops)) > 1, tops
