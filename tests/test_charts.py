@@ -26,7 +26,7 @@ def test_gradient_ratio_sentences():
 
 
 def test_a_log_axis_spanning_little_gets_full_value_ticks():
-    """Under 2.5 decades Plotly labels a log axis with bare digits ('2', '3', ...); the charts label 1-2-5 with values."""
+    """Under 3.5 decades Plotly labels a log axis with bare digits ('2', '3', ...); the charts label 1-2-5 with values."""
     import plotly.graph_objects as go
 
     narrow, wide = go.Figure(), go.Figure()

@@ -27,7 +27,7 @@ def _layout(fig, title, xtitle, ytitle, log=False, height=380):
     return fig
 
 
-def _narrow_log_ticks(fig, decades=2.5):
+def _narrow_log_ticks(fig, decades=3.5):
     """A log axis whose data spans under `decades` decades gets Plotly's bare-digit minor labels ("2", "3", ... with
     one 10^-1): label 1, 2, 5 of each decade with their full values instead (0.05, 0.1, 0.2)."""
     ys = []
