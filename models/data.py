@@ -198,6 +198,12 @@ def load_dataset(name, split="train", root=None, download=False):
     return images, labels
 
 
+def subset(n: int, k: int, seed: int = 0) -> torch.Tensor:
+    """Indices (k,) of a random subset of range(n), drawn with `seed`, in increasing order: k images of a split
+    that loads in class order (a folder, the CIFAR-10 JPEG copy) without taking only its first classes."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:k].sort().values
+
+
 def on_disk(name, root=None) -> bool:
     """Whether `load_dataset(name, ...)` can read the data set without a download: always for shapes; for cifar10
     when one of its local layouts is in `root` (default `data_root()`); for a folder when it exists. Cheap (no reading)."""

@@ -29,7 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from models import zoo
-from models.data import augment, dataset_info, load_dataset
+from models.data import augment, dataset_info, load_dataset, subset
 from models.resnet import ResNet, ResNetConfig
 
 SCHEDULES = ("onecycle", "cosine")
@@ -146,11 +146,6 @@ def load_checkpoint(path):
         return load_file(str(path)), json.loads(meta["state"])
     except (SafetensorError, OSError, KeyError, ValueError) as e:
         raise ValueError(f"{path} is not a readable skiplab checkpoint ({e}).") from e
-
-
-def subset(n: int, k: int, seed: int = 0) -> torch.Tensor:
-    """Indices (k,) of a random subset of range(n), drawn with `seed`, in increasing order."""
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:k].sort().values
 
 
 def train(

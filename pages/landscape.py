@@ -4,10 +4,9 @@ from collections import OrderedDict
 
 import pandas as pd
 import streamlit as st
-import torch
 
 from models import zoo
-from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
+from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes, subset
 from models.resnet import ResNet, ResNetConfig
 from pages import ui
 from viz import landscape as ls
@@ -34,7 +33,7 @@ def train_images(dataset: str, n: int):
         x, y = make_shapes("train", n=n)
     else:
         x, y = load_dataset(dataset, "train")
-        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n].sort().values
+        keep = subset(len(x), n, 0)
         x, y = x[keep], y[keep]
     return x.float() / 255, y
 

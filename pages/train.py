@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from models import zoo
-from models.data import dataset_info, load_dataset
+from models.data import dataset_info, load_dataset, subset
 from models.resnet import ResNetConfig
 from models.train import train
 from pages import ui
@@ -63,7 +63,7 @@ if last and last["status"] == "running" and not go_:  # the Stop click (or leavi
 if go_:
     with ui.guard("train"):
         (xtr, ytr), (xte, yte), classes = data(dataset)
-        sub = torch.randperm(len(xtr), generator=torch.Generator().manual_seed(int(seed)))[: int(n_train)]
+        sub = subset(len(xtr), int(n_train), int(seed))
         d = ((torch.from_numpy(xtr)[sub], torch.from_numpy(ytr)[sub]), (torch.from_numpy(xte), torch.from_numpy(yte)))
         skips = {"both": [True, False], "residual": [True], "plain": [False]}[variant]
         stamp = time.strftime("%Y%m%d-%H%M%S")

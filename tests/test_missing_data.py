@@ -3,16 +3,14 @@ separate download) must leave every page working: the pages that need the model'
 clear message; none raises. Uses a user zoo with one CIFAR-10 model and an empty data folder."""
 
 import json
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from models import zoo
 from models.data import dataset_info
 from models.resnet import ResNet, ResNetConfig
+from tests.test_no_crash import open_page  # the app opened on a page (by a link), no exception
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
@@ -25,15 +23,6 @@ def cifar_model_without_data(tmp_path, monkeypatch):
     monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "zoo"))
     monkeypatch.setenv("SKIPLAB_DATA", str(tmp_path / "data"))
     return "cifar10-resnet8"
-
-
-def open_page(name, query=None):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{name}.py").run()
-    return at
 
 
 def choose(at, text="cifar10"):

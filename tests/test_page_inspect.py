@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
-def open_inspect():
+def open_inspect(query=None):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params.update(query or {})
     at.run()
     at.switch_page("pages/inspect.py").run()
     assert not at.exception, [e.value for e in at.exception]
@@ -146,11 +147,7 @@ def test_a_model_retrained_under_its_name_is_inspected_afresh(tiny_zoo):
     from models.resnet import ResNet, ResNetConfig
 
     def answer():
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-        at.query_params.update({"ins_model": "shapes-resnet8", "ins_src": "Gallery"})
-        at.run()
-        at.switch_page("pages/inspect.py").run()
-        assert not at.exception, [e.value for e in at.exception]
+        at = open_inspect({"ins_model": "shapes-resnet8", "ins_src": "Gallery"})
         return [c.value for c in at.caption if "Top class:" in c.value]
 
     before = answer()
@@ -165,10 +162,7 @@ def test_a_model_retrained_under_its_name_is_inspected_afresh(tiny_zoo):
 
 def test_the_class_to_explain_follows_a_new_image():
     """The class to explain starts at each image's own top class: a keyed selectbox would keep the previous one."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.query_params.update({"ins_src": "Gallery"})
-    at.run()
-    at.switch_page("pages/inspect.py").run()
+    at = open_inspect({"ins_src": "Gallery"})
     tops = []
     for i in range(30):  # until two gallery images have different top classes
         at.slider(key="ins_image").set_value(i).run()
