@@ -1,6 +1,6 @@
 """Training throughput: models.train.train against a bare PyTorch loop on the same model and batch.
 
-    python bench/train.py [--depth 20] [--steps 20] [--repeats 3] [--threads 1]
+    python bench/train.py [--depth 20] [--steps 20] [--repeats 3] [--threads 1] [--precision bf16]
 
 Prints, as medians of interleaved repeats measured in this one process:
 - images/s of `train()` (augmentation, schedule, NaN guard, metrics, NHWC) and of two bare loops
@@ -9,6 +9,7 @@ Prints, as medians of interleaved repeats measured in this one process:
 - the achieved FLOP/s of a training step against this machine's measured float32 matmul FLOP/s;
 - the seconds one CIFAR-10 epoch of ResNet-20 takes here (50,000 images at the measured rate, plus
   evaluating the 10,000 test images, measured).
+With --precision bf16 the bare loops and train() all run forward and loss under bfloat16 autocast.
 """
 
 import argparse
@@ -46,7 +47,7 @@ def conv_macs(model):
     return macs[0]
 
 
-def bare(cfg, x, y, batch, steps, channels_last):
+def bare(cfg, x, y, batch, steps, channels_last, precision="fp32"):
     """A plain loop: the floor for training cost. Returns images/s."""
     torch.manual_seed(0)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -55,16 +56,17 @@ def bare(cfg, x, y, batch, steps, channels_last):
     t = time.perf_counter()
     for s in range(steps):
         xb = (x[s * batch : (s + 1) * batch].float() / 255).contiguous(memory_format=fmt)
-        loss = F.cross_entropy(model(xb), y[s * batch : (s + 1) * batch])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = F.cross_entropy(model(xb), y[s * batch : (s + 1) * batch])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     return steps * batch / (time.perf_counter() - t)
 
 
-def ours(cfg, x, y, xte, yte, batch, steps):
+def ours(cfg, x, y, xte, yte, batch, steps, precision="fp32"):
     """train() for one epoch of `steps` batches; its own clock counts training only. Returns images/s."""
-    res = train(cfg, "cifar10", 1, batch_size=batch, data=((x[: steps * batch], y[: steps * batch]), (xte, yte)))
+    res = train(cfg, "cifar10", 1, batch_size=batch, precision=precision, data=((x[: steps * batch], y[: steps * batch]), (xte, yte)))
     return steps * batch / res.history["seconds"].iloc[-1]
 
 
@@ -87,6 +89,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = ResNetConfig(depth=a.depth, mean=CIFAR10_MEAN, std=CIFAR10_STD)
@@ -97,11 +100,11 @@ def main():
     bare(cfg, x, y, a.batch, 2, True)  # warm-up
     runs = {"train()": [], "bare NCHW": [], "bare NHWC": []}
     for _ in range(a.repeats):  # interleaved, so drifts in machine load hit all three alike
-        runs["bare NCHW"].append(bare(cfg, x, y, a.batch, a.steps, False))
-        runs["bare NHWC"].append(bare(cfg, x, y, a.batch, a.steps, True))
-        runs["train()"].append(ours(cfg, x, y, xte, yte, a.batch, a.steps))
+        runs["bare NCHW"].append(bare(cfg, x, y, a.batch, a.steps, False, a.precision))
+        runs["bare NHWC"].append(bare(cfg, x, y, a.batch, a.steps, True, a.precision))
+        runs["train()"].append(ours(cfg, x, y, xte, yte, a.batch, a.steps, a.precision))
     med = {k: statistics.median(v) for k, v in runs.items()}
-    print(f"ResNet-{a.depth}, batch {a.batch}, {a.steps} steps x {a.repeats} repeats, {a.threads} thread(s), torch {torch.__version__}")
+    print(f"ResNet-{a.depth}, batch {a.batch}, {a.steps} steps x {a.repeats} repeats, {a.threads} thread(s), {a.precision}, torch {torch.__version__}")
     for k, v in med.items():
         print(f"  {k:10s} {v:8.1f} images/s   (runs: {', '.join(f'{r:.0f}' for r in runs[k])})")
     print(f"  ratio train() / bare NCHW loop: {med['train()'] / med['bare NCHW']:.2f}   (goal >= 0.9)")

@@ -99,6 +99,28 @@ def test_schedules_warm_up_and_anneal():
         Recipe(schedule="step")
 
 
+def test_bf16_precision_runs_convolutions_in_bfloat16_and_keeps_float32_weights(tmp_path):
+    dtypes = []  # the first convolution's output dtype at every call: training steps, then the test evaluation
+    model_init = ResNet.__init__
+
+    def spy(self, *a, **k):
+        model_init(self, *a, **k)
+        self.conv.register_forward_hook(lambda m, i, o: dtypes.append((m.training, o.dtype)))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ResNet, "__init__", spy)
+        res = train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, precision="bf16", **TINY)
+    assert res.status == "done" and res.card["recipe"]["precision"] == "bf16"
+    assert {d for training, d in dtypes if training} == {torch.bfloat16}  # 4 steps of 64 under autocast
+    assert {d for training, d in dtypes if not training} == {torch.float32}  # accuracy measured in float32
+    assert all(v.dtype in (torch.float32, torch.int64) for v in zoo.load_path(tmp_path / "shapes-resnet8.json").state_dict().values())
+    fp32 = train(ResNetConfig(depth=8), "shapes", 1, **TINY)
+    assert fp32.card["recipe"]["precision"] == "fp32"
+    assert res.history["train_loss"].iloc[0] != fp32.history["train_loss"].iloc[0]  # same seed, other arithmetic
+    with pytest.raises(ValueError, match="precision"):
+        Recipe(precision="fp16")
+
+
 def test_cli_single_process(tmp_path, capsys):
     rc = main(["--dataset", "shapes", "--depth", "8", "--no-skip", "--epochs", "1", "--limit", "128", "--batch-size", "64",
                "--out", str(tmp_path), "--quiet"])
