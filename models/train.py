@@ -260,6 +260,11 @@ def train(
         tensors, state = load_checkpoint(ckpt)
         if state["config"] != json.loads(json.dumps(asdict(config))) or state["dataset"] != ds_name:
             raise ValueError(f"the checkpoint in {out} is for {state['dataset']} {state['config']}, not this run.")
+        saved = {**asdict(Recipe()), **state.get("recipe", {})}  # older checkpoints predate `precision`: fp32
+        changed = [f"{k} {saved[k]!r} -> {v!r}" for k, v in asdict(recipe).items() if saved.get(k) != v]
+        if changed:
+            raise ValueError(f"the checkpoint in {out} was trained with another recipe ({', '.join(changed)}); "
+                             "resume it with its own settings, or start a new folder.")
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         for i, p in enumerate(opt.param_groups[0]["params"]):
             if f"momentum.{i}" in tensors:

@@ -60,6 +60,8 @@ def test_an_existing_checkpoint_is_not_overwritten_without_resume(tmp_path):
         train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, **TINY)
     with pytest.raises(ValueError, match="not this run"):
         train(ResNetConfig(depth=8, skip=False), "shapes", 2, out=tmp_path, resume=True, **TINY)
+    with pytest.raises(ValueError, match=r"another recipe \(epochs 1 -> 3, precision 'fp32' -> 'bf16'\)"):
+        train(ResNetConfig(depth=8), "shapes", 3, out=tmp_path, resume=True, precision="bf16", **TINY)
 
 
 def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
