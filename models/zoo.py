@@ -239,13 +239,13 @@ config, recipe, test/train accuracy, training seconds and hardware, the exact co
 history, and the SHA-256 of the weights that `models.zoo.load` checks). Catalog: `python -c "from models import zoo; print(zoo.list())"`.
 This file is written from the cards: `python -m models.zoo readme > models/weights/README.md`.
 
-One recipe for both data sets: 15 epochs, batch 128, SGD momentum 0.9, weight decay 5e-4, one-cycle schedule
-peaking at lr 0.1, pad-4 crops and flips, seed 0; `python -m models.train --dataset DATA --depth D [--no-skip]
---epochs 15 --batch-size 128 --lr 0.1 --wd 5e-4 --schedule onecycle --seed 0 [--precision bf16] --out runs/zoo/NAME`,
-one model after another (`models/weights/train_zoo.sh`) on a 2-core CPU machine often shared with other work, so
-the seconds are slow and noisy. He et al. train CIFAR-10 for 164 epochs; this is 15. Precision `bf16`: forward
-pass and loss under bfloat16 autocast (weights, optimizer and test evaluation in float32), about 1.6x faster per
-step on this CPU; the models trained after it was added use it, nothing else in their recipe differs.
+One recipe per data set, the same but for precision: 15 epochs, batch 128, SGD momentum 0.9, weight decay 5e-4,
+one-cycle schedule peaking at lr 0.1, pad-4 crops and flips, seed 0; CIFAR-10 in `bf16` (forward pass and loss
+under bfloat16 autocast; weights, optimizer and test evaluation in float32; about 1.6x faster per step on this
+CPU), `shapes` in float32. `python -m models.train --dataset DATA --depth D [--no-skip] --epochs 15 --batch-size
+128 --lr 0.1 --wd 5e-4 --schedule onecycle --seed 0 [--precision bf16] --out runs/zoo/NAME`, one model after
+another (`models/weights/train_zoo.sh`) on a 2-core CPU machine often shared with other work, so the seconds are
+slow and noisy. He et al. train CIFAR-10 for 164 epochs; this is 15.
 
 | name | data | depth | skip | test acc | train acc (last epoch, augmented batches) | epochs | train seconds | processes x threads | precision | size |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
