@@ -103,9 +103,7 @@ def final(name):
     return c["test_acc"], 100 * (1 - h["train_acc"]), 100 * (1 - h["test_acc"])
 
 
-@pytest.mark.parametrize("depth", [pytest.param(20, marks=pytest.mark.xfail(strict=True, reason=(
-    "not met by our zoo: cifar10-resnet20 reaches 84.96% (8,496 of 10,000 test images) after the shipped recipe's 15 "
-    "epochs, 4 images short of 85%"))), 56])
+@pytest.mark.parametrize("depth", [20, 56])
 def test_cifar10_resnets_reach_the_goal(depth):
     """Issue 3's goal: ResNet-20 and ResNet-56 at 85% or better on the CIFAR-10 test split (He et al.: 91.25% and
     93.03% after 164 epochs; ours get the shipped recipe's 15)."""
