@@ -47,14 +47,16 @@ def single_lesions(name):
     return R.lesion_table(R.in_chunks(R.setting_sums, m, x, y, R.single_lesions(len(m.blocks)), size=200), m)
 
 
-def test_deeper_resnet_has_smaller_residuals():
-    r20 = float(responses("shapes-resnet20")[0].residual_ratio.mean())
-    r56 = float(responses("shapes-resnet56")[0].residual_ratio.mean())
-    print(f"mean ||F(x)||/||x||: ResNet-20 {r20:.4f}, ResNet-56 {r56:.4f}")
-    assert r56 < r20, f"ResNet-56's mean residual ratio {r56:.4f} is not below ResNet-20's {r20:.4f}"
+@pytest.mark.parametrize("shallow, deep", [(20, 56), (56, 110)])
+def test_deeper_resnet_has_smaller_residuals(shallow, deep):
+    """He et al. Fig. 7: ResNet-20 > 56 > 110 in mean residual size."""
+    rs = float(responses(f"shapes-resnet{shallow}")[0].residual_ratio.mean())
+    rd = float(responses(f"shapes-resnet{deep}")[0].residual_ratio.mean())
+    print(f"mean ||F(x)||/||x||: ResNet-{shallow} {rs:.4f}, ResNet-{deep} {rd:.4f}")
+    assert rd < rs, f"ResNet-{deep}'s mean residual ratio {rd:.4f} is not below ResNet-{shallow}'s {rs:.4f}"
 
 
-@pytest.mark.parametrize("depth", [20, 56])
+@pytest.mark.parametrize("depth", [20, 56, 110])
 def test_resnet_responds_less_than_plain(depth):
     res = float(responses(f"shapes-resnet{depth}")[1].response_std.mean())
     plain = float(responses(f"shapes-plain{depth}")[1].response_std.mean())
@@ -64,7 +66,7 @@ def test_resnet_responds_less_than_plain(depth):
 
 @pytest.mark.parametrize("depth", [pytest.param(56, marks=pytest.mark.xfail(strict=True, reason=(
     "does not hold for our zoo: shapes-plain56 never trained (13.1% test accuracy, chance is 10%), so deleting one of "
-    "its blocks cannot raise its error much: measured +2.2 points for plain-56 against +2.8 for ResNet-56 (200 images)")))])
+    "its blocks cannot raise its error much: measured +2.2 points for plain-56 against +2.8 for ResNet-56 (200 images)"))), 110])
 def test_single_lesions_hurt_resnet_far_less_than_plain(depth):
     """'Far less': the mean rise in error over all single-block deletions is under half the plain net's."""
     res, plain = single_lesions(f"shapes-resnet{depth}"), single_lesions(f"shapes-plain{depth}")
@@ -79,7 +81,7 @@ def test_single_lesions_hurt_resnet_far_less_than_plain(depth):
 
 @pytest.mark.parametrize("depth", [56, pytest.param(20, marks=pytest.mark.xfail(strict=True, reason=(
     "does not hold for our zoo: shapes-resnet20's path gradient grows by about 1.26x per extra branch "
-    "(mean 2.7e-6 at k=0, 2.4e-5 at k=9); Veit et al.'s ResNet-110 and our ResNet-56 (0.42x) fall")))])
+    "(mean 2.7e-6 at k=0, 2.4e-5 at k=9); Veit et al.'s ResNet-110 and our ResNet-56 (0.42x) fall"))), 110])
 def test_gradient_falls_with_path_length(depth):
     """Veit Fig. 6b: the gradient along a path of k branches falls as k grows (a log-linear fit over k, with
     100 draws per k on 2 test images, k spaced over 0..n)."""
