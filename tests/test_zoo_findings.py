@@ -66,7 +66,11 @@ def test_resnet_responds_less_than_plain(depth):
 
 @pytest.mark.parametrize("depth", [pytest.param(56, marks=pytest.mark.xfail(strict=True, reason=(
     "does not hold for our zoo: shapes-plain56 never trained (13.1% test accuracy, chance is 10%), so deleting one of "
-    "its blocks cannot raise its error much: measured +2.2 points for plain-56 against +2.8 for ResNet-56 (200 images)"))), 110])
+    "its blocks cannot raise its error much: measured +2.2 points for plain-56 against +2.8 for ResNet-56 (200 images)"))),
+    pytest.param(110, marks=pytest.mark.xfail(strict=True, reason=(
+        "does not hold for our zoo: shapes-plain110 never trained (9.85% test accuracy, chance), so no deletion can "
+        "raise its error: +0.0 points for plain-110 (90% error before and after) against +1.7 for ResNet-110, whose "
+        "median error after a deletion is 1.5% (200 images), Veit et al.'s finding for the ResNet itself")))])
 def test_single_lesions_hurt_resnet_far_less_than_plain(depth):
     """'Far less': the mean rise in error over all single-block deletions is under half the plain net's."""
     res, plain = single_lesions(f"shapes-resnet{depth}"), single_lesions(f"shapes-plain{depth}")
