@@ -245,6 +245,7 @@ def train(
             "hardware": hardware(world, device),
             "command": command or f"models.train.train({config!r}, {dataset!r}, {epochs})",
             "recipe": asdict(recipe),
+            **({"recipe_changes": changes} if changes else {}),
             "status": status,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "history": [*history],
@@ -253,23 +254,25 @@ def train(
     torch.manual_seed(seed)
     model = ResNet(config).to(device, memory_format=MEMORY_FORMAT)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    history, start, seconds = [], 0, 0.0
+    history, start, seconds, changes = [], 0, 0.0, []  # changes: recipe changes made when resuming
     if ckpt is not None and ckpt.exists():
         if not resume:
             raise ValueError(f"{out} already holds a checkpoint: pass resume (--resume) to continue it, or choose a new folder.")
         tensors, state = load_checkpoint(ckpt)
         if state["config"] != json.loads(json.dumps(asdict(config))) or state["dataset"] != ds_name:
             raise ValueError(f"the checkpoint in {out} is for {state['dataset']} {state['config']}, not this run.")
+        history, start, seconds = state["history"], state["epoch"], state["seconds"]
         saved = {**asdict(Recipe()), **state.get("recipe", {})}  # older checkpoints predate `precision`: fp32
-        changed = [f"{k} {saved[k]!r} -> {v!r}" for k, v in asdict(recipe).items() if saved.get(k) != v]
-        if changed:
-            raise ValueError(f"the checkpoint in {out} was trained with another recipe ({', '.join(changed)}); "
-                             "resume it with its own settings, or start a new folder.")
+        changed = {k: [saved.get(k), v] for k, v in asdict(recipe).items() if saved.get(k) != v}
+        changes = [*state.get("recipe_changes", []), *([{"after_epoch": start, "changed": changed}] if changed else [])]
+        if changed and progress and rank == 0:  # allowed (more epochs, a gentler rate), but never silent
+            print(f"note: resuming after epoch {start} with a changed recipe ("
+                  + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items()) + "); the card records it.",
+                  file=sys.stderr, flush=True)
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         for i, p in enumerate(opt.param_groups[0]["params"]):
             if f"momentum.{i}" in tensors:
                 opt.state[p]["momentum_buffer"] = tensors[f"momentum.{i}"].to(device)
-        history, start, seconds = state["history"], state["epoch"], state["seconds"]
     good = copy.deepcopy(model.state_dict())
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
@@ -343,7 +346,7 @@ def train(
         if rank == 0:
             if ckpt:
                 out.mkdir(parents=True, exist_ok=True)
-                state = {"epoch": epoch + 1, "history": history, "seconds": seconds, "config": asdict(config), "dataset": ds_name, "recipe": asdict(recipe)}
+                state = {"epoch": epoch + 1, "history": history, "seconds": seconds, "config": asdict(config), "dataset": ds_name, "recipe": asdict(recipe), "recipe_changes": changes}
                 _save_checkpoint(ckpt, model, opt, state)
                 pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(out / HISTORY, index=False)
             if progress:

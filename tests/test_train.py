@@ -60,8 +60,15 @@ def test_an_existing_checkpoint_is_not_overwritten_without_resume(tmp_path):
         train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, **TINY)
     with pytest.raises(ValueError, match="not this run"):
         train(ResNetConfig(depth=8, skip=False), "shapes", 2, out=tmp_path, resume=True, **TINY)
-    with pytest.raises(ValueError, match=r"another recipe \(epochs 1 -> 3, precision 'fp32' -> 'bf16'\)"):
-        train(ResNetConfig(depth=8), "shapes", 3, out=tmp_path, resume=True, precision="bf16", **TINY)
+
+def test_resuming_with_a_changed_recipe_is_recorded_on_the_card(tmp_path):
+    train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, **TINY)
+    res = train(ResNetConfig(depth=8), "shapes", 2, out=tmp_path, resume=True, precision="bf16", **TINY)
+    change = {"after_epoch": 1, "changed": {"epochs": [1, 2], "precision": ["fp32", "bf16"]}}
+    assert res.card["recipe"]["precision"] == "bf16" and res.card["recipe_changes"] == [change]
+    again = train(ResNetConfig(depth=8), "shapes", 3, out=tmp_path, resume=True, precision="bf16", **TINY)
+    assert again.card["recipe_changes"] == [change, {"after_epoch": 2, "changed": {"epochs": [2, 3]}}]
+    assert "recipe_changes" not in train(ResNetConfig(depth=8), "shapes", 1, **TINY).card
 
 
 def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
