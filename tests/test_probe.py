@@ -43,7 +43,7 @@ def oracle(model, x, y, skip, bn_mode="train"):
         gs, gb = gpaths[2 * k], gpaths[2 * k + 1]
         via_skip.append(float(gs.norm()) if gs is not None else 0.0)
         via_branch.append(float(gb.norm()))
-    return float(loss), [float(t.norm()) if t is not None else float("nan") for t in gw], [float(t.norm()) for t in gout], via_skip, via_branch
+    return loss.item(), [float(t.norm()) if t is not None else float("nan") for t in gw], [float(t.norm()) for t in gout], via_skip, via_branch
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(shortcut="B"), dict(norm="none"), dict(activation="tanh")])
