@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.data import CIFAR10_MEAN, CIFAR10_STD
 from models.resnet import ResNet, ResNetConfig
-from models.train import evaluate, train
+from models.train import PRECISIONS, evaluate, train
 
 
 def conv_macs(model):
@@ -89,7 +89,7 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--precision", default="fp32", choices=PRECISIONS)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = ResNetConfig(depth=a.depth, mean=CIFAR10_MEAN, std=CIFAR10_STD)

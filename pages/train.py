@@ -129,7 +129,7 @@ with ui.guard("draw the degradation chart"):
         h = zoo.histories(deg, (20, 56))
         ui.show_chart(tc.degradation(h, deg))
         st.markdown(tc.finding(h, deg))
-        st.dataframe(h.sort_values("epoch").groupby("name").last().reset_index(), hide_index=True)
+        st.dataframe(tc.finals(h).sort_values("name"), hide_index=True)
         ui.csv_download(h, f"degradation_{deg}")
 
 with st.expander("The zoo: shipped and your trained models"), ui.guard("read the zoo"):

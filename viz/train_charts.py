@@ -94,7 +94,8 @@ def missing(h: pd.DataFrame, dataset: str) -> list[str]:
     return [_label(s, d) for s, d in FIG6 if _name(dataset, s, d) not in set(h.name)]
 
 
-def _finals(h: pd.DataFrame) -> pd.DataFrame:
+def finals(h: pd.DataFrame) -> pd.DataFrame:
+    """Each model's last epoch (h as for degradation): a row per model, in h's order."""
     return h.sort_values("epoch").groupby(["name", "depth", "skip"], sort=False).last().reset_index()
 
 
@@ -113,7 +114,7 @@ def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, st
     fig.update_yaxes(title="error (%), log scale", type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     caption = "Final epoch: " + "; ".join(
         f"{_label(r.skip, r.depth)} training error {r.train_error:.2f}%, test error "
-        f"{r.test_error:.2f}% after {int(r.epoch)} epochs" for r in _finals(h).itertuples()) + "."
+        f"{r.test_error:.2f}% after {int(r.epoch)} epochs" for r in finals(h).itertuples()) + "."
     gone = missing(h, dataset)
     return fig, caption + (f" Not shipped yet: {', '.join(gone)}." if gone else "")
 
@@ -121,7 +122,7 @@ def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, st
 def finding(h: pd.DataFrame, dataset: str = "shapes") -> str:
     """Our numbers beside He et al.'s, every statement computed from the histories shown (h as for degradation):
     which models exist, their final errors, whether the deeper plain net trained worse and the deeper ResNet better."""
-    final = _finals(h).set_index("name")
+    final = finals(h).set_index("name")
     mean = h.groupby("name").train_error.mean()
     n = {(s, d): _name(dataset, s, d) for s, d in FIG6}
     has = {k: v in final.index for k, v in n.items()}
