@@ -99,7 +99,7 @@ def expected_losses(jobs):
     """The Gradient-flow page's loss caption for each (depth, seed), computed here: PyTorch is the oracle."""
     from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
     from models.resnet import ResNet, ResNetConfig
-    from viz.charts import fmt
+    from viz.style import fmt
     from viz.probe import probe
 
     out = {}

@@ -4,19 +4,19 @@ A block computes `residual = branch(x)` and `out = act(residual + shortcut(x))`;
 (skip=False) computes `out = act(residual)` with the very same weights.
 """
 
-from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from models.blocks import ACTIVATIONS, BLOCKS, norm_layer
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 NORMS = ("batch", "none")
 SHORTCUTS = ("A", "B")
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 INITS = ("kaiming", "xavier", "zero_residual")
 MAX_DEPTH = 1202  # the deepest network in He et al. 2015 (Table 6)
 
@@ -34,7 +34,7 @@ class ResNetConfig:
     num_classes: int = 10
     mean: tuple = CIFAR10_MEAN  # per-channel input statistics of the model's data set
     std: tuple = CIFAR10_STD
-    block: str = "basic"  # "basic" (below) or a design of models.designs: "preact", "bottleneck", ...
+    block: str = "basic"  # "basic" or another design of models.blocks.BLOCKS: "preact", "bottleneck", ...
 
     def __post_init__(self):
         d = self.depth
@@ -56,8 +56,8 @@ class ResNetConfig:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}.")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, not {self.init!r}.")
-        if self.block not in block_names():
-            raise ValueError(f"block must be one of {', '.join(block_names())}, not {self.block!r}.")
+        if self.block not in BLOCKS:
+            raise ValueError(f"block must be one of {', '.join(BLOCKS)}, not {self.block!r}.")
         for name in ("width", "in_channels", "num_classes"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -76,85 +76,6 @@ class ResNetConfig:
         return f"{'ResNet' if self.skip else 'plain'}-{self.depth}"
 
 
-def block_names():
-    """The block designs a ResNet can be built from (registry in models.designs, looked up lazily)."""
-    from models.designs import BLOCKS
-
-    return tuple(BLOCKS)
-
-
-def norm_layer(cfg, c):
-    return nn.BatchNorm2d(c) if cfg.norm == "batch" else nn.Identity()
-
-
-class ShortcutA(nn.Module):
-    """Option A: subsample by the stride, zero-pad the new channels (parameter-free)."""
-
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.stride, self.pad = stride, cout - cin
-
-    def forward(self, x):  # (B, Cin, H, W) -> (B, Cout, H/s, W/s)
-        x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, 0, self.pad))
-
-
-class ShortcutB(nn.Module):
-    """Option B: a strided 1x1 projection (with BN) where the shape changes."""
-
-    def __init__(self, cin, cout, stride, cfg):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 1, stride=stride, bias=cfg.norm == "none")
-        self.bn = norm_layer(cfg, cout)
-
-    def forward(self, x):
-        return self.bn(self.conv(x))
-
-
-class Additive(nn.Module):
-    """out = act(branch(x) + shortcut(x)), or act(branch(x)) without the skip; subclasses build branch, shortcut
-    and act (designs.py's pre-activation, bottleneck and inverted-residual blocks are Additive too)."""
-
-    def forward(self, x, skip=None, drop=False):
-        if drop:  # lesion: the block passes its shortcut on
-            return self.shortcut(x)
-        residual = self.branch(x)
-        out = residual + self.shortcut(x) if (self.skip if skip is None else skip) else residual
-        return self.act(out)
-
-
-class BasicBlock(Additive):
-    """Two 3x3 convs; out = act(branch(x) + shortcut(x)), or act(branch(x)) without the skip."""
-
-    def __init__(self, cin, cout, stride, cfg, stage):
-        super().__init__()
-        bias = cfg.norm == "none"
-        self.stage, self.skip = stage, cfg.skip
-        # the residual branch F: conv-norm-act-conv-norm, (B, Cin, H, W) -> (B, Cout, H/s, W/s)
-        self.branch = nn.Sequential(
-            OrderedDict(
-                conv1=nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias),
-                bn1=norm_layer(cfg, cout),
-                act1=ACTIVATIONS[cfg.activation](),
-                conv2=nn.Conv2d(cout, cout, 3, padding=1, bias=bias),
-                bn2=norm_layer(cfg, cout),
-            )
-        )
-        self.act = ACTIVATIONS[cfg.activation]()  # after the addition
-        if stride == 1 and cin == cout:
-            self.shortcut = nn.Identity()
-        elif cfg.shortcut == "A":
-            self.shortcut = ShortcutA(cin, cout, stride)
-        else:
-            self.shortcut = ShortcutB(cin, cout, stride, cfg)
-
-    def last_norm(self):
-        """The module whose zero weight makes the branch output zero."""
-        b = self.branch
-        return b.bn2 if isinstance(b.bn2, nn.BatchNorm2d) else b.conv2
-
-
-
 class ResNet(nn.Module):
     """x: (B, C, 32, 32) RGB in [0, 1] -> logits (B, num_classes). Normalizes its input itself.
 
@@ -171,8 +92,6 @@ class ResNet(nn.Module):
         self.conv = nn.Conv2d(cfg.in_channels, w, 3, padding=1, bias=cfg.norm == "none")
         self.bn = norm_layer(cfg, w)
         self.act = ACTIVATIONS[cfg.activation]()
-        from models.designs import BLOCKS  # lazily: designs build on this module's BasicBlock
-
         Block, blocks, cin = BLOCKS[cfg.block], [], w
         for stage, cout in enumerate((w, 2 * w, 4 * w)):
             for i in range(cfg.n):
@@ -201,13 +120,15 @@ class ResNet(nn.Module):
             for b in self.blocks:
                 nn.init.zeros_(b.last_norm().weight)
 
-    def _per_block(self, values, name):
-        if values is None:
-            return [None] * len(self.blocks)
-        values = list(values)
-        if len(values) != len(self.blocks):
-            raise ValueError(f"{name} needs one value per block ({len(self.blocks)}), got {len(values)}.")
-        return values
+    def overrides(self, skip=None, drop=None):
+        """The per-call switches as two lists of bools, one per block: (skip, drop). skip[i] None (or skip None) is
+        the config's skip; drop None keeps every branch. ValueError when a list has the wrong length."""
+        n = len(self.blocks)
+        for values, name in ((skip, "skip"), (drop, "drop")):
+            if values is not None and len(values) != n:
+                raise ValueError(f"{name} needs one value per block ({n}), got {len(values)}.")
+        skips = [self.config.skip if s is None else bool(s) for s in (skip if skip is not None else [None] * n)]
+        return skips, [bool(d) for d in (drop if drop is not None else [False] * n)]
 
     def features(self, x):
         """Stem: (B, C, 32, 32) in [0, 1] -> (B, width, 32, 32)."""
@@ -216,12 +137,32 @@ class ResNet(nn.Module):
     def head(self, h):  # (B, 4w, 8, 8) -> (B, classes)
         return self.fc(torch.flatten(self.pool(h), 1))
 
+    def run_blocks(self, h, skip=None, drop=None, start=0, residuals=True):
+        """The block runner (as timm's forward_intermediates): run blocks start.. on h, the input of block `start`,
+        with the per-call overrides, and yield a `Step(block, x, fx, out)` per block: its input x, its residual
+        F(x) (None for a dropped block, or when residuals=False) and its output. residuals=False calls each block
+        as a module (its forward hooks fire, as Captum needs); the output is the same."""
+        skips, drops = self.overrides(skip, drop)
+        for i in range(start, len(self.blocks)):
+            b = self.blocks[i]
+            fx, out = b.parts(h, skips[i], drops[i]) if residuals else (None, b(h, skips[i], drops[i]))
+            yield Step(i, h, fx, out)
+            h = out
+
     def forward(self, x, skip=None, drop=None):
-        skip, drop = self._per_block(skip, "skip"), self._per_block(drop, "drop")
         h = self.features(x)  # (B, w, 32, 32)
-        for block, s, d in zip(self.blocks, skip, drop):
-            h = block(h, skip=s, drop=bool(d))
+        for step in self.run_blocks(h, skip, drop, residuals=False):
+            h = step.out
         return self.head(h)
+
+
+class Step(NamedTuple):
+    """One block of a pass: x (B, Cin, H, W), F(x) (B, C', h, w) or None, out (B, Cout, h, w)."""
+
+    block: int
+    x: torch.Tensor
+    fx: torch.Tensor | None
+    out: torch.Tensor
 
 
 def count_parameters(model):

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from models.designs import DESIGNS
+from models.blocks import DESIGNS
 from pages import ui
-from viz import charts
+from viz import gradient_flow_charts as charts
 from viz import landscape_charts as lc
 
 

@@ -5,7 +5,8 @@ import streamlit as st
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from pages import ui
-from viz import charts
+from viz import gradient_flow_charts as charts
+from viz.style import fmt
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 
@@ -98,7 +99,7 @@ if traces:
     with right:
         ui.show_chart(charts.residual_ratios(traces))
     ui.show_chart(charts.skip_shares([t for t in traces if t.blocks.skip.any()] or traces[:1]))
-    st.caption("Loss on this batch: " + ", ".join(f"{t.name} {charts.fmt(t.loss)}" for t in traces) + ".")
+    st.caption("Loss on this batch: " + ", ".join(f"{t.name} {fmt(t.loss)}" for t in traces) + ".")
 
     with st.expander("The tables behind the charts"):
         for table in ("layers", "blocks"):

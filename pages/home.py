@@ -5,7 +5,7 @@ import streamlit as st
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from pages import ui
-from viz import charts
+from viz import gradient_flow_charts as charts
 
 st.title("skiplab")
 st.markdown(

@@ -2,7 +2,8 @@
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import charts
+from viz import gradient_flow_charts as charts
+from viz import style
 from viz.probe import probe
 
 
@@ -22,7 +23,7 @@ def test_gradient_ratio_sentences():
     assert "vanishing" in charts.describe_gradient_ratio("net", 1e-3, 1.0)
     assert "within 10x" in charts.describe_gradient_ratio("ResNet-56", 7.0, 1.0)
     assert "overflowed" in charts.describe_gradient_ratio("net", float("inf"), 1.0)
-    assert charts.fmt(1.22e3) == "1220" and charts.fmt(1.2e5) == "1.2e5" and charts.fmt(0.5) == "0.5" and charts.fmt(float("nan")) == "n/a"
+    assert style.fmt(1.22e3) == "1220" and style.fmt(1.2e5) == "1.2e5" and style.fmt(0.5) == "0.5" and style.fmt(float("nan")) == "n/a"
 
 
 def test_a_log_axis_spanning_little_gets_full_value_ticks():
@@ -32,7 +33,7 @@ def test_a_log_axis_spanning_little_gets_full_value_ticks():
     narrow, wide = go.Figure(), go.Figure()
     narrow.add_scatter(x=[0, 1, 2], y=[0.03, 0.1, 0.6])
     wide.add_scatter(x=[0, 1, 2], y=[1e-19, float("nan"), 0.6])
-    charts._layout(narrow, "t", "x", "y", log=True)
-    charts._layout(wide, "t", "x", "y", log=True)
+    style.layout(narrow, "t", "x", "y", log=True)
+    style.layout(wide, "t", "x", "y", log=True)
     assert (narrow.layout.yaxis.dtick, narrow.layout.yaxis.tickformat) == ("D2", ".2~g")
     assert wide.layout.yaxis.dtick is None and wide.layout.yaxis.tickformat is None

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from models.designs import BLOCKS, DESIGNS, DenseBlock, HighwayBlock, convs_per_block
-from models.resnet import BasicBlock, ResNet, ResNetConfig, count_parameters
+from models.blocks import BLOCKS, DESIGNS, BasicBlock, DenseBlock, HighwayBlock, convs_per_block
+from models.resnet import ResNet, ResNetConfig, count_parameters
 from viz.probe import probe
 
 ADDITIVE = ("basic", "preact", "bottleneck", "inverted")

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz import residuals as R
+from viz.measure import borrowed
 from viz.probe import probe
 
 
@@ -153,12 +154,12 @@ def test_all_paths_sum_to_the_full_gradient(data, shortcut):
     x, y = data
     m = net(depth=8, seed=5, shortcut=shortcut)
     snap = snapshot(m)
-    copy = R._eval_copy(m)
-    x0, rec, g_top = R.path_graph(copy, x[:6], y[:6])
-    masks = torch.tensor(list(itertools.product([False, True], repeat=3)))  # all 8 paths through 3 blocks
-    total = R.path_grads(rec, masks, g_top).sum(0)
-    with torch.enable_grad():
-        (full,) = torch.autograd.grad(F.cross_entropy(copy.head(rec[-1][4]), y[:6]), x0)
+    with borrowed(m) as copy:
+        x0, rec, g_top = R.path_graph(copy, x[:6], y[:6])
+        masks = torch.tensor(list(itertools.product([False, True], repeat=3)))  # all 8 paths through 3 blocks
+        total = R.path_grads(rec, masks, g_top).sum(0)
+        with torch.enable_grad():
+            (full,) = torch.autograd.grad(F.cross_entropy(copy.head(rec[-1][4]), y[:6]), x0)
     torch.testing.assert_close(total, full, rtol=1e-4, atol=1e-7)
     assert_untouched(m, snap)
 

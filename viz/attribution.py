@@ -22,7 +22,7 @@ from captum.attr import (
 )
 from torch import nn
 
-from viz.inspect import overrides, private_copy
+from viz.measure import private_copy
 
 DESCRIPTIONS = {
     "saliency": "Saliency: the largest absolute gradient of the class score over the three colour channels of each "
@@ -58,8 +58,11 @@ class Switched(nn.Module):
 
 
 def _wrap(model, skip, drop):
-    net = private_copy(model)
-    skips, drops = overrides(net, skip, drop)
+    """(the one-argument forward on a private eval copy, the copy, drops). A model that is such a copy already (from
+    `attribute_all`, one copy for all five methods) is used as it is."""
+    net = model if getattr(model, "_attribution_copy", False) else private_copy(model).eval()
+    net._attribution_copy = True
+    skips, drops = net.overrides(skip, drop)
     return Switched(net, skips, drops), net, drops
 
 
@@ -219,7 +222,7 @@ def attribute_all(model, x, target, block, steps=32, noise=0.0, layer_ig=False, 
     layer_ig, LayerIntegratedGradients per branch at steps/4 points). x: (1, C, 32, 32).
     Returns Attributions (with each method's seconds)."""
     t, sec = time.perf_counter(), {}
-    model = private_copy(model)  # one copy for all five methods
+    model = _wrap(model, skip, drop)[1]  # one copy for all five methods
 
     def tick(name):
         nonlocal t

@@ -1,7 +1,7 @@
 """Look inside every block for one image: x, F(x) and the output act(F(x) + shortcut(x)), top-5 predictions.
 
-The block hooks are `viz.probe.hooks` (handles removed in `finally`) and are put on a private copy of the model
-that shares its parameters, so a cached model is never touched and sessions cannot see each other's hooks.
+The blocks run through the model's block runner (`ResNet.run_blocks`) on a private copy in eval mode
+(`viz.measure.borrowed`), so a cached model is never touched.
 """
 
 from dataclasses import dataclass
@@ -10,23 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from viz import probe
-
-
-def private_copy(model):
-    """`viz.probe.private_copy` in eval mode; a model that is already such a copy is returned as it is."""
-    if getattr(model, "_private_copy", False):
-        return model
-    net = probe.private_copy(model).eval()
-    net._private_copy = True
-    return net
-
-
-def overrides(model, skip=None, drop=None):
-    """Per-block lists of bools: (skip, drop) with the config's skip filled in where None."""
-    skips = model._per_block(skip, "skip")
-    skips = [model.config.skip if s is None else bool(s) for s in skips]
-    return skips, [bool(d) for d in model._per_block(drop, "drop")]
+from viz.measure import borrowed, norm, ratio
 
 
 @dataclass
@@ -62,10 +46,11 @@ def inspect(model, image, classes=None, skip=None, drop=None, k=5) -> Inspection
     x = image if image.dim() == 4 else image.unsqueeze(0)
     if x.shape[0] != 1:
         raise ValueError(f"inspect looks at one image at a time, got a batch of {x.shape[0]}.")
-    net = private_copy(model)
-    skips, drops = overrides(net, skip, drop)
-    with torch.no_grad(), probe.hooks(net, {}, norms=False) as cap:
-        logits = net(x.float(), skip=skips, drop=drops)[0]
+    with borrowed(model) as net, torch.no_grad():
+        skips, drops = net.overrides(skip, drop)
+        steps = list(net.run_blocks(net.features(x.float()), skips, drops))
+        logits = net.head(steps[-1].out)[0]
+        stages = [b.stage for b in net.blocks]
     probs = torch.softmax(logits, 0)
     n = len(probs)
     classes = tuple(classes) if classes is not None else tuple(str(i) for i in range(n))
@@ -75,12 +60,12 @@ def inspect(model, image, classes=None, skip=None, drop=None, k=5) -> Inspection
     top = pd.DataFrame({"rank": range(1, len(order) + 1), "cls": order.tolist(),
                         "label": [classes[i] for i in order.tolist()], "prob": probs[order].tolist()})
     rows, xm, fm, om, outs = [], [], [], [], []
-    for i, b in enumerate(net.blocks):
-        xi, out = (t[0] for t in cap[("block", i)])  # (Cin, H, W), (Cout, H', W')
-        f = cap[("branch", i)][0] if ("branch", i) in cap else torch.zeros_like(out)
-        rows.append(dict(block=i, stage=b.stage, skip=skips[i], dropped=drops[i], x_norm=float(xi.norm()),
-                         fx_norm=float(f.norm()), out_norm=float(out.norm()),
-                         residual_ratio=float(f.norm() / xi.norm()) if xi.norm() > 0 else float("nan"),
+    for st in steps:
+        xi, out = st.x[0], st.out[0]  # (Cin, H, W), (Cout, H', W')
+        f = st.fx[0] if st.fx is not None else torch.zeros_like(out)
+        i, xn, fn = st.block, norm(xi), norm(f)
+        rows.append(dict(block=i, stage=stages[i], skip=skips[i], dropped=drops[i], x_norm=xn, fx_norm=fn,
+                         out_norm=norm(out), residual_ratio=ratio(fn, xn),
                          x_shape="x".join(map(str, xi.shape)), out_shape="x".join(map(str, out.shape))))
         xm.append(xi.mean(0).numpy())
         fm.append(f.mean(0).numpy())

@@ -8,7 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.charts import _color, _layout, block_gradients, fmt, skip_shares
+from viz.gradient_flow_charts import block_gradients, skip_shares
+from viz.style import color, fmt, layout
 from viz.landscape import grid, shape_stats
 from viz.shattered import autocorrelation, neighbour_correlation, paper_trends
 
@@ -30,10 +31,10 @@ def slice_1d(curves):
     """curves: dict name -> DataFrame(alpha, loss, accuracy) from viz.landscape.slice_1d."""
     fig = go.Figure()
     for i, (name, df) in enumerate(curves.items()):
-        fig.add_scatter(x=df.alpha, y=df.loss, mode="lines+markers", name=name, line=dict(color=_color(i), width=2),
+        fig.add_scatter(x=df.alpha, y=df.loss, mode="lines+markers", name=name, line=dict(color=color(i), width=2),
                         marker=dict(size=5), customdata=df.accuracy,
                         hovertemplate="α = %{x:.2f}<br>loss %{y:.3g}<br>accuracy %{customdata:.1%}<extra>" + name + "</extra>")
-    _layout(fig, "Loss along one filter-normalized direction", "α (step along the direction; 1 = one filter norm)",
+    layout(fig, "Loss along one filter-normalized direction", "α (step along the direction; 1 = one filter norm)",
             "training loss", log=True)
     fig.update_layout(hovermode="closest")
     notes = [_stats_sentence(n, df) for n, df in curves.items()]
@@ -96,10 +97,10 @@ def surface_pair(surfaces):
 KIND_COLORS = {"feedforward+bn": "#d6392b", "feedforward": "#1f6fb4", "residual+bn": "#9467bd", "residual": "#2ca02c"}
 
 
-def _kind_color(name, i):
+def _kindcolor(name, i):
     """One colour per kind of net in every shattered-gradients chart ('residual+bn, L = 24' -> purple)."""
     kind = name.split(",")[0].strip()
-    return KIND_COLORS.get(kind, _color(i))
+    return KIND_COLORS.get(kind, color(i))
 
 
 def gradient_curves(curves):
@@ -108,7 +109,7 @@ def gradient_curves(curves):
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.08)
     for i, n in enumerate(names):
         x, g = curves[n]
-        fig.add_scatter(x=x, y=g, mode="lines", line=dict(color=_kind_color(n, i), width=1.5), name=n, showlegend=False,
+        fig.add_scatter(x=x, y=g, mode="lines", line=dict(color=_kindcolor(n, i), width=1.5), name=n, showlegend=False,
                         row=i + 1, col=1, hovertemplate="x = %{x:.3f}<br>df/dx = %{y:.3g}<extra>" + n + "</extra>")
         fig.update_yaxes(title="df/dx", row=i + 1, col=1)
     fig.update_xaxes(title="x", row=len(names), col=1)
@@ -126,10 +127,10 @@ def autocorrelations(curves, max_lag=40):
         r = autocorrelation(g, max_lag)
         dash = "dot" if n.endswith("L = 1") else None
         fig.add_scatter(x=np.arange(len(r)), y=r, mode="lines+markers", name=n, marker=dict(size=4),
-                        line=dict(color=_kind_color(n, i), width=2, dash=dash))
+                        line=dict(color=_kindcolor(n, i), width=2, dash=dash))
         below = np.nonzero(r < 0.5)[0]
         notes.append(f"{n}: {'r stays above 0.5 up to lag ' + str(max_lag) if len(below) == 0 else 'r drops below 0.5 at lag ' + str(int(below[0]))}")
-    _layout(fig, "Autocorrelation of the gradient", "lag (grid steps)", "autocorrelation r(lag)")
+    layout(fig, "Autocorrelation of the gradient", "lag (grid steps)", "autocorrelation r(lag)")
     fig.update_layout(hovermode="closest")
     _legend_below(fig)
     return fig, "; ".join(notes) + "."
@@ -141,7 +142,7 @@ def correlation_depth(df):
     fig = go.Figure()
     agg = df.groupby(["kind", "depth"]).correlation.agg(["mean", "min", "max"]).reset_index()
     for i, (k, d) in enumerate(agg.groupby("kind", sort=False)):
-        fig.add_scatter(x=d.depth, y=d["mean"], mode="lines+markers", name=k, line=dict(color=_kind_color(k, i), width=2),
+        fig.add_scatter(x=d.depth, y=d["mean"], mode="lines+markers", name=k, line=dict(color=_kindcolor(k, i), width=2),
                         error_y=dict(type="data", symmetric=False, array=d["max"] - d["mean"], arrayminus=d["mean"] - d["min"],
                                      thickness=1, width=3))
     depths = sorted(df.depth.unique())
@@ -149,7 +150,7 @@ def correlation_depth(df):
     for j, col in enumerate(ref.columns[1:]):
         fig.add_scatter(x=ref.depth, y=ref[col], mode="lines", name=f"paper: {col}",
                         line=dict(color="#555", dash="dash" if j == 0 else "dot", width=1.5))
-    _layout(fig, "Correlation of neighbouring gradients against depth", "depth L (layers or residual blocks)",
+    layout(fig, "Correlation of neighbouring gradients against depth", "depth L (layers or residual blocks)",
             "neighbour correlation")
     fig.update_xaxes(type="log", tickvals=depths)
     fig.update_yaxes(range=[-0.2, 1.05])
@@ -185,8 +186,8 @@ def image_lines(curves):
     fig = go.Figure()
     for i, (n, df) in enumerate(curves.items()):
         g = df.grad / (df.grad.abs().max() or 1.0)
-        fig.add_scatter(x=df.t, y=g, mode="lines", name=n, line=dict(color=_color(i), width=1.5))
-    _layout(fig, "Input gradient along a line through an image (each scaled to its largest value)",
+        fig.add_scatter(x=df.t, y=g, mode="lines", name=n, line=dict(color=color(i), width=1.5))
+    layout(fig, "Input gradient along a line through an image (each scaled to its largest value)",
             "t (step along the line; RMS change of a pixel)", "d logit / dt (scaled)")
     fig.update_layout(hovermode="closest")
     notes = [f"{n}: neighbour correlation {neighbour_correlation(df.grad):.2f}" for n, df in curves.items()]
@@ -243,7 +244,7 @@ def design_traces(depth=20, batch=32, seed=0, bn_mode="train", width=16):
     import torch
 
     from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
-    from models.designs import DESIGNS, convs_per_block
+    from models.blocks import DESIGNS, convs_per_block
     from models.resnet import ResNet, ResNetConfig, count_parameters
     from viz.probe import probe
 

@@ -4,8 +4,6 @@
 """
 
 import argparse
-import contextlib
-import copy
 import json
 import math
 import sys
@@ -15,7 +13,11 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.linalg import vector_norm
+
+from viz.measure import borrowed, forward_hooks, norm, ratio, share, std
+
+BLOCK_COLUMNS = ["block", "stage", "skip", "dropped", "x_norm", "fx_norm", "out_norm", "residual_ratio", "response_std",
+                 "grad_norm", "grad_in_norm", "grad_skip_norm", "grad_branch_norm", "skip_share"]
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Trace:
     blocks: pd.DataFrame  # a row per residual block
     loss: float
     name: str = ""  # e.g. "ResNet-56"
+    depth: int = 0
+    kind: str = ""  # "ResNet" (every skip on), "plain" (none) or "mixed"
 
     @property
     def finite(self) -> bool:
@@ -33,42 +37,20 @@ class Trace:
         return all(math.isfinite(v) for v in values)
 
 
-@contextlib.contextmanager
-def hooks(model, capture, norms=True):
-    """Forward hooks that record, per block i, capture[("block", i)] = (input, output) and
-    capture[("branch", i)] = its residual F(x) (a dropped block never runs its branch: no entry), and with
-    `norms` the response of every norm layer (what each conv produces after its normalization).
-    Handles are removed in `finally`."""
-    handles = []
-
-    def put(key, value):  # a forward hook must return None, or it would replace the module's output
-        capture[key] = value
-
-    try:
-        for i, b in enumerate(model.blocks):
-            handles.append(b.register_forward_hook(lambda m, a, out, i=i: put(("block", i), (a[0], out))))
-            handles.append(b.branch.register_forward_hook(lambda m, a, out, i=i: put(("branch", i), out)))
-        for name, m in _conv_norms(model) if norms else []:
-            handles.append(m.register_forward_hook(lambda mod, a, out, name=name: put(("norm", name), out)))
-        yield capture
-    finally:
-        for h in handles:
-            h.remove()
-
-
-def _conv_norms(model):
-    """(conv name, the module right after it that gives its normalized response)."""
+def conv_responses(model):
+    """[(conv name, the module right after it whose output is that conv's normalized response)]: the stem's BN, and in
+    each branch the norm after each conv (the conv itself where no norm follows)."""
     mods = dict(model.named_modules())
     out = [("conv", mods["bn"])]
     for i, b in enumerate(model.blocks):
-        kids = list(b.branch.named_children())  # a conv's response is the norm right after it, else its own output
-        for (n, m), (_, nxt) in zip(kids, kids[1:] + [(None, None)]):
+        kids = list(b.branch.named_children())
+        for (n, m), (_, nxt) in zip(kids, [*kids[1:], (None, None)], strict=True):
             if isinstance(m, nn.Conv2d):
                 out.append((f"blocks.{i}.branch.{n}", nxt if isinstance(nxt, (nn.BatchNorm2d, nn.Identity)) else m))
     return out
 
 
-def _weight_layers(model):
+def weight_layers(model):
     """Weight layers in input-to-output order: (name, module, block, stage, path)."""
     rows = [("conv", model.conv, -1, -1, "stem")]
     for i, b in enumerate(model.blocks):
@@ -80,10 +62,13 @@ def _weight_layers(model):
     return rows
 
 
-def private_copy(model):
-    """Module objects of our own (mode, hooks, BN running stats) sharing the model's parameters."""
-    memo = {id(p): p for p in model.parameters()}
-    return copy.deepcopy(model, memo)
+def network_name(depth, skips):
+    """("ResNet-56", "ResNet") with every skip on, ("plain-56", "plain") with none, else a mixed name."""
+    if all(skips):
+        return f"ResNet-{depth}", "ResNet"
+    if not any(skips):
+        return f"plain-{depth}", "plain"
+    return f"ResNet-{depth} ({sum(skips)} of {len(skips)} skips)", "mixed"
 
 
 def probe(model, images, labels, skip=None, drop=None, bn_mode="train"):
@@ -97,108 +82,59 @@ def probe(model, images, labels, skip=None, drop=None, bn_mode="train"):
         bn_mode: "train" (batch statistics, as in training) or "eval" (running statistics).
     Returns:
         Trace: `layers` (layer, kind, block, stage, path, order, grad_norm, weight_norm, response_std),
-        `blocks` (block, stage, x_norm, fx_norm, out_norm, residual_ratio, response_std, grad_norm,
-        skip_share, skip, dropped) and the loss.
+        `blocks` (block, stage, skip, dropped, x_norm, fx_norm, out_norm, residual_ratio, response_std, grad_norm at
+        the output, grad_in_norm at the input and its parts through the skip (grad_skip_norm) and the branch
+        (grad_branch_norm), skip_share), the loss, the network's name, depth and kind.
     """
     if bn_mode not in ("train", "eval"):
         raise ValueError(f"bn_mode must be 'train' or 'eval', not {bn_mode!r}.")
-    net = private_copy(model)
-    net.train(bn_mode == "train")
-    skips = net._per_block(skip, "skip")
-    skips = [net.config.skip if s is None else bool(s) for s in skips]
-    drops = [bool(d) for d in net._per_block(drop, "drop")]
-    layers = _weight_layers(net)
-    with torch.enable_grad(), hooks(net, {}) as cap:
-        logits = net(images, skip=skips, drop=drops)
-        loss = F.cross_entropy(logits, labels)
-        live = [i for i in range(len(net.blocks)) if ("block", i) in cap]
-        outs = [cap[("block", i)][1] for i in live]
-        ins = [cap[("block", i)][0] for i in live]
-        res = [cap[("branch", i)] for i in live if ("branch", i) in cap]
+    with borrowed(model, train=bn_mode == "train") as net:
+        return _probe(net, images, labels, *net.overrides(skip, drop))
+
+
+def _probe(net, images, labels, skips, drops):
+    layers, resp = weight_layers(net), {}
+    hooked = [(m, lambda mod, a, out, name=name: resp.__setitem__(name, out)) for name, m in conv_responses(net)]
+    with torch.enable_grad(), forward_hooks(hooked):
+        h0 = net.features(images)  # (B, w, 32, 32)
+        steps = list(net.run_blocks(h0, skips, drops))
+        loss = F.cross_entropy(net.head(steps[-1].out), labels)
+        live = [s for s in steps if s.fx is not None]
         params = [m.weight for _, m, *_ in layers]
-        grads = torch.autograd.grad(loss, params + ins + outs + res, allow_unused=True)
-    g_w, grads = grads[: len(params)], grads[len(params) :]
-    g_in, g_out, g_res = grads[: len(ins)], grads[len(ins) : len(ins) + len(outs)], grads[len(ins) + len(outs) :]
-
+        grads = torch.autograd.grad(loss, params + [h0] + [s.out for s in steps] + [s.fx for s in live],
+                                    allow_unused=True)
+    g_w, g_h0 = grads[: len(params)], grads[len(params)]
+    g_out = grads[len(params) + 1 : len(params) + 1 + len(steps)]
+    g_fx = dict(zip((s.block for s in live), grads[len(params) + 1 + len(steps) :], strict=True))
     with torch.no_grad():
-        layer_rows = []
-        for order, ((name, m, blk, stage, path), g) in enumerate(zip(layers, g_w)):
-            resp = cap.get(("norm", name))
-            layer_rows.append(
-                dict(
-                    layer=name,
-                    kind="fc" if isinstance(m, nn.Linear) else "conv",
-                    block=blk,
-                    stage=stage,
-                    path=path,
-                    order=order,
-                    grad_norm=_norm(g) if g is not None else float("nan"),
-                    weight_norm=_norm(m.weight),
-                    response_std=_std(resp) if resp is not None else float("nan"),
-                )
-            )
-        block_rows, r_iter = [], iter(zip(g_res, res))
-        for k, i in enumerate(live):
-            x, out = ins[k], outs[k]
-            row = dict(block=i, stage=net.blocks[i].stage, skip=skips[i], dropped=drops[i], x_norm=_norm(x))
-            row["out_norm"] = _norm(out)
-            row["grad_norm"] = _norm(g_out[k])
-            if drops[i]:
-                row.update(fx_norm=0.0, residual_ratio=0.0, response_std=float("nan"), skip_share=1.0)
+        layer_rows = [dict(layer=name, kind="fc" if isinstance(m, nn.Linear) else "conv", block=blk, stage=stage,
+                           path=path, order=order, grad_norm=norm(g) if g is not None else float("nan"),
+                           weight_norm=norm(m.weight), response_std=std(resp[name]) if name in resp else float("nan"))
+                      for order, ((name, m, blk, stage, path), g) in enumerate(zip(layers, g_w, strict=True))]
+        block_rows = []
+        for k, st in enumerate(steps):
+            i, b = st.block, net.blocks[st.block]
+            g_in = g_h0 if k == 0 else g_out[k - 1]  # a block's input is the previous block's output
+            row = dict(block=i, stage=b.stage, skip=skips[i], dropped=drops[i], x_norm=norm(st.x),
+                       out_norm=norm(st.out), grad_norm=norm(g_out[k]), grad_in_norm=norm(g_in))
+            if drops[i]:  # the block is its shortcut: all of the gradient takes the skip path
+                row.update(fx_norm=0.0, residual_ratio=0.0, response_std=float("nan"), grad_skip_norm=row["grad_in_norm"],
+                           grad_branch_norm=0.0, skip_share=1.0)
             else:
-                g_r, fx = next(r_iter)
-                fx_norm = _norm(fx)
-                row.update(fx_norm=fx_norm, residual_ratio=fx_norm / row["x_norm"] if row["x_norm"] else float("nan"), response_std=_std(fx))
-                blk = net.blocks[i]
+                row.update(fx_norm=norm(st.fx), response_std=std(st.fx))
+                row["residual_ratio"] = ratio(row["fx_norm"], row["x_norm"])
                 if not skips[i]:
-                    row["skip_share"] = 0.0
-                elif hasattr(blk, "skip_vjp"):  # concatenation, gating: the block knows its skip path's share
-                    row["skip_share"] = _share(blk.skip_vjp(x, fx, g_out[k]), g_in[k]) if g_out[k] is not None else float("nan")
+                    a, c = 0.0, row["grad_in_norm"]
+                elif g_in is None or g_out[k] is None:
+                    a = c = float("nan")
                 else:
-                    row["skip_share"] = _skip_share(blk.shortcut, x, g_r, g_in[k])
+                    g_skip = b.skip_vjp(st.x, st.fx, g_out[k], g_fx.get(i))
+                    a, c = norm(g_skip), norm(g_in - g_skip)
+                row.update(grad_skip_norm=a, grad_branch_norm=c, skip_share=0.0 if not skips[i] else share(a, c))
             block_rows.append(row)
-    cols = ["block", "stage", "skip", "dropped", "x_norm", "fx_norm", "out_norm", "residual_ratio", "response_std"]
-    blocks = pd.DataFrame(block_rows, columns=cols + ["grad_norm", "skip_share"])
-    name = _network_name(net.config.depth, skips)
-    return Trace(layers=pd.DataFrame(layer_rows), blocks=blocks, loss=float(loss.detach()), name=name)
-
-
-def _network_name(depth, skips):
-    if all(skips):
-        return f"ResNet-{depth}"
-    if not any(skips):
-        return f"plain-{depth}"
-    return f"ResNet-{depth} ({sum(skips)} of {len(skips)} skips)"
-
-
-def _norm(g):
-    return float(vector_norm(g)) if g is not None else 0.0
-
-
-def _std(t):
-    """Sample std, two-pass; many times faster than Tensor.std on CPU for activation-sized tensors."""
-    return float(vector_norm(t - t.mean()) / math.sqrt(max(t.numel() - 1, 1)))
-
-
-def _skip_share(shortcut, x, g_sum, g_x):
-    """Share of dL/dx that arrives through the shortcut: ||J_s^T g|| / (||J_s^T g|| + ||J_F^T g||),
-    where g = dL/d(F(x) + s(x)) and J_F^T g = dL/dx - J_s^T g."""
-    if g_sum is None or g_x is None:
-        return float("nan")
-    if isinstance(shortcut, nn.Identity):
-        g_skip = g_sum
-    else:
-        with torch.enable_grad():
-            xd = x.detach().requires_grad_()
-            (g_skip,) = torch.autograd.grad(shortcut(xd), xd, grad_outputs=g_sum)
-    return _share(g_skip, g_x)
-
-
-def _share(g_skip, g_x):
-    if g_x is None:
-        return float("nan")
-    a, b = _norm(g_skip), _norm(g_x - g_skip)
-    return a / (a + b) if a + b > 0 else float("nan")
+    name, kind = network_name(net.config.depth, skips)
+    return Trace(layers=pd.DataFrame(layer_rows), blocks=pd.DataFrame(block_rows, columns=BLOCK_COLUMNS),
+                 loss=float(loss.detach()), name=name, depth=net.config.depth, kind=kind)
 
 
 def main(argv=None):
@@ -235,7 +171,7 @@ def main(argv=None):
     else:
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200, "display.float_format", "{:.4g}".format):
             print(f"{t.name}  loss {t.loss:.4f}\n\nlayers\n{t.layers}\n\nblocks\n{t.blocks}")
-        from viz.charts import describe_gradient_ratio, first_last_gradients
+        from viz.gradient_flow_charts import describe_gradient_ratio, first_last_gradients
 
         print("\n" + describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
 

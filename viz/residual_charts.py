@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.charts import FONT, _color, _layout, fmt
+from viz.style import FONT, color, fmt, layout
 
 HE_FIG7 = ("He et al. 2015 (Fig. 7, CIFAR-10): ResNets respond less than their plain counterparts, and the deeper "
            "ResNet responds less per layer (ResNet-20 > 56 > 110): residual functions are generally closer to zero.")
@@ -35,7 +35,7 @@ def _pct(v):
 
 def _style(i, label):
     kind, _ = parse(label)
-    return dict(color=_color(i), width=2, dash="solid" if kind != "plain" else "dash")
+    return dict(color=color(i), width=2, dash="solid" if kind != "plain" else "dash")
 
 
 # --- residual sizes and He et al. Fig. 7 ---------------------------------------------------------------
@@ -48,7 +48,7 @@ def residual_ratios(tables):
         fig.add_scatter(x=d.position, y=d.residual_ratio, mode="lines+markers", name=label, line=_style(i, label),
                         marker=dict(size=5), customdata=d.block,
                         hovertemplate="block %{customdata}<br>||F(x)||/||x|| = %{y:.3g}<extra>" + label + "</extra>")
-    _layout(fig, "Size of the learned residual on test images", "block position (0 = input side, 1 = output side)",
+    layout(fig, "Size of the learned residual on test images", "block position (0 = input side, 1 = output side)",
             "||F(x)|| / ||x||", log=True)
     means = {label: float(d.residual_ratio.mean()) for label, d in tables.items()}
     notes = ["Mean ||F(x)||/||x||: " + ", ".join(f"{k} {fmt(v)}" for k, v in means.items()) + "."]
@@ -73,7 +73,7 @@ def response_std(tables):
             fig.add_scatter(x=x, y=y, mode="lines", name=label, line=_style(i, label), showlegend=show,
                             legendgroup=label, row=row, col=1,
                             hovertemplate="layer %{x}<br>std = %{y:.3g}<extra>" + label + "</extra>")
-    _layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=600)
+    layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=600)
     # the title and the upper subplot's title fill the top: the legend goes under the lower subplot
     fig.update_layout(legend={"yanchor": "top", "y": -0.07, "xanchor": "left", "x": 0}, margin={"t": 70, "b": 90})
     fig.update_yaxes(title="std")
@@ -113,7 +113,7 @@ def single_lesions(tables, chance=0.9):
         fig.add_scatter(x=d.block, y=100 * d.error, mode="lines+markers", name=label, line=_style(i, label),
                         marker=dict(size=np.where(d.downsampling, 10, 6), symbol=sym), row=1, col=col,
                         hovertemplate="block %{x} deleted<br>error %{y:.1f}%<extra>" + label + "</extra>")
-        fig.add_hline(y=100 * float(d.base_error.iloc[0]), line=dict(color=_color(i), dash="dot", width=1), row=1, col=col)
+        fig.add_hline(y=100 * float(d.base_error.iloc[0]), line=dict(color=color(i), dash="dot", width=1), row=1, col=col)
         down, other = d[d.downsampling].error, d[~d.downsampling].error
         notes.append(f"{label}: intact {_pct(float(d.base_error.iloc[0]))}; one block deleted: median "
                      f"{_pct(float(d.error.median()))}, worst {_pct(float(d.error.max()))} (block {int(d.block[d.error.idxmax()])})"
@@ -121,7 +121,7 @@ def single_lesions(tables, chance=0.9):
                         if len(down) and len(other) else "") + ".")
     for col in (1, 2):
         fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1), row=1, col=col)
-    _layout(fig, "Delete one block (its branch; the block passes its shortcut on)", None, "test error (%)", height=440)
+    layout(fig, "Delete one block (its branch; the block passes its shortcut on)", None, "test error (%)", height=440)
     fig.update_layout(legend=dict(y=1.12), margin=dict(t=90))
     fig.update_xaxes(title="deleted block (diamond: downsampling)")
     fig.update_layout(hovermode="closest")
@@ -146,7 +146,7 @@ def k_lesions(tables, chance=0.9):
     fig, notes = go.Figure(), []
     for i, (label, d) in enumerate(tables.items()):
         g = d.groupby("k").error.agg(["mean", "min", "max", "count"]).reset_index()
-        c = _color(i)
+        c = color(i)
         fig.add_scatter(x=list(g.k) + list(g.k[::-1]), y=list(100 * g["max"]) + list(100 * g["min"][::-1]), fill="toself",
                         fillcolor=c, opacity=0.15, line=dict(width=0), hoverinfo="skip", showlegend=False)
         fig.add_scatter(x=g.k, y=100 * g["mean"], mode="lines+markers", name=label, line=_style(i, label),
@@ -156,7 +156,7 @@ def k_lesions(tables, chance=0.9):
                      + (f"above 50% from k = {int(half.k.iloc[0])} of {int(g.k.max())}" if len(half) else "never above 50%")
                      + f" ({int(g['count'].max())} draws per k at most).")
     fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1))
-    _layout(fig, "Delete k random blocks", "k (blocks deleted)", "test error (%)")
+    layout(fig, "Delete k random blocks", "k (blocks deleted)", "test error (%)")
     return fig, " ".join(notes) + " Band: best and worst draw. " + VEIT_K
 
 
@@ -168,15 +168,15 @@ def path_lengths(table, span, label):
     table: `path_table`; span: `path_span`."""
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08,
                         subplot_titles=("(a) number of paths", "(b) gradient along one path", "(c) total gradient"))
-    fig.add_bar(x=table.k, y=table.paths, marker_color=_color(0), row=1, col=1, name="paths", showlegend=False,
+    fig.add_bar(x=table.k, y=table.paths, marker_color=color(0), row=1, col=1, name="paths", showlegend=False,
                 hovertemplate="k = %{x}<br>%{y:.3g} paths<extra></extra>")
     fig.add_scatter(x=table.k, y=table.mean_grad, mode="lines+markers", row=1, col=2, showlegend=False,
-                    line=dict(color=_color(1), width=2), error_y=dict(type="data", array=table.std_grad, visible=True, thickness=1),
+                    line=dict(color=color(1), width=2), error_y=dict(type="data", array=table.std_grad, visible=True, thickness=1),
                     hovertemplate="k = %{x}<br>||dL/dx_0|| = %{y:.3g}<extra></extra>")
-    fig.add_bar(x=table.k, y=table.total, marker_color=_color(2), row=1, col=3, showlegend=False,
+    fig.add_bar(x=table.k, y=table.total, marker_color=color(2), row=1, col=3, showlegend=False,
                 hovertemplate="k = %{x}<br>total %{y:.3g}<extra></extra>")
     fig.add_vrect(x0=span["lo"] - 0.5, x1=span["hi"] + 0.5, fillcolor="#2ca02c", opacity=0.12, line_width=0, row=1, col=3)
-    _layout(fig, f"Where the gradient of {label} comes from, by path length", None, None, height=420)
+    layout(fig, f"Where the gradient of {label} comes from, by path length", None, None, height=420)
     fig.update_layout(margin=dict(t=80))
     fig.update_xaxes(title="k (residual branches on the path)")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
@@ -200,12 +200,12 @@ def switches(tables, chance=0.9):
     """Test error of each model under each switch setting (grouped bars). tables: `setting_table` per model."""
     fig, notes = go.Figure(), []
     for i, (label, d) in enumerate(tables.items()):
-        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=_color(i), text=[_pct(e) for e in d.error],
+        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=color(i), text=[_pct(e) for e in d.error],
                     textposition="outside",
                     hovertemplate="%{x}<br>error %{y:.1f}%<extra>" + label + "</extra>")
         notes.append(f"{label}: " + ", ".join(f"{s} {_pct(e)}" for s, e in zip(d.setting, d.error)) + ".")
     fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1))
-    _layout(fig, "Test error with the switches", None, "test error (%)")
+    layout(fig, "Test error with the switches", None, "test error (%)")
     fig.update_yaxes(range=[0, 108])
     fig.update_layout(barmode="group", hovermode="closest")
     return fig, " ".join(notes) + f" Dashed: chance ({_pct(chance)})."

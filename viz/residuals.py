@@ -5,13 +5,14 @@ any skip/branch switches.
 Everything works in chunks of test images: a `*_sums` function measures one chunk and returns additive
 sums in a DataFrame, a `*_table` function turns the sums of all chunks into the numbers (so a page can cache
 chunk by chunk, show progress and stop in between). `in_chunks` does the loop for scripts and tests.
-Models are never changed: each function works on a private copy in eval mode (BN running statistics) that
-shares the model's parameters; no gradient is written to them.
+Models are never changed: each function works on a private copy in eval mode (BN running statistics, lent by
+`viz.measure.borrowed`) that shares the model's parameters; no gradient is written to them. Blocks run through the
+model's block runner, `ResNet.run_blocks`.
 """
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,44 +20,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from viz.probe import _conv_norms, hooks, private_copy
+from models.blocks import Additive
+
+from viz.measure import as_float, borrowed, chunks, concat, forward_hooks, in_chunks
+from viz.probe import conv_responses
+
+__all__ = ["chunks", "concat", "in_chunks"]  # the chunk helpers, re-exported for the pages and scripts
 
 Setting = tuple  # (label, skip: per-block bools or None, drop: per-block bools or None)
-
-
-def _eval_copy(model):
-    net = private_copy(model)
-    net.eval()
-    return net
-
-
-def _as_float(images):
-    return images.float() / 255 if images.dtype == torch.uint8 else images
-
-
-def chunks(n: int, size: int) -> list[tuple[int, int]]:
-    """[(start, stop), ...] covering range(n) in pieces of at most `size`."""
-    if size < 1:
-        raise ValueError(f"the chunk size must be at least 1, not {size}.")
-    return [(a, min(a + size, n)) for a in range(0, n, size)]
-
-
-def in_chunks(fn: Callable, model, images, labels, *args, size: int = 250, progress: Callable | None = None, **kw):
-    """Run `fn(model, images[a:b], labels[a:b], *args, **kw)` chunk by chunk and concatenate the DataFrames it
-    returns (or each DataFrame of the tuples it returns). progress(fraction done) is called after each chunk."""
-    parts, spans = [], chunks(len(images), size)
-    for j, (a, b) in enumerate(spans):
-        parts.append(fn(model, images[a:b], labels[a:b], *args, **kw))
-        if progress:
-            progress((j + 1) / len(spans))
-    return concat(parts)
-
-
-def concat(parts):
-    """Concatenate chunk results: a list of DataFrames, or of tuples of DataFrames (element-wise)."""
-    if parts and isinstance(parts[0], tuple):
-        return tuple(pd.concat(p, ignore_index=True) for p in zip(*parts))
-    return pd.concat(parts, ignore_index=True)
 
 
 # --- residual sizes and response std ---------------------------------------------------------------
@@ -64,7 +35,7 @@ def concat(parts):
 
 def _three_by_three(net):
     mods = dict(net.named_modules())
-    return [(name, norm) for name, norm in _conv_norms(net) if getattr(mods[name], "kernel_size", None) == (3, 3)]
+    return [(name, norm) for name, norm in conv_responses(net) if getattr(mods[name], "kernel_size", None) == (3, 3)]
 
 
 def response_sums(model, images, labels=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -78,17 +49,17 @@ def response_sums(model, images, labels=None) -> tuple[pd.DataFrame, pd.DataFram
         layers: a row per 3x3 conv (layer, block, stage, n, s, ss): count, sum and sum of squares of its
         response, the conv's output after its BN and before the addition/activation (He et al. Fig. 7).
     """
-    net = _eval_copy(model)
-    convs = _three_by_three(net)
-    with torch.inference_mode(), hooks(net, {}) as cap:
-        net(_as_float(images))
-        brows = []
-        for i, b in enumerate(net.blocks):
-            x, fx = cap[("block", i)][0].double(), cap[("branch", i)].double()
-            brows.append(dict(block=i, stage=b.stage, x_sq=float(x.pow(2).sum()), fx_sq=float(fx.pow(2).sum())))
+    resp = {}
+    with borrowed(model) as net, torch.inference_mode():
+        convs = _three_by_three(net)
+        hooked = [(m, lambda mod, a, out, name=name: resp.__setitem__(name, out)) for name, m in convs]
+        with forward_hooks(hooked):
+            steps = list(net.run_blocks(net.features(as_float(images))))
+        brows = [dict(block=st.block, stage=net.blocks[st.block].stage, x_sq=float(st.x.double().pow(2).sum()),
+                      fx_sq=float(st.fx.double().pow(2).sum())) for st in steps]
         lrows = []
         for order, (name, _) in enumerate(convs):
-            r = cap[("norm", name)].double()
+            r = resp[name].double()
             blk = int(name.split(".")[1]) if name.startswith("blocks.") else -1
             lrows.append(dict(layer=name, index=order + 1, block=blk, stage=net.blocks[blk].stage if blk >= 0 else -1,
                               n=r.numel(), s=float(r.sum()), ss=float(r.pow(2).sum())))
@@ -116,15 +87,6 @@ def response_table(layer_sums: pd.DataFrame) -> pd.DataFrame:
 # --- test metrics with switches and lesions --------------------------------------------------------
 
 
-def _per_block(values, n, name):
-    if values is None:
-        return [None] * n
-    values = list(values)
-    if len(values) != n:
-        raise ValueError(f"{name} needs one value per block ({n}), got {len(values)}.")
-    return values
-
-
 def setting_sums(model, images, labels, settings: Sequence[Setting]) -> pd.DataFrame:
     """Test metrics of one chunk under several skip/drop settings, sharing the unchanged prefix of the network.
 
@@ -138,24 +100,23 @@ def setting_sums(model, images, labels, settings: Sequence[Setting]) -> pd.DataF
     Each setting runs the intact network up to its first changed block, then its own blocks from there; the
     result equals `model(images, skip=, drop=)` (the tests check it).
     """
-    net = _eval_copy(model)
-    n = len(net.blocks)
-    plan = []
-    for label, skip, drop in settings:
-        sk, dr = _per_block(skip, n, "skip"), [bool(d) for d in _per_block(drop, n, "drop")]
-        changed = [i for i in range(n) if dr[i] or (sk[i] is not None and bool(sk[i]) != net.blocks[i].skip)]
-        plan.append((min(changed, default=n), label, sk, dr))
     rows = {}
-    with torch.inference_mode():
+    with borrowed(model) as net, torch.inference_mode():
+        n = len(net.blocks)
+        plan = []
+        for label, skip, drop in settings:
+            sk, dr = net.overrides(skip, drop)
+            changed = [i for i in range(n) if dr[i] or sk[i] != net.blocks[i].skip]
+            plan.append((min(changed, default=n), label, sk, dr))
         y = labels
-        h = net.features(_as_float(images))  # (B, w, 32, 32)
+        h = net.features(as_float(images))  # (B, w, 32, 32): the input of block i below
         for i in range(n + 1):
             for p, (start, label, sk, dr) in enumerate(plan):
                 if start != i:
                     continue
                 g = h
-                for j in range(i, n):
-                    g = net.blocks[j](g, skip=sk[j], drop=dr[j])
+                for st in net.run_blocks(h, sk, dr, start=i, residuals=False):
+                    g = st.out
                 logits = net.head(g)
                 rows[p] = dict(setting=label, n=len(y), errors=int((logits.argmax(1) != y).sum()),
                                loss_sum=float(F.cross_entropy(logits, y, reduction="sum")))
@@ -262,16 +223,15 @@ def path_gradient_sums(model, images, labels, ks: Sequence[int], samples: int, s
     Returns:
         a row per draw: k, sample, grad_norm. The draws of all 2^n paths sum to the full gradient (tested).
     """
-    net = _eval_copy(model)
-    n = len(net.blocks)
-    for b in net.blocks:
-        if not b.skip or hasattr(b, "skip_vjp") or not hasattr(b, "act"):
-            raise ValueError("gradient paths need a residual network whose blocks compute act(F(x) + shortcut(x)); "
-                             f"{model.config.name} is not one.")
     rows = []
-    with torch.enable_grad():
+    with borrowed(model) as net, torch.enable_grad():
+        n = len(net.blocks)
+        for b in net.blocks:
+            if not b.skip or not isinstance(b, Additive):
+                raise ValueError("gradient paths need a residual network whose blocks compute act(F(x) + shortcut(x)); "
+                                 f"{model.config.name} is not one.")
         _, rec, g_top = path_graph(net, images, labels)
-        for k, sets in zip(ks, path_sets(n, ks, samples, seed)):
+        for k, sets in zip(ks, path_sets(n, ks, samples, seed), strict=True):
             masks = torch.zeros(len(sets), n, dtype=torch.bool)
             for j, c in enumerate(sets):
                 masks[j, list(c)] = True
@@ -295,16 +255,15 @@ def path_graph(net, images, labels):
     """The retained forward graph for `path_grads`: (x_0 (B, w, 32, 32) requiring grad, per-block records,
     dL/d(last block's output)). `net` must be a private eval copy (see `path_gradient_sums`)."""
     with torch.enable_grad():
-        x0 = net.features(_as_float(images)).detach().requires_grad_()  # (B, w, 32, 32)
-        h, rec = x0, []
-        for b in net.blocks:
-            r, s = b.branch(h), b.shortcut(h)  # F(x) and the skip, each (B, C', H', W')
-            pre = r + s
-            out = b.act(pre)
-            rec.append((h, r, s, pre, out, None if isinstance(b.act, nn.Identity) else b.act))
-            h = out
-        loss = F.cross_entropy(net.head(h), labels)
-        (g_top,) = torch.autograd.grad(loss, h, retain_graph=True)
+        x0 = net.features(as_float(images)).detach().requires_grad_()  # (B, w, 32, 32)
+        rec = []
+        for st in net.run_blocks(x0):
+            b = net.blocks[st.block]
+            s = b.shortcut(st.x)  # the skip path's output, (B, C', H', W'), in the graph from x
+            pre = (st.fx + s).detach()  # the sum the activation saw
+            rec.append((st.x, st.fx, s, pre, st.out, None if isinstance(b.act, nn.Identity) else b.act))
+        loss = F.cross_entropy(net.head(st.out), labels)
+        (g_top,) = torch.autograd.grad(loss, st.out, retain_graph=True)
     return x0, rec, g_top
 
 
@@ -313,11 +272,13 @@ def path_grads(rec, masks, g_top):
     False = through its skip. g_top: dL/d(last output), (B, ...). Returns (S, B, w, 32, 32)."""
     g = g_top.expand(len(masks), *g_top.shape)  # (S, B, C, H, W): one gradient per path
     for i in range(len(rec) - 1, -1, -1):
-        h, r, s, pre, out, act = rec[i]
+        h, r, s, pre, _, act = rec[i]
         if isinstance(act, nn.ReLU):
             g = g * (pre > 0)
-        elif act is not None:
-            (g,) = torch.autograd.grad(out, pre, g, retain_graph=True, is_grads_batched=True)
+        elif act is not None:  # back through the activation at the sum's value
+            with torch.enable_grad():
+                p = pre.requires_grad_()
+                (g,) = torch.autograd.grad(act(p), p, g, is_grads_batched=True)
         new = torch.empty(len(masks), *h.shape, dtype=g.dtype)
         sel = masks[:, i]
         for part, src in ((sel, r), (~sel, s)):

@@ -2,61 +2,10 @@
 
 import math
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-FONT = dict(size=14)
-
-
-def _color(i):
-    return PALETTE[i % len(PALETTE)]
-
-
-def _layout(fig, title, xtitle, ytitle, log=False, height=380):
-    fig.update_layout(
-        title=dict(text=title, x=0.01), font=FONT, height=height, margin=dict(l=60, r=20, t=50, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), template="plotly_white",
-        hovermode="x unified",
-    )
-    fig.update_xaxes(title=xtitle)
-    fig.update_yaxes(title=ytitle, type="log" if log else "linear", exponentformat="power" if log else "none")
-    if log:
-        _narrow_log_ticks(fig)
-    return fig
-
-
-def _narrow_log_ticks(fig, decades=3.5):
-    """A log axis whose data spans under `decades` decades gets Plotly's bare-digit minor labels ("2", "3", ... with
-    one 10^-1): label 1, 2, 5 of each decade with their full values instead (0.05, 0.1, 0.2)."""
-    ys = []
-    for t in fig.data:
-        try:
-            y = np.asarray(getattr(t, "y", None) if getattr(t, "y", None) is not None else [], dtype=float).ravel()
-        except (TypeError, ValueError):  # a trace with text categories: not a log axis of numbers
-            continue
-        ys += list(y[np.isfinite(y) & (y > 0)])
-    if ys and math.log10(max(ys) / min(ys)) < decades:
-        fig.update_yaxes(dtick="D2", tickformat=".2~g")
-
-
-def fmt(v):
-    """A number as a person reads it: 3 significant digits, powers of ten when large or small."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    if math.isinf(v):
-        return "infinite"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if 100 <= a < 1e4:
-        return f"{v:.0f}"
-    if 1e-3 <= a < 100:
-        return f"{v:.3g}"
-    e = math.floor(math.log10(a))
-    return f"{v / 10**e:.2g}e{e}"
-
+from viz.style import color, fmt, layout
 
 def main_convs(layers: pd.DataFrame) -> pd.DataFrame:
     """The conv layers on the signal's main path (stem and branches), in input-to-output order."""
@@ -89,11 +38,11 @@ def layer_gradients(traces):
         L = main_convs(t.layers)
         fig.add_scatter(
             x=L.index, y=L.grad_norm.where(L.grad_norm > 0), mode="lines+markers", name=t.name,
-            line=dict(color=_color(i), width=2), marker=dict(size=4), customdata=L.layer,
+            line=dict(color=color(i), width=2), marker=dict(size=4), customdata=L.layer,
             hovertemplate="%{customdata}<br>||dL/dW|| = %{y:.3g}<extra>" + t.name + "</extra>",
         )
         notes.append(describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
-    _layout(fig, "Weight-gradient norm of each 3x3 conv", "conv layer (input side → output side)", "||dL/dW||", log=True)
+    layout(fig, "Weight-gradient norm of each 3x3 conv", "conv layer (input side → output side)", "||dL/dW||", log=True)
     return fig, " ".join(notes)
 
 
@@ -102,11 +51,11 @@ def _block_chart(traces, column, title, ytitle, log):
     for i, t in enumerate(traces):
         B = t.blocks
         y = B[column].where(B[column] > 0) if log else B[column]
-        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=_color(i), width=2),
+        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=color(i), width=2),
                         marker=dict(size=5), hovertemplate=f"block %{{x}}<br>{ytitle} = %{{y:.3g}}<extra>{t.name}</extra>")
     for b in _stage_starts(traces[0].blocks):
         fig.add_vline(x=b - 0.5, line=dict(color="#999", dash="dot", width=1))
-    return _layout(fig, title, "block (input side → output side); dotted lines: downsampling", ytitle, log=log)
+    return layout(fig, title, "block (input side → output side); dotted lines: downsampling", ytitle, log=log)
 
 
 def _stage_starts(blocks):

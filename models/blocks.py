@@ -1,10 +1,11 @@
-"""A zoo of skip designs: the blocks the residual idea grew into, beside `models.resnet.BasicBlock`.
+"""The residual blocks a CIFAR ResNet is built from: the shortcuts, `Additive` and He et al.'s `BasicBlock`, and the
+designs the idea grew into, in one registry (`BLOCKS`) that `models.resnet` imports (as akamaster's and timm's
+resnet.py keep their blocks beside the network).
 
-Every block has the interface of `BasicBlock`, so `ResNet(ResNetConfig(block=...))` builds it and
-`viz.probe.probe` measures it: `__init__(cin, cout, stride, cfg, stage)`, a `branch` submodule (F),
-a `shortcut` submodule (the skip path), `stage`, `skip`, `last_norm()` (zeroed by init="zero_residual"),
-and `forward(x, skip=None, drop=False)`: `skip=False` removes the skip path, `drop=True` removes F.
-Blocks whose output is not `act(F(x) + shortcut(x))` (concatenation, gating) also define
+Every block: `__init__(cin, cout, stride, cfg, stage)` (cfg: the fields activation, norm, shortcut, skip of a
+`ResNetConfig`), a `branch` submodule (F), a `shortcut` submodule (the skip path), `stage`, `skip`, `last_norm()`
+(zeroed by init="zero_residual"), `forward(x, skip=None, drop=False)` and `parts(x, skip=None, drop=False) -> (F(x) or
+None, out)`, the block runner's unit: `skip=False` removes the skip path, `drop=True` removes F (Veit et al.'s lesion).
 `skip_vjp(x, fx, g_out)`: the part of dL/dx that arrives through the skip path, which the probe uses.
 
     basic       He et al. 2015, post-activation: act(F(x) + x), F = conv-BN-act-conv-BN
@@ -25,17 +26,112 @@ from collections import OrderedDict
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-from models.resnet import ACTIVATIONS, Additive, BasicBlock, ShortcutA, ShortcutB, norm_layer
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
-GATE_BIAS = -2.0  # highway carry bias: the gate starts mostly closed (Srivastava et al. suggest -1 to -3)
+
+def norm_layer(cfg, c):
+    return nn.BatchNorm2d(c) if cfg.norm == "batch" else nn.Identity()
+
+
+class ShortcutA(nn.Module):
+    """Option A: subsample by the stride, zero-pad the new channels (parameter-free)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.stride, self.pad = stride, cout - cin
+
+    def forward(self, x):  # (B, Cin, H, W) -> (B, Cout, H/s, W/s)
+        x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, 0, self.pad))
+
+
+class ShortcutB(nn.Module):
+    """Option B: a strided 1x1 projection (with BN) where the shape changes."""
+
+    def __init__(self, cin, cout, stride, cfg):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 1, stride=stride, bias=cfg.norm == "none")
+        self.bn = norm_layer(cfg, cout)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
 
 
 def make_shortcut(cin, cout, stride, cfg):
-    """The skip path: identity where the shape is kept, else option A or B as in BasicBlock."""
+    """The skip path: identity where the shape is kept, else option A or B."""
     if stride == 1 and cin == cout:
         return nn.Identity()
     return ShortcutA(cin, cout, stride) if cfg.shortcut == "A" else ShortcutB(cin, cout, stride, cfg)
+
+
+def shortcut_vjp(shortcut, x, g):
+    """J_s^T g: the gradient g at a shortcut's output (B, Cout, h, w) carried back to its input x (B, Cin, H, W)."""
+    if isinstance(shortcut, nn.Identity):
+        return g
+    if isinstance(shortcut, ShortcutA):  # the adjoint of subsample-and-pad: drop the padded channels, scatter back
+        out = torch.zeros_like(x)
+        out[:, :, :: shortcut.stride, :: shortcut.stride] = g[:, : x.shape[1]]
+        return out
+    with torch.enable_grad():
+        xd = x.detach().requires_grad_()
+        (gx,) = torch.autograd.grad(shortcut(xd), xd, grad_outputs=g)
+    return gx
+
+
+class Additive(nn.Module):
+    """out = act(branch(x) + shortcut(x)), or act(branch(x)) without the skip; subclasses build branch, shortcut
+    and act (the pre-activation, bottleneck and inverted-residual blocks below are Additive too)."""
+
+    def parts(self, x, skip=None, drop=False):
+        """(F(x), out); (None, shortcut(x)) for a dropped block (the lesion passes its shortcut on)."""
+        if drop:
+            return None, self.shortcut(x)
+        residual = self.branch(x)
+        out = residual + self.shortcut(x) if (self.skip if skip is None else skip) else residual
+        return residual, self.act(out)
+
+    def forward(self, x, skip=None, drop=False):
+        return self.parts(x, skip, drop)[1]
+
+    def skip_vjp(self, x, fx, g_out, g_fx=None):
+        """dL/dx through the skip path alone: J_s^T dL/d(F(x) + s(x)). g_fx = dL/dF(x), which equals
+        dL/d(F(x) + s(x)), saves the pass back through the activation when the caller has it."""
+        if g_fx is None:
+            with torch.enable_grad():
+                pre = (fx.detach() + self.shortcut(x.detach())).requires_grad_()
+                (g_fx,) = torch.autograd.grad(self.act(pre), pre, grad_outputs=g_out)
+        return shortcut_vjp(self.shortcut, x, g_fx)
+
+
+class BasicBlock(Additive):
+    """Two 3x3 convs; out = act(branch(x) + shortcut(x)), or act(branch(x)) without the skip."""
+
+    def __init__(self, cin, cout, stride, cfg, stage):
+        super().__init__()
+        bias = cfg.norm == "none"
+        self.stage, self.skip = stage, cfg.skip
+        # the residual branch F: conv-norm-act-conv-norm, (B, Cin, H, W) -> (B, Cout, H/s, W/s)
+        self.branch = nn.Sequential(
+            OrderedDict(
+                conv1=nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias),
+                bn1=norm_layer(cfg, cout),
+                act1=ACTIVATIONS[cfg.activation](),
+                conv2=nn.Conv2d(cout, cout, 3, padding=1, bias=bias),
+                bn2=norm_layer(cfg, cout),
+            )
+        )
+        self.act = ACTIVATIONS[cfg.activation]()  # after the addition
+        self.shortcut = make_shortcut(cin, cout, stride, cfg)
+
+    def last_norm(self):
+        """The module whose zero weight makes the branch output zero."""
+        b = self.branch
+        return b.bn2 if isinstance(b.bn2, nn.BatchNorm2d) else b.conv2
+
+
+GATE_BIAS = -2.0  # highway carry bias: the gate starts mostly closed (Srivastava et al. suggest -1 to -3)
 
 
 def _conv(cin, cout, k, cfg, stride=1, groups=1):
@@ -128,16 +224,20 @@ class DenseBlock(nn.Module):
     def merge(self, fx, sx):  # (B, k, h, w), (B, Cout, h, w) -> (B, Cout, h, w)
         return torch.cat([sx[:, self.k :], fx], 1)
 
-    def forward(self, x, skip=None, drop=False):
+    def parts(self, x, skip=None, drop=False):
+        """(F(x) (B, k, h, w), out (B, Cout, h, w)); (None, carried channels and k zeros) for a dropped block."""
+        sx = self.shortcut(x)
         if drop:
-            sx = self.shortcut(x)
-            return self.merge(torch.zeros_like(sx[:, : self.k]), sx)
-        fx, sx = self.branch(x), self.shortcut(x)
+            return None, self.merge(torch.zeros_like(sx[:, : self.k]), sx)
+        fx = self.branch(x)
         if not (self.skip if skip is None else skip):  # no concatenation: only the k new channels are live
             sx = torch.zeros_like(sx)
-        return self.merge(fx, sx)
+        return fx, self.merge(fx, sx)
 
-    def skip_vjp(self, x, fx, g_out):
+    def forward(self, x, skip=None, drop=False):
+        return self.parts(x, skip, drop)[1]
+
+    def skip_vjp(self, x, fx, g_out, g_fx=None):
         """dL/dx through the concatenated skip alone: J_s^T of the carried slice of g_out. x: block input."""
         with torch.enable_grad():
             xd = x.detach().requires_grad_()
@@ -164,15 +264,19 @@ class HighwayBlock(nn.Module):
     def transform_gate(self, x):  # (B, Cin, H, W) -> T in (0, 1), (B, Cout, H/s, W/s)
         return torch.sigmoid(self.gate(x) + self.gate_bias.view(1, -1, 1, 1))
 
-    def forward(self, x, skip=None, drop=False):
+    def parts(self, x, skip=None, drop=False):
+        """(F(x), out); (None, (1 - T) shortcut(x)) for a dropped block."""
         t = self.transform_gate(x)
         if drop:
-            return (1 - t) * self.shortcut(x)
+            return None, (1 - t) * self.shortcut(x)
         fx = self.branch(x)
         out = t * fx + (1 - t) * self.shortcut(x) if (self.skip if skip is None else skip) else t * fx
-        return self.act(out)
+        return fx, self.act(out)
 
-    def skip_vjp(self, x, fx, g_out):
+    def forward(self, x, skip=None, drop=False):
+        return self.parts(x, skip, drop)[1]
+
+    def skip_vjp(self, x, fx, g_out, g_fx=None):
         """dL/dx through the carry path (1 - T) shortcut(x) alone, with T and F(x) held at their values."""
         with torch.enable_grad():
             t = self.transform_gate(x.detach()).detach()
@@ -203,10 +307,13 @@ DESIGNS = {
 }
 
 
+class BlockConfig:
+    """The fields a block reads from a `ResNetConfig` (defaults of a basic residual block)."""
+
+    def __init__(self, activation="relu", norm="batch", shortcut="A", skip=True):
+        self.activation, self.norm, self.shortcut, self.skip = activation, norm, shortcut, skip
+
+
 def convs_per_block(block):
     """Weight layers on a block's main path (its branch), e.g. 2 for basic, 3 for bottleneck."""
-    return sum(isinstance(m, nn.Conv2d) for m in BLOCKS[block](16, 16, 1, _Cfg(), 0).branch.modules())
-
-
-class _Cfg:  # the fields a block reads, for convs_per_block
-    activation, norm, shortcut, skip = "relu", "batch", "A", True
+    return sum(isinstance(m, nn.Conv2d) for m in BLOCKS[block](16, 16, 1, BlockConfig(), 0).branch.modules())
