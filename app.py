@@ -6,6 +6,7 @@ st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layou
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/lesson.py", title="Lesson", icon=":material/school:"),
     st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/show_chart:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/image_search:"),
@@ -19,13 +20,18 @@ page = st.navigation(PAGES)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
-from pages import ui  # after st.navigation: pages.ui may switch a fresh server to it
+from pages import report, ui  # noqa: E402 (after st.navigation: pages.ui may switch a fresh server to it)
 
 with ui.url_bound({"present": "switch (true or false)"}):
     present = st.sidebar.toggle("Presentation mode", key="present", bind="query-params",
-                                help="Larger fonts and charts for a projector; sidebar, downloads and tables tucked "
-                                     "away. Open the sidebar (top left) to switch it off.")
-if present:
+                                help="Larger fonts and charts for a projector; controls folded into a Settings button, "
+                                     "sidebar, downloads and tables tucked away. Open the sidebar (top left) to switch "
+                                     "it off.")
+# One chart style for the page around the charts too: captions readable (not small faint grey), projected or not.
+st.html("""<style>
+  [data-testid="stCaptionContainer"] { color: rgba(30, 33, 45, 0.88); font-size: 0.95rem; }
+</style>""")
+if present:  # the controls fold into a Settings popover (ui.controls), so every page opens on its first chart
     st.set_page_config(initial_sidebar_state="collapsed")
     st.html("""<style>
       html { font-size: 21px; }
@@ -36,6 +42,6 @@ if present:
     </style>""")
 ui.drop_infinite_link_values()
 report_slot = st.sidebar.empty()
-ui.report_start()
+report.start()
 page.run()
-ui.report_download(report_slot, page.title)
+report.download(report_slot, page.title)

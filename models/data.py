@@ -1,9 +1,11 @@
 """Data sets as in-memory tensors: images (N, 3, 32, 32) uint8, labels (N,) int64.
 
 `shapes` is built in: procedural 32x32 RGB images, deterministic by (seed, split, index), so every
-page works with no download.
+page works with no download. `cifar10-sample` is shipped: the first 932 official CIFAR-10 test images, exact
+pixels (models/samples/), real images offline for every page that measures a CIFAR-10 network.
 """
 
+import functools
 import hashlib
 import io
 import math
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+
+from models import uploads
 
 SHAPES_CLASSES = ("disc", "ring", "square", "frame", "triangle", "cross", "bar", "stripes", "checkers", "spots")
 SHAPES_SIZES = {"train": 10_000, "test": 2_000}
@@ -144,9 +147,15 @@ CIFAR10_DIR = "cifar-10-batches-py"  # what the official archive extracts to
 CIFAR10_JPG_DIR = "cifar10-jpg"  # the ImageFolder copy (train/<class>/*.jpg, test/<class>/*.jpg)
 
 SPLITS = ("train", "test")
-IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")  # what Pillow may decode for us
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+# Files listed in an image folder. They are decoded by models.uploads.decode_image, the one decoder of the project
+# (its format allow-list and pixel limit); TIFFs are listed so that they are reported as skipped, never ignored.
+IMAGE_SUFFIXES = tuple(f".{e}" for e in uploads.EXTENSIONS) + (".tif", ".tiff")
+DECODER_VERSION = "uploads-1"  # part of the decoded-folder cache key: a new decoder never reuses old pixels
+
+SAMPLE = "cifar10-sample"
+SAMPLE_PATH = Path(__file__).resolve().parent / "samples" / "cifar10-test-first932.npz"
+SAMPLE_SHA256 = "ad6f14c14dde611562b0262eca11fd5823866283268d09f2b4039769236605fd"
+SAMPLE_DESCRIPTION = "the first 932 official CIFAR-10 test images (shipped)"
 HOLDOUT_EVERY = 5  # a folder of class folders with no train/test split: every 5th image is test
 
 
@@ -172,7 +181,7 @@ def load_dataset(name, split="train", root=None, download=False):
     """A whole data split in memory.
 
     Args:
-        name: "shapes", "cifar10", or the path of an ImageFolder (`train/<class>/*`, `test/<class>/*`,
+        name: "shapes", "cifar10", "cifar10-sample" (test only), or the path of an ImageFolder (`train/<class>/*`, `test/<class>/*`,
             or just `<class>/*`, then every 5th image of each class, in file-name order, is test).
         split: "train" or "test".
         root: where cifar10 lives (default: `data_root()`): a folder holding `cifar-10-batches-py/`,
@@ -184,17 +193,19 @@ def load_dataset(name, split="train", root=None, download=False):
     _check_split(split)
     if name == "shapes":
         return make_shapes(split)
+    if name == SAMPLE:
+        return load_sample(split)
     if name == "cifar10":
         return _load_cifar10(split, Path(root) if root else data_root(), download)
     path = Path(str(name)).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(
-            f"unknown data set {name!r}: use 'shapes', 'cifar10', or the path of an image folder with one "
+            f"unknown data set {name!r}: use 'shapes', 'cifar10', 'cifar10-sample', or the path of an image folder with one "
             "sub-folder per class."
         )
     images, labels, _, skipped = load_image_folder(path, split)
     if skipped:
-        warnings.warn(f"{len(skipped)} unreadable image(s) skipped in {path}: {', '.join(map(str, skipped[:5]))}")
+        warnings.warn(f"{len(skipped)} unreadable image(s) skipped in {path}: {', '.join(map(str, skipped[:5]))}", stacklevel=2)
     return images, labels
 
 
@@ -209,12 +220,53 @@ def on_disk(name, root=None) -> bool:
     when one of its local layouts is in `root` (default `data_root()`); for a folder when it exists. Cheap (no reading)."""
     if name == "shapes":
         return True
+    if name == SAMPLE:
+        return SAMPLE_PATH.is_file()
     if name == "cifar10":
-        root = Path(root) if root else data_root()
-        return (any((d / "test_batch").is_file() for d in (root / CIFAR10_DIR, root))
-                or any((d / "train").is_dir() and (d / "test").is_dir() for d in (root / CIFAR10_JPG_DIR, root))
-                or (root / CIFAR10_ARCHIVE).is_file())
+        return _cifar10_layout(Path(root) if root else data_root()) is not None
     return Path(str(name)).expanduser().is_dir()
+
+
+def _cifar10_layout(root):
+    """Which local copy `load_dataset("cifar10")` reads, in its order: "batches", "jpg", "archive", or None."""
+    if any((d / "test_batch").is_file() for d in (root / CIFAR10_DIR, root)):
+        return "batches"
+    if any((d / "train").is_dir() and (d / "test").is_dir() for d in (root / CIFAR10_JPG_DIR, root)):
+        return "jpg"
+    return "archive" if (root / CIFAR10_ARCHIVE).is_file() else None
+
+
+def describe_split(name, split="test", root=None) -> str:
+    """What `load_dataset(name, split)` holds, in words for a caption, e.g. "the full CIFAR-10 test split, 10,000
+    images (the JPEG re-encoded copy)". Cheap (no reading)."""
+    _check_split(split)
+    if name == "shapes":
+        return f"the shapes {split} split, {SHAPES_SIZES[split]:,} images (built in)"
+    if name == SAMPLE:
+        return SAMPLE_DESCRIPTION
+    if name == "cifar10":
+        n = "10,000" if split == "test" else "50,000"
+        copy = {"jpg": "the JPEG re-encoded copy, not the official pixels", None: "not on this machine"}.get(
+            _cifar10_layout(Path(root) if root else data_root()), "official pixels")
+        return f"the full CIFAR-10 {split} split, {n} images ({copy})"
+    return f"the {split} images of the folder {Path(str(name)).name}"
+
+
+def which_test_split(dataset_name, root=None, exact_pixels=False) -> tuple[str, str]:
+    """The test images a page should measure a model of `dataset_name` on, and how to say so: for CIFAR-10 (or
+    the sample) the full test split when it is on this machine, else the shipped sample. exact_pixels=True (for a
+    network trained on the official pixels, e.g. a published one, which loses about 10 points on the JPEG copy):
+    the JPEG copy does not count, only the official batches or archive.
+
+    Returns:
+        (name for `load_dataset`, description), e.g. ("cifar10-sample", "the first 932 official CIFAR-10 test
+        images (shipped)") or ("cifar10", "the full CIFAR-10 test split, 10,000 images (...)").
+    """
+    if dataset_name in ("cifar10", SAMPLE):
+        layout = _cifar10_layout(Path(root) if root else data_root())
+        name = "cifar10" if layout and not (exact_pixels and layout == "jpg") else SAMPLE
+        return name, describe_split(name, "test", root)
+    return dataset_name, describe_split(dataset_name, "test", root)
 
 
 def dataset_info(name, root=None) -> DatasetInfo:
@@ -223,6 +275,8 @@ def dataset_info(name, root=None) -> DatasetInfo:
         return DatasetInfo("shapes", SHAPES_CLASSES, SHAPES_MEAN, SHAPES_STD)
     if name == "cifar10":
         return DatasetInfo("cifar10", CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD)
+    if name == SAMPLE:  # a part of CIFAR-10's test split: CIFAR-10's classes and (train split) statistics
+        return DatasetInfo(SAMPLE, CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD)
     path = Path(str(name)).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"unknown data set {name!r}: use 'shapes', 'cifar10', or an image folder path.")
@@ -236,6 +290,33 @@ def dataset_info(name, root=None) -> DatasetInfo:
 # --- CIFAR-10 ---------------------------------------------------------------------------------
 
 
+def load_sample(split="test"):
+    """The shipped CIFAR-10 sample: the first 932 official test images, exact pixels, official order.
+
+    Returns:
+        images (932, 3, 32, 32) uint8, labels (932,) int64 (0 airplane ... 9 truck), fresh tensors.
+    Raises:
+        ValueError for the train split (it is a test sample) or a file that is not the shipped one.
+    """
+    _check_split(split)
+    if split != "test":
+        raise ValueError(f"{SAMPLE} is a test sample (the first 932 official CIFAR-10 test images): it has no train "
+                         "split; train on 'cifar10' or 'shapes'.")
+    images, labels = _sample_arrays()
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.copy())
+
+
+@functools.cache
+def _sample_arrays():
+    if not SAMPLE_PATH.is_file():
+        raise FileNotFoundError(f"the shipped CIFAR-10 sample {SAMPLE_PATH} is missing; restore it from the repository.")
+    blob = SAMPLE_PATH.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != SAMPLE_SHA256:
+        raise ValueError(f"{SAMPLE_PATH.name} is not the shipped CIFAR-10 sample (its SHA-256 differs); restore it.")
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        return np.asarray(z["images"], dtype=np.uint8), np.asarray(z["labels"], dtype=np.int64)
+
+
 def _load_cifar10(split, root, download):
     for d in (root / CIFAR10_DIR, root):
         if (d / "test_batch").is_file():
@@ -246,7 +327,7 @@ def _load_cifar10(split, root, download):
             if set(classes) != set(CIFAR10_CLASSES):
                 raise ValueError(f"{d} does not hold the 10 CIFAR-10 classes: found {', '.join(classes)}.")
             if skipped:
-                warnings.warn(f"{len(skipped)} unreadable image(s) skipped in {d}.")
+                warnings.warn(f"{len(skipped)} unreadable image(s) skipped in {d}.", stacklevel=3)
             order = torch.tensor([CIFAR10_CLASSES.index(c) for c in classes])  # folder order -> official order
             return images, order[labels]
     archive = root / CIFAR10_ARCHIVE
@@ -352,28 +433,14 @@ def _read_python_batches(folder, split):
 # --- ImageFolder ------------------------------------------------------------------------------
 
 
-def decode_image(source, size=32):
-    """Decode an image file (path, bytes or file object) to (3, size, size) uint8 RGB.
-
-    Pillow with a format allow-list and a pixel limit; the image is centre-cropped to a square and
-    resized. Raises ValueError with a readable reason for anything else.
-    """
-    if isinstance(source, (bytes, bytearray)):
-        source = io.BytesIO(source)
+def _decode_file(f):
+    """One file of an image folder -> (3, 32, 32) uint8, through models.uploads.decode_image (the project's one
+    decoder: the pixels a file gives are the same whether it is uploaded or read from a folder)."""
     try:
-        with Image.open(source) as im:
-            if im.format not in IMAGE_FORMATS:
-                raise ValueError(f"{im.format} images are not accepted; use one of {', '.join(IMAGE_FORMATS)}.")
-            if im.width * im.height > MAX_PIXELS:
-                raise ValueError(f"the image has {im.width}x{im.height} pixels, more than the {MAX_PIXELS:,} allowed.")
-            if im.format == "JPEG":
-                im.draft("RGB", (size * 2, size * 2))  # decode big JPEGs at reduced scale: much faster
-            im = ImageOps.exif_transpose(im).convert("RGB")
-            if im.size != (size, size):
-                im = ImageOps.fit(im, (size, size), Image.Resampling.BICUBIC)
-            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1).copy()
-    except (OSError, Image.DecompressionBombError, SyntaxError) as e:
-        raise ValueError(f"not a readable image ({e}).") from e
+        data = f.read_bytes()
+    except OSError as e:
+        raise ValueError(f"{f.name} could not be read ({e}).") from None
+    return uploads.decode_image(data, f.name).pixels.transpose(2, 0, 1).copy()
 
 
 def _list_folder(path, split):
@@ -406,7 +473,7 @@ def _list_folder(path, split):
 
 
 def load_image_folder(path, split="train", cache=True):
-    """Decode one split of an ImageFolder to 32x32.
+    """Decode one split of an ImageFolder to 32x32 with models.uploads.decode_image (centre square, Lanczos).
 
     Unreadable images are skipped and listed, not fatal. Decoded splits are cached as .npz under
     `data_root()/decoded/`, keyed by the folder's file names, sizes and times (60k JPEGs take a while).
@@ -415,7 +482,7 @@ def load_image_folder(path, split="train", cache=True):
     """
     _check_split(split)
     items, classes = _list_folder(path, split)
-    sig = hashlib.sha1(str(Path(path).resolve()).encode() + split.encode())
+    sig = hashlib.sha1(str(Path(path).resolve()).encode() + split.encode() + DECODER_VERSION.encode())
     for f, c in items:
         st = f.stat()
         sig.update(f"{f.name}\0{c}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
@@ -430,7 +497,7 @@ def load_image_folder(path, split="train", cache=True):
     images, labels, skipped = [], [], []
     for f, c in items:
         try:
-            images.append(decode_image(f))
+            images.append(_decode_file(f))
             labels.append(classes.index(c))
         except ValueError:
             skipped.append(f)

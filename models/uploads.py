@@ -133,6 +133,26 @@ def _to_rgb(im: Image.Image, notes: list) -> Image.Image:
     return im.convert("RGB")
 
 
+def _open_header(data: bytes, name: str, max_bytes: int) -> Image.Image:
+    """The image's header only (Pillow, allowed formats); a ValueError a student can act on for anything else."""
+    if not data:
+        raise ValueError("The file is empty (0 bytes): there is no image in it.")
+    if len(data) > max_bytes:
+        raise ValueError(f"The file is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB.")
+    try:
+        with warnings.catch_warnings(record=True):  # Pillow's own bomb warning: we check a lower limit below
+            return Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
+    except UnidentifiedImageError:
+        raise ValueError(_refusal(data, name)) from None
+    except Image.DecompressionBombError:
+        raise ValueError(
+            f"The image declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels in a "
+            f"{len(data)}-byte file: a decompression bomb. It was not decoded."
+        ) from None
+    except Exception as e:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
+        raise ValueError(f"The file claims to be an image but its header is damaged ({type(e).__name__}: {e}).") from None
+
+
 def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> Upload:
     """Decode an uploaded file into the model's 32 x 32 RGB view.
 
@@ -147,22 +167,7 @@ def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, m
         ValueError with a sentence for the user: empty, too big, not an allowed format, damaged or
         truncated, too many pixels, too small.
     """
-    if not data:
-        raise ValueError("The file is empty (0 bytes): there is no image in it.")
-    if len(data) > max_bytes:
-        raise ValueError(f"The file is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB.")
-    try:
-        with warnings.catch_warnings(record=True):  # Pillow's own bomb warning: we check a lower limit below
-            im = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
-    except UnidentifiedImageError:
-        raise ValueError(_refusal(data, name)) from None
-    except Image.DecompressionBombError:
-        raise ValueError(
-            f"The image declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} million pixels in a "
-            f"{len(data)}-byte file: a decompression bomb. It was not decoded."
-        ) from None
-    except Exception as e:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
-        raise ValueError(f"The file claims to be an image but its header is damaged ({type(e).__name__}: {e}).") from None
+    im = _open_header(data, name, max_bytes)
     fmt, mode, (w, h) = im.format, im.mode, im.size
     if w * h > max_pixels:
         raise ValueError(

@@ -3,14 +3,13 @@
 import streamlit as st
 
 from models import zoo
-from models.data import SHAPES_CLASSES, SHAPES_MEAN, SHAPES_STD
+from models.data import SHAPES_CLASSES
 from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
 from pages import ui
-from pages.ui import csv_download, guard, init_model
-from viz import inspect_views as iv
+from viz import inspect as I
+from viz import inspect_charts as ch
 from viz.attribution import DESCRIPTIONS, attribute_all
-from viz.inspect import inspect, strongest_channels
 
 UNTRAINED = "untrained-resnet20"  # (no trained model yet)
 PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 3}}
@@ -18,16 +17,16 @@ PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale":
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def model_and_classes(name, sha256):
-    """The model and its class names; sha256 (ui.weights_id) keys the cache on the weights, not just the name."""
+    """The model, its class names and its gallery; sha256 (ui.weights_id) keys the cache on the weights."""
     if name == UNTRAINED:
-        return init_model(ResNetConfig(depth=20, mean=SHAPES_MEAN, std=SHAPES_STD), 0), SHAPES_CLASSES
-    model = ui.zoo_model(name)
-    return model, iv.class_names(zoo.card(name), model.config.num_classes)
+        return ui.init_model(ResNetConfig(depth=20, **ui.SHAPES_STATS), 0), SHAPES_CLASSES, ("shapes", "")
+    model, card = ui.zoo_model(name), zoo.card(name)
+    return model, I.class_names(card, model.config.num_classes), I.gallery_for(card.get("dataset"), card.get("data_path"))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def gallery(name):
-    return iv.gallery(name)
+    return I.gallery(name)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -37,13 +36,13 @@ def decode(data: bytes, name: str) -> Upload:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def look(name, sha256, pixels, skip, drop):
-    model, classes = model_and_classes(name, sha256)
-    return inspect(model, Upload.from_pixels(pixels).tensor(), classes, skip=skip, drop=drop)
+    model, classes, _ = model_and_classes(name, sha256)
+    return I.inspect(model, Upload.from_pixels(pixels).tensor(), classes, skip=skip, drop=drop)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def explain(name, sha256, pixels, target, block, steps, noise, layer_ig, skip, drop):
-    model, _ = model_and_classes(name, sha256)
+    model, _, _ = model_and_classes(name, sha256)
     return attribute_all(model, Upload.from_pixels(pixels).tensor(), target, block, steps, noise, layer_ig, skip, drop)
 
 
@@ -57,49 +56,50 @@ def switches_on():
     st.session_state.ins_noskip, st.session_state.ins_drop = [], []
 
 
-LABELS = {"ins_model": "model", "ins_src": "image source", "ins_gallery": "gallery", "ins_image": "test image (0 to 29)",
-          "ins_noskip": "list of blocks", "ins_drop": "list of blocks", "ins_shared": "switch (true or false)",
-          "ins_chan": "block", "ins_class": "class", "ins_cam": "block", "ins_steps": "number of steps (8 to 128)",
-          "ins_noise": "switch (true or false)", "ins_layerig": "switch (true or false)"}
-
+LABELS = {"ins_model": "model", "ins_src": "image source", "ins_noskip": "list of blocks", "ins_drop": "list of blocks",
+          "ins_shared": "switch (true or false)", "ins_chan": "block", "ins_class": "class", "ins_cam": "block",
+          "ins_steps": "number of steps (8 to 128)", "ins_noise": "switch (true or false)",
+          "ins_layerig": "switch (true or false)", "ins_image": f"test image (0 to {I.GALLERY - 1})"}
 
 st.title("Inspect: look inside every block")
-st.caption("Upload an image, take a photo or pick one from the gallery; see what each block adds to its input, "
-           "flip skips and branches off, and ask Captum why the network answers as it does.")
+st.caption("Pick a test image or upload your own; see what each block adds to its input, flip skips and branches "
+           "off, and ask Captum why the network answers as it does.")
 cat = ui.zoo_catalog()
-names, default, acc = iv.model_choices(cat, UNTRAINED)
+names, default, acc = I.model_choices(cat, UNTRAINED)
+labels = dict(zip(cat.name, cat.label, strict=True)) if len(cat) else {}
 if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo): showing an untrained "
                "ResNet-20, whose predictions mean nothing. Train one on the Train page or with "
                "`python -m models.train --dataset shapes --depth 20 --out runs/r20`.")
-with ui.url_bound(LABELS):
+with ui.controls(), ui.url_bound(LABELS):
     c_model, c_src = st.columns([2, 3])
-    name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on)
+    name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on,
+                             format_func=lambda n: labels.get(n, n), help="The trained network to look inside.")
     if name in acc:
-        c_model.caption(f"Test accuracy {acc[name]:.1%}.")
-    src = c_src.segmented_control("Image from", ["Upload", "Camera", "Gallery"], default="Upload", key="ins_src",
-                                  bind="query-params") or "Upload"
+        c_model.caption(f"Test accuracy {acc[name][0]:.1%} {acc[name][1]}.")
+    src = c_src.segmented_control("Image from", ["Gallery", "Upload", "Camera"], default="Gallery", key="ins_src",
+                                  bind="query-params", help="Test images of the model's own data set, a file of "
+                                  "yours, or a photo from your camera.") or "Gallery"
     if src == "Gallery":
-        sets, note = iv.gallery_sets(next(iter(cat[cat.name == name].dataset), None))
-        if note:
-            st.caption(note)
-        gset = st.radio("Gallery", sets, horizontal=True, key="ins_gallery", bind="query-params") if len(sets) > 1 else sets[0]
-        i = st.slider("Test image", 0, iv.GALLERY - 1, 3, key="ins_image", bind="query-params")
+        i = st.slider("Test image", 0, I.GALLERY - 1, 3, key="ins_image", bind="query-params",
+                      help="One of 30 test images of the model's own data set.")
 model = up = ins = None
-with guard(f"load the model {name}"):
+with ui.guard(f"load the model {name}"):
     sha256 = "" if name == UNTRAINED else ui.weights_id(name)
-    model, classes = model_and_classes(name, sha256)
+    model, classes, (gset, gnote) = model_and_classes(name, sha256)
 if model is None:
     st.stop()
-if src == "Gallery":
-    with guard(f"load the {gset} test images"):
+if src == "Gallery" and gset is None:
+    st.info(gnote)
+elif src == "Gallery":
+    with ui.guard(f"load the {gset} test images"):
         gx, gy, gcls = gallery(gset)
         up = Upload.from_pixels(gx[i], source=f"{gset} test #{i} (true class: {gcls[gy[i]]})")
 else:  # (an upload or a photo cannot be put in a link)
     f = (st.file_uploader(f"An image: {ALLOWED} (at most {MAX_PIXELS // 10**6} megapixels)", key="file")
          if src == "Upload" else st.camera_input("Take a photo", key="camera"))
     if f is not None:
-        with guard(f"read {f.name}"):
+        with ui.guard(f"read {f.name}"):
             up = decode(f.getvalue(), f.name)
 if up is None:
     st.info("Choose an image to inspect.")
@@ -108,56 +108,65 @@ if up.notes:
     st.info("\n".join(f"- {n}" for n in up.notes))
 
 n = len(model.blocks)
-with ui.url_bound(LABELS):
+with ui.controls("Switches"), ui.url_bound(LABELS):
     c1, c2, c3 = st.columns([4, 4, 1], vertical_alignment="bottom")
-    no_skip = c1.multiselect("Blocks without their skip (out = act(F(x)))", range(n), key="ins_noskip", bind="query-params")
+    no_skip = c1.multiselect("Blocks without their skip (out = act(F(x)))", range(n), key="ins_noskip",
+                             bind="query-params", help="These blocks lose their + x: out = act(F(x)).")
     dropped = c2.multiselect("Blocks with their branch removed (out = shortcut(x))", range(n), key="ins_drop",
-                             bind="query-params")
+                             bind="query-params", help="These blocks lose F: they pass their input on.")
     c3.button("Reset", on_click=switches_on, width="stretch", help="Every skip and branch back on.")
     skip = tuple(False if i in no_skip else None for i in range(n))
     drop = tuple(i in dropped for i in range(n))
 
-    with guard("run the model on this image"):
-        ins = look(name, sha256, up.pixels, skip, drop)
-        for col, pair in zip(st.columns([1, 1, 1.3]), (iv.original(up), iv.seen(up), iv.top(ins)), strict=True):
-            with col:
-                chart(pair)
-        csv_download(ins.top, "inspect-top5", "Predictions (CSV)")
+with ui.guard("run the model on this image"):
+    ins = look(name, sha256, up.pixels, skip, drop)
+    for col, pair in zip(st.columns([1, 1, 1.3]), (ch.original(up), ch.seen(up), ch.top(ins)), strict=True):
+        with col:
+            chart(pair)
+    ui.csv_download(ins.top, "inspect-top5", "Predictions (CSV)")
 
-        st.subheader("Every block: x, F(x) and the output")
-        shared = st.toggle("One colour scale for all blocks (else each block's three maps share one)", key="ins_shared",
-                           bind="query-params")
-        chart(iv.block_maps(ins, shared))
-        chart(iv.ratios(ins))
-        csv_download(ins.blocks, "inspect-blocks", "Per-block numbers (CSV)")
+    st.subheader("Every block: x, F(x) and the output")
+    with ui.url_bound(LABELS):
+        shared = st.toggle("One colour scale for all blocks (else each block's three maps share one)",
+                           key="ins_shared", bind="query-params", help="Compare sizes across blocks, or each block.")
+    chart(ch.block_maps(ins, shared))
+    chart(ch.ratios(ins))
+    ui.csv_download(ins.blocks, "inspect-blocks", "Per-block numbers (CSV)")
 
-        blk = st.selectbox("Strongest channels of block", range(n), index=n - 1, key="ins_chan", bind="query-params")
-        table, maps = strongest_channels(ins.outs[blk], k=8)
-        chart(iv.channels(table, maps, blk))
-        csv_download(table, "inspect-channels", "Channels (CSV)")
+    with ui.url_bound(LABELS):
+        blk = st.selectbox("Strongest channels of block", range(n), index=n - 1, key="ins_chan", bind="query-params",
+                           help="The block whose strongest output channels are drawn.")
+    table, maps = I.strongest_channels(ins.outs[blk], k=8)
+    chart(ch.channels(table, maps, blk))
+    ui.csv_download(table, "inspect-channels", "Channels (CSV)")
 
 if ins is None:
     st.stop()
 st.subheader("Attributions (Captum)")
-# A new image (or model) explains its own top class: a keyed selectbox would keep the last image's choice. The first
-# image of a session keeps what a link asked for.
-seen = (name, hash(up.pixels.tobytes()))
-if st.session_state.get("_ins_seen") not in (None, seen) and "ins_class" in st.session_state:
-    st.session_state["ins_class"] = classes[int(ins.top.cls[0])]
-st.session_state["_ins_seen"] = seen
-with ui.url_bound(LABELS):
+with ui.controls("Attribution settings"), ui.url_bound(LABELS):
+    # A new image (or model) explains its own top class: the widget's state is set before it is made (and it gets no
+    # default, so Streamlit never sees both). The first image of a session keeps a valid class a link asked for.
+    seen, before = (name, hash(up.pixels.tobytes())), st.session_state.get("_ins_seen")
+    if before != seen and (before is not None or st.query_params.get("ins_class") not in classes):
+        st.session_state["ins_class"] = classes[int(ins.top.cls[0])]
+    st.session_state["_ins_seen"] = seen
     a1, a2, a3, a4 = st.columns(4)
-    label = a1.selectbox("Class to explain", classes, index=int(ins.top.cls[0]), key="ins_class", bind="query-params")
+    label = a1.selectbox("Class to explain", classes, key="ins_class", bind="query-params",
+                         help="The class whose score the attributions explain.")
     target = classes.index(label)
     a1.caption(f"The model gives it {ins.probs[target]:.1%}.")
-    cam = a2.selectbox("GradCAM at block", range(n), index=n - 1, key="ins_cam", bind="query-params")
-    steps = a3.select_slider("IG steps", [8, 16, 32, 64, 128], value=32, key="ins_steps", bind="query-params")
-    noise = 0.1 if a4.toggle("NoiseTunnel (smoothed IG)", key="ins_noise", bind="query-params") else 0.0
-    layer_ig = a4.toggle("Per-block via LayerIG (slower)", key="ins_layerig", bind="query-params")
-with guard("compute the attributions"):
+    cam = a2.selectbox("GradCAM at block", range(n), index=n - 1, key="ins_cam", bind="query-params",
+                       help="The block whose output GradCAM weighs.")
+    steps = a3.select_slider("IG steps", [8, 16, 32, 64, 128], value=32, key="ins_steps", bind="query-params",
+                             help="More steps: more exact Integrated Gradients, slower.")
+    noise = 0.1 if a4.toggle("NoiseTunnel (smoothed IG)", key="ins_noise", bind="query-params",
+                             help="Averages IG over noisy copies of the image.") else 0.0
+    layer_ig = a4.toggle("Per-block via LayerIG (slower)", key="ins_layerig", bind="query-params",
+                         help="Per-block importance from LayerIntegratedGradients instead of branch gates.")
+with ui.guard("compute the attributions"):
     att = explain(name, sha256, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
-    chart(iv.attributions(up.pixels, att, classes, steps, noise))
+    chart(ch.attributions(up.pixels, att, classes, steps, noise))
     st.markdown("\n".join(f"- {DESCRIPTIONS[k]}" for k in ("saliency", "ig") + (("ig_nt",) if noise else ()) + ("gradcam",)))
-    chart(iv.importance(att, layer_ig))
-    csv_download(att.blocks, "inspect-block-importance", "Per-block importance (CSV)")
-    csv_download(iv.pixel_table(att), "inspect-attribution-maps", "Attribution maps, per pixel (CSV)")
+    chart(ch.importance(att, layer_ig))
+    ui.csv_download(att.blocks, "inspect-block-importance", "Per-block importance (CSV)")
+    ui.csv_download(I.pixel_table(att), "inspect-attribution-maps", "Attribution maps, per pixel (CSV)")

@@ -1,13 +1,11 @@
 """Residuals: what trained networks learned (He et al. 2015 Fig. 7), lesions and gradient paths (Veit et al. 2016)."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from models import zoo
 from pages import ui
-from viz import residual_charts as rc
 from viz import residuals as R
+from viz import residuals_charts as rc
 
 WANTED = ["resnet20", "plain20", "resnet56", "plain56", "resnet110", "plain110"]  # He et al.'s Fig. 7 set
 VIEWS = ["Residual sizes", "Lesions", "Gradient paths", "Switches"]  # (their values are what a link holds)
@@ -26,52 +24,39 @@ def chunk(kind: str, name: str, sha: str, dataset: str, a: int, b: int, arg=None
     return R.path_gradient_sums(m, x[a:b], y[a:b], [k], samples, seed=seed)
 
 
-def run(jobs, what):
-    """jobs: {name: [chunk args]} -> {name: concatenated sums}; a progress bar, stoppable between chunks."""
-    total, done, out = sum(map(len, jobs.values())), 0, {}
-    bar = st.progress(0.0, text=what)
-    for name, args in jobs.items():
-        parts = []
-        for arg in args:
-            parts.append(chunk(*arg))
-            done += 1
-            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total} (Pause stops after this step)")
-        out[name] = R.concat(parts)
-    bar.empty()
-    return out
-
-
-def show_tables(tables, file):
-    df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)
-    with st.expander("The numbers behind the chart"):
-        st.dataframe(df, hide_index=True, height=220)
-        ui.csv_download(df, file, "Download (CSV)")
-
-
 st.title("Residuals")
-st.markdown("What trained networks learned, on their own test images: how big each residual **F(x)** is, "
-            "what happens when blocks are deleted, and along which paths the gradient travels. Each chart puts "
-            "the paper's finding beside ours.")
-cat = zoo.list()  # a folder listing: cheap, and always current
+st.markdown("What trained networks learned, on test images: how big each residual **F(x)** is, what deleting "
+            "blocks does, and along which paths the gradient travels; each chart beside the paper's finding.")
+cat = ui.zoo_catalog()
 if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo). Train one on the "
                "Train page or with `python -m models.train`; this page measures trained networks only.")
     st.stop()
-with ui.url_bound({"res_dataset": "data set", "res_models": "list of zoo models", "res_n": "number of test images "
-                   "(50 to 10000)", "res_view": "view"}):
+
+
+def models_of(d):  # (the data set's models, the default choice: shipped, trained, published first, up to depth 56)
+    have = cat[cat.dataset == d].sort_values(["depth", "skip"], ascending=[True, False])
+    pub = have[(have.origin == "published") & have.default_ok]
+    pick = pub if len(pub) else have[have.default_ok & (have.depth <= 56)]
+    upto = have.depth <= 56
+    return have, (list(pick.name) or list(have.name[have.trained & upto]) or list(have.name[upto])
+                  or list(have.name[:1]))
+
+
+with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list of zoo models", "res_view": "view"}):
     c = st.columns([1, 3, 1])
-    datasets = sorted(cat.dataset.dropna().unique())  # opens on the built-in shapes: it needs no download
-
-    def models_of(d):  # (the data set's models, the default choice: those up to depth 56)
-        have = cat[cat.dataset == d].drop_duplicates("name").sort_values(["depth", "skip"], ascending=[True, False])
-        return have, list(have.name[have.depth <= 56]) or list(have.name[:1])
-
-    dataset = c[0].selectbox("Data set", datasets, index=datasets.index("shapes") if "shapes" in datasets else 0,
-                             key="res_dataset", bind="query-params", on_change=lambda: st.session_state.update(
+    datasets = sorted(cat.dataset.dropna().unique())
+    first = next((d for d in ("cifar10", "shapes") if d in datasets and models_of(d)[1]), datasets[0])
+    dataset = c[0].selectbox("Data set", datasets, index=datasets.index(first), key="res_dataset",
+                             bind="query-params", help="The data set the models were trained on.",
+                             on_change=lambda: st.session_state.update(
                                  res_models=models_of(st.session_state.res_dataset)[1]))  # a new set: its models
     have, default = models_of(dataset)
-    names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params")
-    n_test = c[2].number_input("Test images", 50, 10_000, 500, step=50, key="res_n", bind="query-params")
+    labels = dict(zip(have.name, have.label, strict=True))
+    names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params",
+                             format_func=lambda n: labels.get(n, n), help="The networks to measure and compare.")
+    n_test = ui.number_input(c[2], "Test images", 50, 10_000, 500, step=50, key="res_n", what="number of test images",
+                             help="How many test images every measurement averages over.")
     c = st.columns([6, 1], vertical_alignment="bottom")
     view = c[0].radio("Show", VIEWS, horizontal=True, key="res_view", bind="query-params",
                       help="Residual sizes: He et al. 2015 Fig. 7. Lesions: Veit et al. 2016 Fig. 3 and 5. "
@@ -89,76 +74,79 @@ if not names:
     st.stop()
 
 with ui.guard("measure these models"):
-    cards = {n: zoo.card(n) for n in names}
-    sha = {n: c.get("sha256", "") for n, c in cards.items()}
-    src = {n: zoo.data_source(c) for n, c in cards.items()}  # "shapes", "cifar10" or a folder's path
+    sha = {n: ui.weights_id(n) for n in names}
+    src = {n: ui.test_set(n)[0] for n in names}  # "shapes", "cifar10", "cifar10-sample" or a folder's path
     nets = {n: ui.zoo_model(n) for n in names}
+    n_img = min([int(n_test)] + [len(ui.dataset(s, "test")[0]) for s in set(src.values())])
 
     def over_test(kind, arg=lambda n: None):  # {name: [chunk args]} over the first n_img test images
         return {n: [(kind, n, sha[n], src[n], a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
 
-    n_img = min([int(n_test)] + [len(ui.dataset(s, "test")[0]) for s in set(src.values())])
-    label = {n: m.config.name for n, m in nets.items()}
+    label = {n: labels.get(n, nets[n].config.name) for n in names}
     chance = 1 - 1 / nets[names[0]].config.num_classes
-    st.caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}`; BatchNorm in eval mode "
-               "(running statistics).")
+    st.caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}` "
+               f"({'; '.join(sorted({ui.test_set(n)[1] for n in names}))}); BatchNorm in eval mode.")
     if view == VIEWS[0]:
-        sums = run(over_test("responses"), "Forward passes")
+        sums = ui.run_steps(chunk, over_test("responses"), "Forward passes")
         blocks = {label[n]: R.residual_table(s[0]) for n, s in sums.items()}
         layers = {label[n]: R.response_table(s[1]) for n, s in sums.items()}
         ui.show_chart(rc.residual_ratios(blocks))
-        show_tables(blocks, f"residual_ratios_{dataset}")
+        ui.tables_expander(blocks, f"residual_ratios_{dataset}")
         ui.show_chart(rc.response_std(layers))
-        show_tables(layers, f"response_std_{dataset}")
+        ui.tables_expander(layers, f"response_std_{dataset}")
     elif view == VIEWS[1]:
-        with ui.url_bound({"res_lesion": "lesion", "res_kpts": "number of k values (2 to 60)",
-                           "res_draws": "number of draws (1 to 50)"}):
+        with ui.controls("Lesion settings"), ui.url_bound({"res_lesion": "lesion"}):
             c = st.columns(3)
             kind = c[0].radio("Delete", ["one block at a time", "k random blocks"], horizontal=True, key="res_lesion",
-                              bind="query-params")
-            kpts = c[1].number_input("k values per model", 2, 60, 9, key="res_kpts", disabled=kind.startswith("one"),
-                                     bind="query-params")
-            draws = c[2].number_input("Draws per k", 1, 50, 3, key="res_draws", disabled=kind.startswith("one"),
-                                      bind="query-params")
+                              bind="query-params", help="Which blocks lose their residual branch F.")
+            one = kind.startswith("one")
+            kpts = ui.number_input(c[1], "k values per model", 2, 60, 9, key="res_kpts", what="number of k values",
+                                   disabled=one, help="How many different numbers k of deleted blocks to try.")
+            draws = ui.number_input(c[2], "Draws per k", 1, 50, 3, key="res_draws", what="number of draws",
+                                    disabled=one, help="How many random sets of k blocks to delete for each k.")
         sets = {}
         for n, m in nets.items():
             nb = len(m.blocks)
             ks = sorted({int(round(v)) for v in np.linspace(1, nb, int(kpts))})
-            sets[n] = tuple(R.single_lesions(nb) if kind.startswith("one") else R.random_lesions(nb, ks, int(draws)))
-        sums = run(over_test("settings", sets.get), "Lesions")
+            sets[n] = tuple(R.single_lesions(nb) if one else R.random_lesions(nb, ks, int(draws)))
+        sums = ui.run_steps(chunk, over_test("settings", sets.get), "Lesions")
         tables = {label[n]: R.lesion_table(s, nets[n]) for n, s in sums.items()}
-        ui.show_chart((rc.single_lesions if kind.startswith("one") else rc.k_lesions)(tables, chance=chance))
-        show_tables(tables, f"lesions_{dataset}")
+        ui.show_chart((rc.single_lesions if one else rc.k_lesions)(tables, chance=chance))
+        ui.tables_expander(tables, f"lesions_{dataset}")
     elif view == VIEWS[2]:
         res = [n for n in names if nets[n].config.skip]
         if not res:
             st.warning("Gradient paths need a residual network: pick one of the ResNets.")
             st.stop()
-        with ui.url_bound({"res_path_model": "residual network of those chosen", "res_samples": "number of draws "
-                           "(10 to 1000)", "res_batch": "number of images (1 to 64)", "res_seed": "seed (0 to 10000)"}):
+        with ui.controls("Path settings"), ui.url_bound({"res_path_model": "residual network of those chosen"}):
             c = st.columns(4)
-            n = c[0].selectbox("Network", res, key="res_path_model", bind="query-params")
-            samples = c[1].number_input("Draws per k", 10, 1000, 100, step=10, key="res_samples", bind="query-params")
-            batch = c[2].number_input("Images per draw", 1, 64, 4, key="res_batch", bind="query-params")
-            seed = c[3].number_input("Seed", 0, 10_000, 0, key="res_seed", bind="query-params")
+            n = c[0].selectbox("Network", res, key="res_path_model", bind="query-params", format_func=label.get,
+                               help="The residual network whose gradient paths are measured.")
+            samples = ui.number_input(c[1], "Draws per k", 10, 1000, 100, step=10, key="res_samples",
+                                      what="number of draws", help="Random paths measured for each path length k.")
+            batch = ui.number_input(c[2], "Images per draw", 1, 64, 4, key="res_batch", what="number of images",
+                                    help="Test images each path's gradient is averaged over.")
+            seed = ui.number_input(c[3], "Seed", 0, 10_000, 0, key="res_seed", what="seed",
+                                   help="Draws a different set of random paths.")
         nb = len(nets[n].blocks)
         steps = [("paths", n, sha[n], src[n], 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]
-        s = run({n: steps}, f"Backward passes along random paths, on the first {int(batch)} test images")[n]
+        s = ui.run_steps(chunk, {n: steps}, f"Backward passes along random paths, on the first {int(batch)} test images")[n]
         table = R.path_table(s, nb)
         ui.show_chart(rc.path_lengths(table, R.path_span(table), label[n]))
-        show_tables({label[n]: table}, f"path_lengths_{n}")
+        ui.tables_expander({label[n]: table}, f"path_lengths_{n}")
     else:
         n0 = nets[names[0]]
-        with ui.url_bound({"res_skips_off": "list of blocks", "res_drops": "list of blocks"}):
+        with ui.controls("Switches"), ui.url_bound({"res_skips_off": "list of blocks", "res_drops": "list of blocks"}):
             c = st.columns(2)
-            skips_off = c[0].multiselect("Custom: skips off at blocks", list(range(len(n0.blocks))), key="res_skips_off",
+            blocks_of = list(range(len(n0.blocks)))
+            skips_off = c[0].multiselect("Custom: skips off at blocks", blocks_of, key="res_skips_off",
                                          bind="query-params", help=f"Block numbers of {label[names[0]]}; applied to "
                                                                    "models with that many blocks.")
-            drops = c[1].multiselect("Custom: delete branches of blocks", list(range(len(n0.blocks))), key="res_drops",
-                                     bind="query-params")
+            drops = c[1].multiselect("Custom: delete branches of blocks", blocks_of, key="res_drops",
+                                     bind="query-params", help="These blocks pass only their shortcut on.")
         same = {n: len(m.blocks) == len(n0.blocks) for n, m in nets.items()}
         sets = {n: tuple(R.switch_settings(m, *((skips_off, drops) if same[n] else ((), ())))) for n, m in nets.items()}
-        sums = run(over_test("settings", sets.get), "Switches")
+        sums = ui.run_steps(chunk, over_test("settings", sets.get), "Switches")
         tables = {label[n]: R.setting_table(s) for n, s in sums.items()}
         ui.show_chart(rc.switches(tables, chance=chance))
-        show_tables(tables, f"switches_{dataset}")
+        ui.tables_expander(tables, f"switches_{dataset}")

@@ -4,24 +4,26 @@ import pandas as pd
 import streamlit as st
 
 from models import zoo
-from models.data import SHAPES_CLASSES, SHAPES_MEAN, SHAPES_STD, make_shapes
+from models.data import SHAPES_MEAN, SHAPES_STD, dataset_info, make_shapes, which_test_split
 from models.resnet import ResNet, ResNetConfig
 from pages import ui
-from viz import landscape_charts as lc
 from viz import shattered as sh
+from viz import shattered_charts as sc
 
 DEPTHS = (1, 2, 4, 8, 16, 32, 50)
+FRESH = "untrained depth 20"  # freshly initialised shapes twins
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def curves(depth: int, seed: int):
-    nets = [("feedforward", 1), ("feedforward", depth), ("feedforward+bn", depth), ("residual", depth), ("residual+bn", depth)]
-    return {f"{k}, L = {d}": sh.scalar_gradients(k, d, seed=seed) for k, d in nets}
+    nets = [("feedforward", 1), ("feedforward", depth), ("feedforward+bn", depth), ("residual", depth),
+            ("residual+bn", depth)]
+    return {f"{k}, L = {d}": (sh.grid().numpy(), sh.line_gradients(k, d, (seed,))[0][0, -1]) for k, d in nets}
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def sweep(seeds: int) -> pd.DataFrame:
-    return sh.correlation_vs_depth(depths=DEPTHS, seeds=seeds)
+    return sh.sweep(depths=DEPTHS, seeds=seeds)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -31,38 +33,56 @@ def classifier(name: str):
     return ui.zoo_model(name)
 
 
+def test_image(name: str, index: int):
+    """(image (3, 32, 32) float in [0, 1], label, class name, index used, source) from the model's own test split."""
+    ds = "shapes" if name.startswith("fresh-") else zoo.data_source(zoo.card(name))
+    split = which_test_split(ds)[0]
+    x, y = (make_shapes("test", n=1, start=index) if split == "shapes" else ui.dataset(split, "test"))
+    i = 0 if split == "shapes" else index % len(x)
+    return x[i].float() / 255, int(y[i]), dataset_info(split).classes[int(y[i])], index if split == "shapes" else i, split
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def line(name: str, index: int, radius: float, seed: int) -> pd.DataFrame:
-    x, y = make_shapes("test", n=1, start=index)
-    return sh.image_line_gradient(classifier(name), x[0].float() / 255, int(y[0]), points=128, radius=radius, seed=seed)
+    img, label, *_ = test_image(name, index)
+    return sh.image_line_gradient(classifier(name), img, label, points=128, radius=radius, seed=seed)
+
+
+def details(text: str):
+    with st.expander("Numbers, method and the paper"):
+        st.markdown(text)
 
 
 st.title("Shattered gradients")
-st.markdown(
-    "Take a network from one number to one number (200 ReLU units a layer, He init) and plot its gradient "
-    "df/dx at 256 points in [-2, 2] (Balduzzi et al. 2017). A shallow net's gradient is piecewise constant: "
-    "it jumps where a unit switches on or off. Deep feedforward nets switch so many units that the gradient "
-    "looks like **white noise**: it carries little information about nearby inputs. Skip connections keep it "
-    "correlated. BN here normalizes each unit over the 256 points."
-)
+finding = st.empty()
+finding.info("Measuring 4 kinds of net at 7 depths…", icon=":material/hourglass:")
+st.markdown("Nets from one number to one number (200 ReLU units a layer, He init): their gradient df/dx at 256 inputs "
+            "in [-2, 2]. In a deep net it can turn into **white noise** (Balduzzi et al. 2017): nearby inputs then "
+            "get unrelated gradients.")
 with ui.url_bound({"sh_depth": "depth (2, 4, 8, 16, 24, 32 or 50)", "sh_seed": "seed (0 to 10000)",
                    "sh_seeds": "number of nets per depth (1 to 10)"}):
     c = st.columns(3)
     depth = c[0].select_slider("Depth L of the deep nets", [2, 4, 8, 16, 24, 32, 50], value=24, key="sh_depth",
-                               bind="query-params")
-    seed = c[1].number_input("Seed", 0, 10_000, 0, key="sh_seed", bind="query-params")
-    seeds = c[2].number_input("Nets per depth (sweep)", 1, 10, 3, key="sh_seeds", bind="query-params")
+                               bind="query-params", help="Layers (or residual blocks) of the nets in the two charts below.")
+    seed = c[1].number_input("Seed", 0, 10_000, 0, key="sh_seed", bind="query-params",
+                             help="Which random initialisation the nets in the charts below get.")
+    seeds = c[2].number_input("Nets per depth (sweep)", 1, 10, 3, key="sh_seeds", bind="query-params",
+                              help="How many random nets the depth sweep averages: more is steadier and slower.")
 
 with ui.guard("compute the scalar nets' gradients"):
     cv = curves(int(depth), int(seed))
-    ui.show_chart(lc.gradient_curves(cv))
+    ui.show_chart(sc.gradient_curves(cv))
+    details(sc.gradient_notes(cv))
     left, right = st.columns(2)
     with left:
-        ui.show_chart(lc.autocorrelations(cv))
+        ui.show_chart(sc.autocorrelations(cv))
+        details(sc.autocorrelation_notes(cv))
     with right:
         with st.spinner("Depth sweep: 4 kinds x 7 depths..."):
             df = sweep(int(seeds))
-        ui.show_chart(lc.correlation_depth(df))
+        ui.show_chart(sc.correlation_depth(df))
+        details(sc.depth_notes(df))
+    finding.markdown(f"**{sc.headline(df)}**")
     with st.expander("The tables behind the charts"):
         grads = pd.DataFrame({"x": next(iter(cv.values()))[0], **{k: g for k, (_, g) in cv.items()}})
         st.dataframe(grads, hide_index=True, height=200)
@@ -71,24 +91,30 @@ with ui.guard("compute the scalar nets' gradients"):
         ui.csv_download(df, f"shattered_sweep_{seeds}", "Download the depth sweep (CSV)")
 
 st.subheader("The same on our image classifiers")
-st.markdown("The gradient of the true class's logit along a straight line through a `shapes` test image, "
-            "image + t·u at 128 points, with u a random direction (t is the typical change of one pixel value).")
-have = set(zoo.list().name)
-pairs = [(f"shapes-resnet{d}", f"shapes-plain{d}") for d in (20, 56) if {f"shapes-resnet{d}", f"shapes-plain{d}"} <= have]
-labels = [f"trained depth {p[0][13:]}" for p in pairs] + ["untrained depth 20"]
+pairs = sh.classifier_pairs(ui.zoo_catalog())
+labels = list(pairs.label[pairs.trained]) + [FRESH] + list(pairs.label[~pairs.trained])  # never the default: untrained
 with ui.url_bound({"sh_nets": "choice of networks", "sh_image": "test image (0 to 1999)",
                    "sh_radius": "half-length (0.01, 0.05, 0.1, 0.25, 0.5 or 1)"}):
-    c = st.columns(3)
-    which = c[0].selectbox("Networks", labels, key="sh_nets", bind="query-params")
-    index = c[1].number_input("Test image", 0, 1999, 0, key="sh_image", bind="query-params")
+    c = st.columns([1.4, 1, 1])
+    which = c[0].selectbox("Networks (test accuracy: resnet / plain)", labels, key="sh_nets", bind="query-params",
+                           help="A resnet and its plain twin from the model zoo (or freshly initialised); a net "
+                                "marked 'never trained' stayed at chance.")
+    index = c[1].number_input("Test image", 0, 1999, 0, key="sh_image", bind="query-params",
+                              help="Which test image the line passes through.")
     radius = c[2].select_slider("Line half-length t", [0.01, 0.05, 0.1, 0.25, 0.5, 1.0], value=0.25, key="sh_radius",
-                                bind="query-params")
-if not pairs:
-    st.info("No trained shapes-resnet/plain pair in the model zoo yet: showing freshly initialised networks.")
+                                bind="query-params", help="How far the line reaches on each side of the image (RMS "
+                                                          "change of a pixel value in [0, 1]).")
+if pairs.empty:
+    st.info("No trained resnet/plain pair in the model zoo yet: showing freshly initialised networks.")
 with ui.guard("compute the image-line gradients"):
-    names = pairs[labels.index(which)] if which in labels[:-1] else ("fresh-resnet20", "fresh-plain20")
+    row = pairs[pairs.label == which]
+    names = (row.resnet.iloc[0], row.plain.iloc[0]) if len(row) else ("fresh-resnet20", "fresh-plain20")
     lines = {classifier(n).config.name: line(n, int(index), float(radius), int(seed)) for n in names}
-    st.caption(f"Image {int(index)}: a {SHAPES_CLASSES[int(index) % 10]}.")
-    ui.show_chart(lc.image_lines(lines))
+    _, _, cls, used, split = test_image(names[0], int(index))
+    ui.show_chart(sc.image_lines(lines))
+    st.caption(f"Image {used}: {'an' if cls[0] in 'aeiou' else 'a'} {cls}. From the {split} test split.")
+    acc = {classifier(n).config.name: float(a) for n, a in zip(names, row[["resnet_acc", "plain_acc"]].iloc[0])} \
+        if len(row) else None
+    details(sc.image_notes(lines, acc))
     tidy = pd.concat([d.assign(network=k) for k, d in lines.items()], ignore_index=True)
     ui.csv_download(tidy, f"shattered_image_{index}", "Download image-line gradients (CSV)")

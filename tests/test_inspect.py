@@ -152,7 +152,8 @@ def test_the_original_image_view_says_the_yellow_box_only_when_there_is_one():
     from PIL import Image
 
     from models.uploads import Upload, decode_image
-    from viz.inspect_views import gallery, original
+    from viz.inspect import gallery
+    from viz.inspect_charts import original
 
     x, y, classes = gallery("shapes", n=4)
     source = f"shapes test #3 (true class: {classes[y[3]]})"

@@ -43,6 +43,7 @@ LINKS = {
                       {"depth": "8", "init": "zero_residual", "bn_mode": "eval", "batch": "4"},
                       {"source": "Trained", "zoo_dataset": "shapes", "zoo_depth": "8", "zoo_bn_mode": "train",
                        "zoo_batch": "4"}],
+    "lesson": [{"step": "3", "lesson_degradation": "shapes"}],
     "designs": [{"ds_depth": "8", "ds_batch": "4", "ds_seed": "3", "ds_bn": "eval"}],
     "shattered": [{"sh_depth": "4", "sh_seed": "2", "sh_seeds": "1", "sh_image": "5", "sh_radius": "0.05"}],
     "landscape": [{"ls_pair": "untrained depth 20", "ls_dims": "2-D surface", "ls_steps_2d": "3", "ls_images": "8",
@@ -77,7 +78,7 @@ def inspect_class_not_top(link) -> str:
     """A class name the Inspect page would not pick by itself (its default is the predicted class), from the
     model run directly on the linked gallery image with the linked switches."""
     from viz.inspect import inspect
-    from viz.inspect_views import gallery
+    from viz.inspect import gallery
 
     x, _, _ = gallery("shapes")
     img = torch.from_numpy(x[int(link["ins_image"])]).permute(2, 0, 1).float().div(255)
@@ -105,6 +106,7 @@ def test_a_link_reopens_exactly_its_view(tiny_zoo, page, i):
 # there to reach the view whose settings are tested, or to keep the default view cheap (they must be taken).
 NONSENSE = {
     "home": ({"home_depth": "57"}, {"home_depth": 56}),
+    "lesson": ({"step": "99", "lesson_identity": "57"}, {"step": "1", "lesson_identity": 20}),
     "gradient_flow": ({"depth": "57", "norm": "BatchNorm", "activation": "gelu", "init": "Xavier (Glorot)",
                        "shortcut": "C", "bn_mode": "test", "batch": "1", "seed": "-1", "skip_off": ["4"]},
                       {"depth": 56, "norm": "batch", "activation": "relu", "init": "kaiming", "shortcut": "A",
@@ -174,9 +176,9 @@ def test_the_report_collects_inspects_charts(tiny_zoo):
                   "Channel means of x, F(x)", "Median ‖F(x)‖/‖x‖", "strongest, channel", "Integrated Gradients, 8 steps",
                   "8 steps: the bars sum to", "score gap"):
         assert words in caps, (words, caps)
-    from pages import ui
+    from pages import report
 
-    html = ui.report_html("Inspect", items)
+    html = report.html_file("Inspect", items)
     assert html.count("class=\"plotly-graph-div\"") == 8 and "Integrated Gradients, 8 steps" in html
 
 

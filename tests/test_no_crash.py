@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["home", "gradient_flow", "train", "inspect", "landscape", "shattered", "designs", "residuals"]
+PAGES = ["home", "lesson", "gradient_flow", "train", "inspect", "landscape", "shattered", "designs", "residuals"]
 PAGES = [p for p in PAGES if (ROOT / "pages" / f"{p}.py").exists()]
 # Pages whose default view is tens of seconds of compute on 2 cores: their sweeps are marked slow
 # (`-m "not slow"` keeps this file near 2 minutes; the whole file takes about 6).

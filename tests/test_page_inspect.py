@@ -35,12 +35,27 @@ def shows_predictions(at):
 
 
 def upload(at, name, data, mime="application/octet-stream"):
+    if at.segmented_control(key="ins_src").value != "Upload":
+        at.segmented_control(key="ins_src").set_value("Upload").run()
     at.file_uploader(key="file").set_value((name, data, mime)).run()
     return at
 
 
-def test_without_an_image_the_page_asks_for_one():
+def test_the_page_opens_on_an_example_of_the_models_own_data():
     at = open_inspect()
+    assert at.segmented_control(key="ins_src").value == "Gallery"
+    shows_predictions(at)
+    name = at.selectbox(key="ins_model").value
+    from models import zoo
+    from viz.inspect import gallery_for
+
+    card = zoo.card(name)
+    gset = gallery_for(card.get("dataset"), card.get("data_path"))[0]
+    assert f"The image: {gset} test #3 (true class: " in text(at.caption)  # never another data set's images
+
+
+def test_without_an_image_the_page_asks_for_one():
+    at = open_inspect({"ins_src": "Upload"})
     assert not at.error and "Choose an image" in text(at.info)
     assert at.file_uploader(key="file").label.startswith("An image")
 

@@ -196,22 +196,24 @@ def test_path_gradients_refuse_a_plain_net(data):
 
 # --- captions are computed from the numbers -------------------------------------------------------------
 
-from viz import residual_charts as C  # noqa: E402
+from viz import residuals_charts as C  # noqa: E402
 
 
-def layers_with_std(values):
+def layers_with_std(values, depth, skip):
     d = R.pd.DataFrame(dict(layer=[f"l{i}" for i in range(len(values))], index=range(1, len(values) + 1),
-                            block=0, stage=0, response_std=values))
+                            block=0, stage=0, response_std=values, depth=depth, skip=skip))
     d["rank"] = d.response_std.rank(ascending=False, method="first").astype(int)
     return d
 
 
 def test_response_std_caption_gives_the_verdict():
-    fig, cap = C.response_std({"ResNet-20": layers_with_std([0.5, 0.7]), "plain-20": layers_with_std([0.9, 1.1])})
+    fig, cap = C.response_std({"ResNet-20": layers_with_std([0.5, 0.7], 20, True),
+                               "plain-20": layers_with_std([0.9, 1.1], 20, False)})
     assert "ResNet-20 below plain-20 (0.6 vs 1)" in cap and "agrees with the paper" in cap
     assert len(fig.data) == 4  # original order and sorted, for each network
-    _, cap = C.response_std({"ResNet-20": layers_with_std([0.5, 0.7]), "ResNet-56": layers_with_std([0.8, 0.8]),
-                             "plain-20": layers_with_std([0.4, 0.4])})
+    _, cap = C.response_std({"ResNet-20": layers_with_std([0.5, 0.7], 20, True),
+                             "ResNet-56": layers_with_std([0.8, 0.8], 56, True),
+                             "plain-20": layers_with_std([0.4, 0.4], 20, False)})
     assert "NOT below" in cap and "do NOT respond steadily less" in cap and "differs from the paper" in cap
 
 

@@ -30,8 +30,15 @@ def describe_gradient_ratio(name, first, last):
     return f"{name}: the first layer's gradient is {fmt(r)} times the last layer's; it {trend}."
 
 
-def layer_gradients(traces):
-    """Per-layer weight-gradient norms, log scale, input side to output side. traces: list of Trace."""
+def _mark(fig, x0, x1, block):
+    """Shade the chosen block's span (the block picked in the network picture)."""
+    fig.add_vrect(x0=x0, x1=x1, fillcolor="#222", opacity=0.12, line_width=0, annotation_text=f"block {block}",
+                  annotation_position="top left", annotation_font_size=12)
+
+
+def layer_gradients(traces, mark_block=None):
+    """Per-layer weight-gradient norms, log scale, input side to output side. traces: list of Trace.
+    mark_block: a block index whose two branch convs are shaded, or None."""
     fig = go.Figure()
     notes = []
     for i, t in enumerate(traces):
@@ -43,10 +50,15 @@ def layer_gradients(traces):
         )
         notes.append(describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
     layout(fig, "Weight-gradient norm of each 3x3 conv", "conv layer (input side → output side)", "||dL/dW||", log=True)
+    if mark_block is not None:
+        L = main_convs(traces[0].layers)
+        at = L.index[L.block == mark_block]
+        if len(at):
+            _mark(fig, at.min() - 0.5, at.max() + 0.5, mark_block)
     return fig, " ".join(notes)
 
 
-def _block_chart(traces, column, title, ytitle, log):
+def _block_chart(traces, column, title, ytitle, log, mark_block=None):
     fig = go.Figure()
     for i, t in enumerate(traces):
         B = t.blocks
@@ -55,7 +67,10 @@ def _block_chart(traces, column, title, ytitle, log):
                         marker=dict(size=5), hovertemplate=f"block %{{x}}<br>{ytitle} = %{{y:.3g}}<extra>{t.name}</extra>")
     for b in _stage_starts(traces[0].blocks):
         fig.add_vline(x=b - 0.5, line=dict(color="#999", dash="dot", width=1))
-    return layout(fig, title, "block (input side → output side); dotted lines: downsampling", ytitle, log=log)
+    layout(fig, title, "block (input side → output side); dotted lines: downsampling", ytitle, log=log)
+    if mark_block is not None:
+        _mark(fig, mark_block - 0.5, mark_block + 0.5, mark_block)
+    return fig
 
 
 def _stage_starts(blocks):
@@ -63,9 +78,10 @@ def _stage_starts(blocks):
     return [int(blocks.block.iloc[k]) for k in range(1, len(s)) if s[k] != s[k - 1]]
 
 
-def block_gradients(traces):
-    """||dL/dx_l|| at each block's output, log scale."""
-    fig = _block_chart(traces, "grad_norm", "Gradient at each block's output", "||dL/dx_l||", log=True)
+def block_gradients(traces, mark_block=None):
+    """||dL/dx_l|| at each block's output, log scale; mark_block: a block to shade, or None."""
+    fig = _block_chart(traces, "grad_norm", "Gradient at each block's output", "||dL/dx_l||", log=True,
+                       mark_block=mark_block)
     notes = []
     for t in traces:
         g = t.blocks.grad_norm
@@ -87,9 +103,10 @@ def _forward_growth(blocks):
     return b / a if a > 0 and math.isfinite(a) else None
 
 
-def residual_ratios(traces):
-    """||F(x)|| / ||x|| per block."""
-    fig = _block_chart(traces, "residual_ratio", "Size of the residual: ||F(x)|| / ||x||", "||F(x)|| / ||x||", log=True)
+def residual_ratios(traces, mark_block=None):
+    """||F(x)|| / ||x|| per block; mark_block: a block to shade, or None."""
+    fig = _block_chart(traces, "residual_ratio", "Size of the residual: ||F(x)|| / ||x||", "||F(x)|| / ||x||", log=True,
+                       mark_block=mark_block)
     notes = []
     for t in traces:
         r = t.blocks.residual_ratio[~t.blocks.dropped]
@@ -97,9 +114,10 @@ def residual_ratios(traces):
     return fig, " ".join(notes) + " A ratio below 1 means the block adds a small change on top of its input."
 
 
-def skip_shares(traces):
-    """Share of the gradient at each block's input that arrives through the skip."""
-    fig = _block_chart(traces, "skip_share", "Share of the gradient that takes the skip path", "share via skip", log=False)
+def skip_shares(traces, mark_block=None):
+    """Share of the gradient at each block's input that arrives through the skip; mark_block: a block to shade."""
+    fig = _block_chart(traces, "skip_share", "Share of the gradient that takes the skip path", "share via skip",
+                       log=False, mark_block=mark_block)
     fig.update_yaxes(range=[-0.02, 1.02])
     notes = []
     for t in traces:

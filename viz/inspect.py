@@ -4,12 +4,14 @@ The blocks run through the model's block runner (`ResNet.run_blocks`) on a priva
 (`viz.measure.borrowed`), so a cached model is never touched.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
+from models.data import SAMPLE, SHAPES_CLASSES, dataset_info, load_dataset, make_shapes, on_disk
 from viz.measure import borrowed, norm, ratio
 
 
@@ -88,3 +90,72 @@ def strongest_channels(out, k=8):
     table = pd.DataFrame({"rank": range(1, len(idx) + 1), "channel": idx, "mean": means[idx],
                           "max": out[idx].max((1, 2))})
     return table, out[idx]
+
+
+# --- the page's data: models, galleries, class names, tables -------------------------------------------------
+
+GALLERY = 30  # test images per gallery
+
+
+def model_choices(catalog: pd.DataFrame, fallback: str):
+    """The zoo catalog as a model menu: (names, default index, {name: (test accuracy, on which images)}); just
+    [fallback] when the zoo is empty. The default is a published CIFAR-10 ResNet (real photos' classes: what a student's upload needs), else our
+    own trained CIFAR-10 ResNet, else the first residual net; only models a page may open on (`default_ok`, where the
+    catalog has it: shipped and trained)."""
+    if catalog.empty:
+        return [fallback], 0, {}
+    sample = catalog.sample_acc if "sample_acc" in catalog else pd.Series(float("nan"), index=catalog.index)
+    acc = {}  # {name: (accuracy, on which images)}: the exact sample where measured (what the gallery shows)
+    for n, a, sa in zip(catalog.name, catalog.test_acc, sample, strict=True):
+        if isinstance(sa, (int, float)) and not math.isnan(sa):
+            acc[n] = (float(sa), "on the shipped exact CIFAR-10 test images")
+        elif isinstance(a, (int, float)) and not math.isnan(a):
+            acc[n] = (float(a), "on its test images")
+    ok = catalog.default_ok if "default_ok" in catalog else pd.Series(True, index=catalog.index)
+    origin = catalog.origin if "origin" in catalog else pd.Series("", index=catalog.index)
+    res = catalog.skip.astype(bool).to_numpy() & ok.to_numpy()
+    cifar = catalog.dataset.isin(["cifar10", "cifar10-sample"]).to_numpy()
+    order = [res & cifar & (origin == "published").to_numpy(), res & cifar, res, catalog.skip.astype(bool).to_numpy()]
+    default = next((int(np.flatnonzero(m)[0]) for m in order if m.any()), 0)
+    return catalog.name.tolist(), default, acc
+
+
+def gallery_for(model_dataset, data_path=None) -> tuple[str | None, str]:
+    """The gallery a model is shown (a model only ever sees images of its own data set) and a note: shapes for a
+    shapes model; the shipped exact CIFAR-10 test sample for a CIFAR-10 model (on every machine; the published
+    networks were trained on exact pixels); a folder model's own folder while it is on this machine, else (None, why)."""
+    if model_dataset == "shapes":
+        return "shapes", ""
+    if model_dataset in ("cifar10", SAMPLE):
+        return SAMPLE, ""
+    if data_path and on_disk(data_path):
+        return str(data_path), ""
+    return None, ("This model's own test images are not on this machine, so there is no gallery for it; upload an "
+                  "image instead.")
+
+
+def class_names(card: dict, num_classes: int) -> tuple:
+    """A zoo model's class names: its card's, else its data set's, else "0", "1", ..."""
+    if card.get("classes"):
+        return tuple(card["classes"])
+    if card.get("dataset") in ("shapes", "cifar10", SAMPLE):
+        return tuple(dataset_info(card["dataset"]).classes)
+    return tuple(str(i) for i in range(num_classes))
+
+
+def gallery(name: str, n: int = GALLERY):
+    """n test images of a gallery ("shapes", "cifar10-sample", "cifar10" or a folder), spread over the split:
+    (images (n, 32, 32, 3) uint8, labels (n,), class names)."""
+    if name == "shapes":
+        x, y = make_shapes("test", n=n)
+        return x.permute(0, 2, 3, 1).numpy(), y.numpy(), SHAPES_CLASSES
+    x, y = load_dataset(name, "test")[:2]
+    idx = np.linspace(0, len(y) - 1, min(n, len(y))).astype(int)
+    return x[idx].permute(0, 2, 3, 1).numpy(), y[idx].numpy(), dataset_info(name).classes
+
+
+def pixel_table(att) -> pd.DataFrame:
+    """The attribution maps (32, 32) as a row per pixel: y, x, saliency, ig, gradcam."""
+    return pd.DataFrame({"y": np.repeat(np.arange(32), 32), "x": np.tile(np.arange(32), 32),
+                         "saliency": att.saliency.ravel(), "ig": att.ig.ravel(), "gradcam": att.gradcam.ravel()})
+

@@ -1,11 +1,13 @@
-"""Plotly figures for the Inspect page (pure functions of numpy arrays and DataFrames)."""
+"""Plotly figures for the Inspect page (pure functions of numpy arrays and DataFrames), and the pairs the page draws:
+(figure, caption) with each caption computed from the numbers drawn."""
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-DIVERGING = "RdBu_r"  # red > 0, white 0, blue < 0
-STAGE_COLOURS = ("#4C78A8", "#F58518", "#54A24B")
+from viz.attribution import DESCRIPTIONS
+from viz.style import DIVERGING, STAGES
+
 _AX = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="")
 
 
@@ -89,7 +91,7 @@ def block_maps_fig(blocks, x_maps, f_maps, out_maps, shared="block", per_row=3):
 def ratio_fig(blocks):
     """||F(x)|| / ||x|| per block, coloured by stage."""
     fig = go.Figure(go.Bar(x=blocks.block, y=blocks.residual_ratio,
-                           marker_color=[STAGE_COLOURS[s % 3] for s in blocks.stage],
+                           marker_color=[STAGES[s % 3] for s in blocks.stage],
                            hovertemplate="block %{x}: %{y:.3f}<extra></extra>"))
     fig.update_layout(title="‖F(x)‖ / ‖x‖ per block (this image)", height=260, margin=dict(l=5, r=5, t=40, b=30),
                       xaxis_title="block (input side → output side)", yaxis_title="ratio")
@@ -152,8 +154,89 @@ def importance_fig(df, title="Per-block importance for the class score", yaxis="
     fig = go.Figure()
     for s in sorted(df.stage.unique()):
         d = df[df.stage == s]
-        fig.add_trace(go.Bar(x=d.block, y=d.importance, name=f"stage {s + 1}", marker_color=STAGE_COLOURS[s % 3],
+        fig.add_trace(go.Bar(x=d.block, y=d.importance, name=f"stage {s + 1}", marker_color=STAGES[s % 3],
                              hovertemplate="block %{x}: %{y:.3g}<extra></extra>"))
     fig.update_layout(title=title, height=300, margin=dict(l=5, r=5, t=40, b=30), barmode="overlay",
                       xaxis_title="block (input side → output side)", yaxis_title=yaxis)
     return fig
+
+
+# --- (figure, caption) pairs the page draws -------------------------------------------------------------------
+
+
+def original(up):
+    """The image as given, with the kept centre square (yellow box) where part of it is cut away. The title is
+    short (the chart is a third of the page wide): the source's name without its parenthesis; the caption has it all."""
+    w, h = up.size
+    whole = tuple(up.crop_box) == (0, 0, up.preview.shape[1], up.preview.shape[0])
+    return (image_fig(up.preview, f"{up.format.split(' (')[0]}, {w} x {h}", up.crop_box),
+            f"The image: {up.format}, {w} x {h} pixels"
+            + ("." if whole else "; the yellow box is the centred square the model sees."))
+
+
+def seen(up):
+    why = ("The centred square resized to 32 x 32 (Lanczos). A centre crop, not padding: the networks learned from "
+           "full-frame 32 x 32 images with no borders, so bars would be new to them and would shrink the object.")
+    return image_fig(up.pixels, "What the model sees: 32 x 32"), why
+
+
+def top(ins):
+    t = ins.top
+    rest = ", ".join(f"{lab} {p:.1%}" for lab, p in zip(t.label[1:3], t.prob[1:3], strict=True))
+    return top_fig(t), f"Top class: {t.label[0]} ({t.prob[0]:.1%})" + (f"; then {rest}." if rest else ".")
+
+
+def block_maps(ins, shared: bool):
+    fig, _ = block_maps_fig(ins.blocks, ins.x_maps, ins.f_maps, ins.out_maps, "all" if shared else "block")
+    scale = "one colour scale for every map" if shared else "each block's three maps on one colour scale"
+    return fig, (f"Channel means of x, F(x) and the output of all {len(ins.blocks)} blocks, {scale}: red above 0, "
+                 "blue below. In the first block of stages 2 and 3 the shortcut subsamples x and pads it with zero "
+                 "channels.")
+
+
+def ratios(ins):
+    r = ins.blocks[~ins.blocks.dropped]
+    if not len(r):
+        return ratio_fig(ins.blocks), "Every branch is removed: no block adds anything to its input."
+    lo, hi = r.loc[r.residual_ratio.idxmin()], r.loc[r.residual_ratio.idxmax()]
+    return ratio_fig(ins.blocks), (
+        f"Median ‖F(x)‖/‖x‖ = {r.residual_ratio.median():.2f}: from {lo.residual_ratio:.2f} (block {lo.block}) to "
+        f"{hi.residual_ratio:.2f} (block {hi.block}); a removed branch counts as 0.")
+
+
+def channels(table, maps, block):
+    best = table.iloc[0]
+    return channels_fig(maps, table, block), (
+        f"Block {block}'s output channels with the largest mean activation, on one colour range; the strongest, "
+        f"channel {int(best.channel)}, has mean {best['mean']:.3g} and maximum {best['max']:.3g}.")
+
+
+def attributions(pixels, att, classes, steps: int, noise: float):
+    """Saliency, IG (and NoiseTunnel), GradCAM maps; the caption checks IG's completeness (its sum against
+    score(image) - score(black))."""
+    gap = float(att.ig.sum()) - att.ig_delta
+    err = abs(att.ig_delta) / max(abs(gap), 1e-12)
+    return attribution_fig(pixels, att, classes), (
+        f"Integrated Gradients, {steps} steps: the attributions sum to {att.ig.sum():.4g}; "
+        f"score(image) - score(black) = {gap:.4g} (error {err:.1%}"
+        + ("; more steps bring them closer). " if err > 0.05 else "). ")
+        + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps ea "
+           if noise else "") + f"Computed in {sum(att.seconds.values()):.2f} s.")
+
+
+def importance(att, layer_ig: bool):
+    """The per-block bars; the caption gives their sum beside score(network) - score(every branch removed) and
+    says how far apart they are (only the gate method's sum tends to that gap, as IG steps grow)."""
+    b = att.blocks
+    total, gap, steps = float(b.importance.sum()), float(b.attrs["score_gap"]), b.attrs.get("steps")
+    if layer_ig:
+        return importance_fig(b, yaxis="score change (that block alone)"), DESCRIPTIONS["blocks_layer_ig"] + (
+            f" Here, {steps} steps per block: the bars sum to {total:.4g}; score(network) - score(every branch "
+            f"removed) = {gap:.4g}.")
+    diff = total - gap
+    rel = abs(diff) / abs(gap) if gap else float("inf")
+    said = (f" (difference {diff:.2g}, {rel:.1%} of the gap)." if rel <= 0.05 else
+            f"; they differ by {diff:.2g}" + (f" ({rel:.0%} of the gap)" if gap else "") +
+            ": at this many steps the bars are no reliable split of the gap; more IG steps bring the sum closer.")
+    return importance_fig(b), (DESCRIPTIONS["blocks"] + f" Here, {steps} steps: the bars sum to {total:.4g}, "
+                                  f"score gap {gap:.4g}" + said)

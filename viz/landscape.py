@@ -159,6 +159,27 @@ def shape_stats(df: pd.DataFrame) -> dict:
     return dict(out, local_minima=minima, nonconvex_share=float(np.mean((da < 0) | (db < 0))) if da.size else 0.0)
 
 
+def smoothness(tables: dict, skips: dict) -> dict | None:
+    """Which of a residual net and its plain twin has the smoother surface: the smaller rise of the loss from the
+    centre to the edge, with no more local minima (None when neither wins on both).
+
+    Args:
+        tables: {label: `slice_1d` or `surface_2d` table}; skips: {label: the network's skip}.
+    Returns:
+        dict(residual=label, plain=label, rise={label: loss_max - loss_centre}, minima={label: local minima},
+        winner=label or None), or None without one net of each kind.
+    """
+    res, plain = [k for k in tables if skips.get(k)], [k for k in tables if not skips.get(k)]
+    if not (res and plain):
+        return None
+    r, p = res[0], plain[0]
+    st = {k: shape_stats(tables[k]) for k in (r, p)}
+    rise = {k: s["loss_max"] - s["loss_centre"] for k, s in st.items()}
+    minima = {k: s["local_minima"] for k, s in st.items()}
+    winner = next((a for a, b in ((r, p), (p, r)) if rise[a] < rise[b] and minima[a] <= minima[b]), None)
+    return dict(residual=r, plain=p, rise=rise, minima=minima, winner=winner)
+
+
 TWIN_RE = re.compile(r"-(resnet|plain)(\d+)(?=-|$)")  # shapes-resnet20, folder-plain8-20261128-204512
 STAMP_RE = re.compile(r"^-(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)$")  # the Train page's time stamp
 
@@ -185,11 +206,16 @@ def pairs(catalog: pd.DataFrame) -> dict:
         data = r.dataset if isinstance(r.dataset, str) and r.dataset else r.name[: m.start()]
         groups.setdefault((r.source != "shipped", data, int(m[2]), r.name[m.end():]), []).append(r.name)
     out = {}
+    untrained = set(cat.name[~cat.trained]) if "trained" in cat else set()  # marked where the catalog knows
     for (user, data, depth, rest), names in sorted(groups.items(), key=lambda kv: kv[0]):
         label = f"{data} depth {depth}" if depth else data
         t = STAMP_RE.match(rest)
         extra = (["yours"] if user else []) + ([f"{t[1]}-{t[2]}-{t[3]} {t[4]}:{t[5]}:{t[6]}"] if t else [rest.lstrip("-")] if rest else [])
         label += f" ({', '.join(extra)})" if extra else ""
+        never = [n for n in names if n in untrained]
+        if never:
+            plain = "skip" in cat and not cat.set_index("name").skip[never].any()
+            label += " (" + ("plain net" if plain else "model") + " never trained: at chance)"
         out[label] = sorted(names, key=lambda n: ("plain" in n, n))
     return out
 

@@ -47,8 +47,8 @@ def borrowed(model: nn.Module, train: bool = False):
         yield net
     finally:
         for m in net.modules():  # a borrower's hooks never reach the next one
-            if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks:
-                m._forward_hooks.clear(), m._forward_pre_hooks.clear(), m._backward_hooks.clear()
+            for hooks in (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks):
+                hooks.clear()
         with _lock:
             free = _pools.setdefault(model, [])
             if len(free) < POOL:

@@ -28,6 +28,7 @@ from viz.probe import conv_responses
 __all__ = ["chunks", "concat", "in_chunks"]  # the chunk helpers, re-exported for the pages and scripts
 
 Setting = tuple  # (label, skip: per-block bools or None, drop: per-block bools or None)
+SETTING_COLUMNS = ["setting", "n", "errors", "loss_sum", "dropped", "skips_off", "depth", "skip"]
 
 
 # --- residual sizes and response std ---------------------------------------------------------------
@@ -45,7 +46,8 @@ def response_sums(model, images, labels=None) -> tuple[pd.DataFrame, pd.DataFram
         model: a `models.resnet.ResNet` (not modified).
         images: (B, C, 32, 32) uint8, or float in [0, 1]; labels: unused (the chunk interface of `in_chunks`).
     Returns:
-        blocks: a row per block (block, stage, x_sq = sum of x^2 over the chunk, fx_sq = sum of F(x)^2).
+        blocks: a row per block (block, stage, x_sq = sum of x^2 over the chunk, fx_sq = sum of F(x)^2, and the
+        network's depth and skip).
         layers: a row per 3x3 conv (layer, block, stage, n, s, ss): count, sum and sum of squares of its
         response, the conv's output after its BN and before the addition/activation (He et al. Fig. 7).
     """
@@ -55,33 +57,35 @@ def response_sums(model, images, labels=None) -> tuple[pd.DataFrame, pd.DataFram
         hooked = [(m, lambda mod, a, out, name=name: resp.__setitem__(name, out)) for name, m in convs]
         with forward_hooks(hooked):
             steps = list(net.run_blocks(net.features(as_float(images))))
+        who = dict(depth=net.config.depth, skip=net.config.skip)  # the network, carried as columns
         brows = [dict(block=st.block, stage=net.blocks[st.block].stage, x_sq=float(st.x.double().pow(2).sum()),
-                      fx_sq=float(st.fx.double().pow(2).sum())) for st in steps]
+                      fx_sq=float(st.fx.double().pow(2).sum()), **who) for st in steps]
         lrows = []
         for order, (name, _) in enumerate(convs):
             r = resp[name].double()
             blk = int(name.split(".")[1]) if name.startswith("blocks.") else -1
             lrows.append(dict(layer=name, index=order + 1, block=blk, stage=net.blocks[blk].stage if blk >= 0 else -1,
-                              n=r.numel(), s=float(r.sum()), ss=float(r.pow(2).sum())))
+                              n=r.numel(), s=float(r.sum()), ss=float(r.pow(2).sum()), **who))
     return pd.DataFrame(brows), pd.DataFrame(lrows)
 
 
 def residual_table(block_sums: pd.DataFrame) -> pd.DataFrame:
     """Per block: residual_ratio = ||F(x)|| / ||x|| over all images of all chunks (the sums of `response_sums`)."""
-    d = block_sums.groupby(["block", "stage"], as_index=False)[["x_sq", "fx_sq"]].sum()
+    d = block_sums.groupby(["block", "stage", "depth", "skip"], as_index=False)[["x_sq", "fx_sq"]].sum()
     d["residual_ratio"] = np.sqrt(d.fx_sq / d.x_sq)
     d["position"] = (d.block + 0.5) / len(d)  # 0 = input side, 1 = output side: depths can be overlaid
-    return d[["block", "stage", "position", "residual_ratio"]]
+    return d[["block", "stage", "position", "residual_ratio", "depth", "skip"]]
 
 
 def response_table(layer_sums: pd.DataFrame) -> pd.DataFrame:
     """Per 3x3 conv: response_std over all elements and images, `index` (1 = first layer, He's "original" order)
     and `rank` (1 = largest std, He's "sorted by magnitude")."""
-    d = layer_sums.groupby(["layer", "index", "block", "stage"], as_index=False)[["n", "s", "ss"]].sum()
+    keys = ["layer", "index", "block", "stage", "depth", "skip"]
+    d = layer_sums.groupby(keys, as_index=False)[["n", "s", "ss"]].sum()
     d = d.sort_values("index").reset_index(drop=True)
     d["response_std"] = np.sqrt(np.maximum(d.ss - d.s**2 / d.n, 0) / (d.n - 1))
     d["rank"] = d.response_std.rank(ascending=False, method="first").astype(int)
-    return d[["layer", "index", "block", "stage", "response_std", "rank"]]
+    return d[["layer", "index", "block", "stage", "response_std", "rank", "depth", "skip"]]
 
 
 # --- test metrics with switches and lesions --------------------------------------------------------
@@ -96,7 +100,8 @@ def setting_sums(model, images, labels, settings: Sequence[Setting]) -> pd.DataF
         settings: [(label, skip, drop), ...] with per-block sequences (or None) as for `model(x, skip=, drop=)`;
             `drop[i] = True` deletes block i's residual branch (Veit et al.'s lesion).
     Returns:
-        a row per setting: setting, n, errors (count), loss_sum (summed cross-entropy).
+        a row per setting: setting, n, errors (count), loss_sum (summed cross-entropy), the blocks it deletes
+        (`dropped`) and whose skips are off (`skips_off`) as tuples of block indices, and the network's depth and skip.
     Each setting runs the intact network up to its first changed block, then its own blocks from there; the
     result equals `model(images, skip=, drop=)` (the tests check it).
     """
@@ -119,18 +124,22 @@ def setting_sums(model, images, labels, settings: Sequence[Setting]) -> pd.DataF
                     g = st.out
                 logits = net.head(g)
                 rows[p] = dict(setting=label, n=len(y), errors=int((logits.argmax(1) != y).sum()),
-                               loss_sum=float(F.cross_entropy(logits, y, reduction="sum")))
+                               loss_sum=float(F.cross_entropy(logits, y, reduction="sum")),
+                               dropped=tuple(j for j in range(n) if dr[j]),
+                               skips_off=tuple(j for j in range(n) if not sk[j]),
+                               depth=net.config.depth, skip=net.config.skip)
             if i < n:
                 h = net.blocks[i](h)
-    return pd.DataFrame([rows[p] for p in sorted(rows)], columns=["setting", "n", "errors", "loss_sum"])
+    return pd.DataFrame([rows[p] for p in sorted(rows)], columns=SETTING_COLUMNS)
 
 
 def setting_table(sums: pd.DataFrame) -> pd.DataFrame:
     """setting, n, error (fraction), loss (mean), in the order the settings were first given."""
-    d = sums.groupby("setting", as_index=False, sort=False)[["n", "errors", "loss_sum"]].sum()
+    keys = ["setting", "dropped", "skips_off", "depth", "skip"]
+    d = sums.groupby(keys, as_index=False, sort=False)[["n", "errors", "loss_sum"]].sum()
     d["error"] = d.errors / d.n
     d["loss"] = d.loss_sum / d.n
-    return d[["setting", "n", "error", "loss"]]
+    return d[["setting", "n", "error", "loss", "dropped", "skips_off", "depth", "skip"]]
 
 
 def lesion_label(dropped) -> str:
@@ -179,7 +188,7 @@ def lesion_table(sums: pd.DataFrame, model) -> pd.DataFrame:
     if base.empty:
         raise ValueError("the lesion settings need the intact network as a reference.")
     d = d[d.setting != "intact"].copy()
-    blocks = [tuple(int(i) for i in s.removeprefix("drop ").split(",")) for s in d.setting]
+    blocks = list(d.dropped)  # the sums carry the deleted blocks as data
     down = {i for i, b in enumerate(model.blocks) if not isinstance(b.shortcut, nn.Identity)}
     d["k"] = [len(b) for b in blocks]
     d["blocks"] = [",".join(map(str, b)) for b in blocks]
@@ -187,7 +196,8 @@ def lesion_table(sums: pd.DataFrame, model) -> pd.DataFrame:
     d["stage"] = [model.blocks[b[0]].stage if len(b) == 1 else -1 for b in blocks]
     d["downsampling"] = [any(i in down for i in b) for b in blocks]
     d["base_error"] = float(base.error.iloc[0])
-    return d[["k", "blocks", "block", "stage", "downsampling", "error", "loss", "base_error"]].reset_index(drop=True)
+    cols = ["k", "blocks", "block", "stage", "downsampling", "error", "loss", "base_error", "depth", "skip"]
+    return d[cols].reset_index(drop=True)
 
 
 def switch_settings(model, skips_off=(), drops=()) -> list[Setting]:

@@ -17,6 +17,16 @@ FONT = dict(size=15)
 TEMPLATE = "plotly_white"
 
 
+class Caption(str):
+    """A chart's caption: the text is the detail (every number, the method, the paper's finding); `headline` is the
+    finding in one sentence, shown under the chart while the detail waits in an expander."""
+
+    def __new__(cls, detail: str, headline: str = ""):
+        c = super().__new__(cls, detail)
+        c.headline = headline
+        return c
+
+
 def color(i: int) -> str:
     """The i-th colour of the palette (cycling)."""
     return PALETTE[i % len(PALETTE)]
@@ -36,6 +46,13 @@ def layout(fig, title, xtitle, ytitle, log=False, height=380, integer_x=False):
     fig.update_yaxes(title=ytitle, type="log" if log else "linear", exponentformat="power" if log else "none")
     if log:
         narrow_log_ticks(fig)
+    return fig
+
+
+def legend_below(fig, height=440):
+    """Many entries in a half-width chart: the legend goes under the plot, not over its title."""
+    fig.update_layout(height=height, legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                      margin=dict(l=70, r=20, t=60, b=40))
     return fig
 
 

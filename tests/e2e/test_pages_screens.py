@@ -16,6 +16,7 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 # (URL path, screenshot slug, the page's heading, its label in the navigation, Plotly charts it draws by default)
 PAGES = [
     ("", "home", "skiplab", "Home", 1),
+    ("lesson", "lesson", "Lesson: why the skip works", "Lesson", 0),  # a step's chart appears once it is revealed
     ("gradient_flow", "gradient-flow", "Gradient flow", "Gradient flow", 4),
     ("inspect", "inspect", "Inspect: look inside every block", "Inspect", 8),  # after picking the gallery
     ("residuals", "residuals", "Residuals", "Residuals", 2),
@@ -41,9 +42,7 @@ def wait_drawn(page, n: int) -> int:
 
 
 def prepare_inspect(page, wait_for_run):
-    """Inspect opens on an empty uploader: pick the built-in gallery, as a user would."""
-    page.locator('[data-testid="stButtonGroup"]').get_by_text("Gallery", exact=True).click()
-    wait_for_run()
+    """Inspect opens on a gallery image of the model's own data set."""
     page.get_by_text("Top class:").first.wait_for()
 
 
@@ -66,7 +65,7 @@ PREPARE = {"inspect": prepare_inspect, "train": prepare_train}
 def test_every_page_is_listed():
     """A page added to app.py's navigation without a screenshot here fails this test."""
     listed = re.findall(r'st\.Page\("pages/(\w+)\.py", title="([^"]+)"', APP.read_text())
-    assert len(listed) == len(PAGES) == 8
+    assert len(listed) == len(PAGES) == 9
     assert {(f if f != "home" else "", t) for f, t in listed} == {(p[0], p[3]) for p in PAGES}
 
 

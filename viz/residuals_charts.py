@@ -1,15 +1,13 @@
 """Plotly figures for the Residuals page: each builder returns (fig, caption), the caption computed from the numbers
 drawn, with the paper's finding beside ours and where they differ. Tables come from `viz.residuals`; `tables` are
-dicts {label: DataFrame} whose labels read like "ResNet-56" or "plain-20" (a model config's `name`)."""
+dicts {label: DataFrame}: the label is only displayed; each table carries its network's `depth` and `skip` as columns."""
 
-import math
-import re
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.style import FONT, color, fmt, layout
+from viz.style import FONT, Caption, color, fmt, layout, legend_below, pct
 
 HE_FIG7 = ("He et al. 2015 (Fig. 7, CIFAR-10): ResNets respond less than their plain counterparts, and the deeper "
            "ResNet responds less per layer (ResNet-20 > 56 > 110): residual functions are generally closer to zero.")
@@ -23,19 +21,13 @@ VEIT_PATHS = ("Veit et al. 2016 (Fig. 6, CIFAR-10 ResNet-110, 54 blocks): the gr
               "typical path goes through 27.")
 
 
-def parse(label):
-    """("ResNet" | "plain", depth) from a label like "ResNet-56"; (label, 0) for anything else."""
-    m = re.match(r"^(ResNet|plain)-(\d+)", label)
-    return (m.group(1), int(m.group(2))) if m else (label, 0)
+def kind(d):
+    """("ResNet" | "plain", depth) of the network a table describes, from its columns."""
+    return ("ResNet" if bool(d.skip.iloc[0]) else "plain"), int(d.depth.iloc[0])
 
 
-def _pct(v):
-    return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
-
-
-def _style(i, label):
-    kind, _ = parse(label)
-    return dict(color=color(i), width=2, dash="solid" if kind != "plain" else "dash")
+def _style(i, d):
+    return dict(color=color(i), width=2, dash="solid" if kind(d)[0] == "ResNet" else "dash")
 
 
 # --- residual sizes and He et al. Fig. 7 ---------------------------------------------------------------
@@ -45,21 +37,26 @@ def residual_ratios(tables):
     """||F(x)|| / ||x|| per block over the test images, block position scaled to 0..1 so depths overlay."""
     fig = go.Figure()
     for i, (label, d) in enumerate(tables.items()):
-        fig.add_scatter(x=d.position, y=d.residual_ratio, mode="lines+markers", name=label, line=_style(i, label),
+        fig.add_scatter(x=d.position, y=d.residual_ratio, mode="lines+markers", name=label, line=_style(i, d),
                         marker=dict(size=5), customdata=d.block,
                         hovertemplate="block %{customdata}<br>||F(x)||/||x|| = %{y:.3g}<extra>" + label + "</extra>")
     layout(fig, "Size of the learned residual on test images", "block position (0 = input side, 1 = output side)",
-            "||F(x)|| / ||x||", log=True)
+           "residual size ||F(x)|| / ||x||", log=True)
     means = {label: float(d.residual_ratio.mean()) for label, d in tables.items()}
     notes = ["Mean ||F(x)||/||x||: " + ", ".join(f"{k} {fmt(v)}" for k, v in means.items()) + "."]
-    res = sorted(((parse(k)[1], v, k) for k, v in means.items() if parse(k)[0] == "ResNet"))
+    res = sorted((kind(d)[1], means[k], k) for k, d in tables.items() if kind(d)[0] == "ResNet")
+    head = f"Mean residual size ||F(x)||/||x||: {', '.join(f'{k} {fmt(v)}' for k, v in means.items())}."
     if len(res) > 1:
-        falls = all(b[1] < a[1] for a, b in zip(res, res[1:]))
+        falls = all(b[1] < a[1] for a, b in zip(res, res[1:], strict=False))
         notes.append(f"Among the ResNets it {'falls' if falls else 'does not fall steadily'} with depth "
                      f"({', '.join(f'{k} {fmt(v)}' for _, v, k in res)}).")
+        head = (f"The deeper the ResNet, the smaller its residuals: mean ||F(x)||/||x|| from {fmt(res[0][1])} "
+                f"({res[0][2]}) to {fmt(res[-1][1])} ({res[-1][2]}), as He et al. found." if falls else
+                f"Unlike He et al., the residuals do not shrink steadily with depth here "
+                f"({', '.join(f'{k} {fmt(v)}' for _, v, k in res)}).")
     notes.append("He et al. 2015 expected residual functions close to zero, smaller in deeper ResNets; a ratio "
                  "near or above 1 means the block rewrites its input rather than nudging it.")
-    return fig, " ".join(notes)
+    return fig, Caption(" ".join(notes), head)
 
 
 def response_std(tables):
@@ -70,7 +67,7 @@ def response_std(tables):
     for i, (label, d) in enumerate(tables.items()):
         s = d.sort_values("rank")
         for row, x, y, show in ((1, d["index"], d.response_std, True), (2, s["rank"], s.response_std, False)):
-            fig.add_scatter(x=x, y=y, mode="lines", name=label, line=_style(i, label), showlegend=show,
+            fig.add_scatter(x=x, y=y, mode="lines", name=label, line=_style(i, d), showlegend=show,
                             legendgroup=label, row=row, col=1,
                             hovertemplate="layer %{x}<br>std = %{y:.3g}<extra>" + label + "</extra>")
     layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=600)
@@ -79,23 +76,26 @@ def response_std(tables):
     fig.update_yaxes(title="std")
     means = {label: float(d.response_std.mean()) for label, d in tables.items()}
     notes = ["Mean response std: " + ", ".join(f"{k} {fmt(v)}" for k, v in means.items()) + "."]
-    verdicts = []
+    verdicts, kinds = [], {label: kind(d) for label, d in tables.items()}
     for label, v in means.items():
-        kind, depth = parse(label)
-        twin = f"plain-{depth}"
-        if kind == "ResNet" and twin in means:
+        k, depth = kinds[label]
+        twin = next((t for t, kd in kinds.items() if kd == ("plain", depth)), None)
+        if k == "ResNet" and twin is not None:
             ok = v < means[twin]
             verdicts.append(ok)
-            notes.append(f"ResNet-{depth} {'below' if ok else 'NOT below'} plain-{depth} ({fmt(v)} vs {fmt(means[twin])}).")
-    res = sorted((parse(k)[1], v) for k, v in means.items() if parse(k)[0] == "ResNet")
+            notes.append(f"{label} {'below' if ok else 'NOT below'} {twin} ({fmt(v)} vs {fmt(means[twin])}).")
+    res = sorted((kinds[k][1], v, k) for k, v in means.items() if kinds[k][0] == "ResNet")
     if len(res) > 1:
         ok = all(b[1] < a[1] for a, b in zip(res, res[1:]))
         verdicts.append(ok)
         notes.append(f"Deeper ResNets {'respond less' if ok else 'do NOT respond steadily less'} per layer "
-                     f"({', '.join(f'ResNet-{d} {fmt(v)}' for d, v in res)}).")
+                     f"({', '.join(f'{k} {fmt(v)}' for _, v, k in res)}).")
     if verdicts:
         notes.append("Ours agrees with the paper." if all(verdicts) else "Ours differs from the paper where marked NOT.")
-    return fig, " ".join(notes) + " " + HE_FIG7
+    head = (("ResNets respond less than plain nets, and less the deeper they are, as in He et al.'s Fig. 7."
+             if all(verdicts) else "Part of He et al.'s Fig. 7 does not hold here: " +
+             " ".join(n for n in notes[1:] if "NOT" in n)) if verdicts else notes[0])
+    return fig, Caption(" ".join(notes) + " " + HE_FIG7, head)
 
 
 # --- lesions (Veit et al. 2016) ---------------------------------------------------------------------
@@ -108,37 +108,40 @@ def single_lesions(tables, chance=0.9):
                         subplot_titles=("residual networks", "plain networks"))
     notes = []
     for i, (label, d) in enumerate(tables.items()):
-        col = 2 if parse(label)[0] == "plain" else 1
+        col = 2 if kind(d)[0] == "plain" else 1
         sym = np.where(d.downsampling, "diamond", "circle")
-        fig.add_scatter(x=d.block, y=100 * d.error, mode="lines+markers", name=label, line=_style(i, label),
+        fig.add_scatter(x=d.block, y=100 * d.error, mode="lines+markers", name=label, line=_style(i, d),
                         marker=dict(size=np.where(d.downsampling, 10, 6), symbol=sym), row=1, col=col,
                         hovertemplate="block %{x} deleted<br>error %{y:.1f}%<extra>" + label + "</extra>")
         fig.add_hline(y=100 * float(d.base_error.iloc[0]), line=dict(color=color(i), dash="dot", width=1), row=1, col=col)
         down, other = d[d.downsampling].error, d[~d.downsampling].error
-        notes.append(f"{label}: intact {_pct(float(d.base_error.iloc[0]))}; one block deleted: median "
-                     f"{_pct(float(d.error.median()))}, worst {_pct(float(d.error.max()))} (block {int(d.block[d.error.idxmax()])})"
-                     + (f", at downsampling blocks {_pct(float(down.mean()))} vs {_pct(float(other.mean()))} elsewhere"
+        notes.append(f"{label}: intact {pct(float(d.base_error.iloc[0]))}; one block deleted: median "
+                     f"{pct(float(d.error.median()))}, worst {pct(float(d.error.max()))} (block {int(d.block[d.error.idxmax()])})"
+                     + (f", at downsampling blocks {pct(float(down.mean()))} vs {pct(float(other.mean()))} elsewhere"
                         if len(down) and len(other) else "") + ".")
     for col in (1, 2):
         fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1), row=1, col=col)
     layout(fig, "Delete one block (its branch; the block passes its shortcut on)", None, "test error (%)", height=440)
-    fig.update_layout(legend=dict(y=1.12), margin=dict(t=90))
-    fig.update_xaxes(title="deleted block (diamond: downsampling)")
+    legend_below(fig, height=480)
+    fig.update_xaxes(title="deleted block (diamond: downsampling)", tickformat="d")
     fig.update_layout(hovermode="closest")
     for k, d in tables.items():
         rise = float(d.error.median() - d.base_error.iloc[0])
-        if parse(k)[0] == "ResNet" and rise > 0.05:
+        if kind(d)[0] == "ResNet" and rise > 0.05:
             notes.append(f"Unlike the paper's ResNet-110, deleting one block does hurt {k}: the median error rises "
                          f"by {100 * rise:.1f} points.")
-    res = [float(d.error.median()) for k, d in tables.items() if parse(k)[0] == "ResNet"]
-    plain = [float(d.error.median()) for k, d in tables.items() if parse(k)[0] == "plain"]
+    res = [float(d.error.median()) for d in tables.values() if kind(d)[0] == "ResNet"]
+    plain = [float(d.error.median()) for d in tables.values() if kind(d)[0] == "plain"]
+    rises = {k: float(d.error.median() - d.base_error.iloc[0]) for k, d in tables.items()}
+    head = ("Deleting one block: the median test error rises by " +
+            ", ".join(f"{100 * v:.1f} points in {k}" for k, v in rises.items()) + f" (chance {pct(chance)}).")
     if res and plain:
         agree = max(res) < min(plain)
-        notes.append(f"Median error after one deletion: residual {', '.join(_pct(v) for v in res)}; plain "
-                     f"{', '.join(_pct(v) for v in plain)} (chance {_pct(chance)}): "
+        notes.append(f"Median error after one deletion: residual {', '.join(pct(v) for v in res)}; plain "
+                     f"{', '.join(pct(v) for v in plain)} (chance {pct(chance)}): "
                      + ("residual nets suffer less, as in the paper." if agree
                         else "this does NOT separate residual from plain as the paper does."))
-    return fig, " ".join(notes) + " Dotted: intact error; dashed grey: chance. " + VEIT_SINGLE
+    return fig, Caption(" ".join(notes) + " Dotted: intact error; dashed grey: chance. " + VEIT_SINGLE, head)
 
 
 def k_lesions(tables, chance=0.9):
@@ -149,15 +152,18 @@ def k_lesions(tables, chance=0.9):
         c = color(i)
         fig.add_scatter(x=list(g.k) + list(g.k[::-1]), y=list(100 * g["max"]) + list(100 * g["min"][::-1]), fill="toself",
                         fillcolor=c, opacity=0.15, line=dict(width=0), hoverinfo="skip", showlegend=False)
-        fig.add_scatter(x=g.k, y=100 * g["mean"], mode="lines+markers", name=label, line=_style(i, label),
+        fig.add_scatter(x=g.k, y=100 * g["mean"], mode="lines+markers", name=label, line=_style(i, d),
                         hovertemplate="%{x} blocks deleted<br>mean error %{y:.1f}%<extra>" + label + "</extra>")
         half = g[g["mean"] > 0.5]
-        notes.append(f"{label}: {_pct(float(g['mean'].iloc[0]))} with {int(g.k.iloc[0])} deleted, "
+        notes.append(f"{label}: {pct(float(g['mean'].iloc[0]))} with {int(g.k.iloc[0])} deleted, "
                      + (f"above 50% from k = {int(half.k.iloc[0])} of {int(g.k.max())}" if len(half) else "never above 50%")
                      + f" ({int(g['count'].max())} draws per k at most).")
     fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1))
     layout(fig, "Delete k random blocks", "k (blocks deleted)", "test error (%)")
-    return fig, " ".join(notes) + " Band: best and worst draw. " + VEIT_K
+    head = "Deleting more random blocks raises the error step by step: " + "; ".join(
+        f"{k} {pct(float(d.groupby('k').error.mean().iloc[0]))} with {int(d.k.min())} deleted, "
+        f"{pct(float(d.groupby('k').error.mean().iloc[-1]))} with {int(d.k.max())}" for k, d in tables.items()) + "."
+    return fig, Caption(" ".join(notes) + " Band: best and worst draw. " + VEIT_K, head)
 
 
 # --- gradient paths (Veit et al. 2016, Fig. 6) ------------------------------------------------------------
@@ -190,7 +196,10 @@ def path_lengths(table, span, label):
            "the paper (the gradients themselves partly cancel). ")
     if span["per_block"] >= 1:
         cap += "This differs from the paper: here longer paths carry MORE gradient each, not less. "
-    return fig, cap + VEIT_PATHS
+    head = (f"Most of {label}'s gradient ({span['lo']} to {span['hi']} branches) takes paths much shorter than the "
+            f"network, each extra branch scaling it by {fmt(span['per_block'])}, as Veit et al. found."
+            if span["per_block"] < 1 else f"Unlike Veit et al., longer paths carry more gradient each in {label}.")
+    return fig, Caption(cap + VEIT_PATHS, head)
 
 
 # --- switches on the whole test set -------------------------------------------------------------------
@@ -200,12 +209,16 @@ def switches(tables, chance=0.9):
     """Test error of each model under each switch setting (grouped bars). tables: `setting_table` per model."""
     fig, notes = go.Figure(), []
     for i, (label, d) in enumerate(tables.items()):
-        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=color(i), text=[_pct(e) for e in d.error],
+        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=color(i), text=[pct(e) for e in d.error],
                     textposition="outside",
                     hovertemplate="%{x}<br>error %{y:.1f}%<extra>" + label + "</extra>")
-        notes.append(f"{label}: " + ", ".join(f"{s} {_pct(e)}" for s, e in zip(d.setting, d.error)) + ".")
+        notes.append(f"{label}: " + ", ".join(f"{s} {pct(e)}" for s, e in zip(d.setting, d.error)) + ".")
     fig.add_hline(y=100 * chance, line=dict(color="#999", dash="dash", width=1))
     layout(fig, "Test error with the switches", None, "test error (%)")
     fig.update_yaxes(range=[0, 108])
     fig.update_layout(barmode="group", hovermode="closest")
-    return fig, " ".join(notes) + f" Dashed: chance ({_pct(chance)})."
+    off = [(k, d) for k, d in tables.items() if kind(d)[0] == "ResNet" and "all skips off" in set(d.setting)]
+    head = ("; ".join(f"Every skip off sends {k} from {pct(float(d.error.iloc[0]))} to "
+                      f"{pct(float(d.error[d.setting == 'all skips off'].iloc[0]))} test error" for k, d in off) + "."
+            if off else notes[0])
+    return fig, Caption(" ".join(notes) + f" Dashed: chance ({pct(chance)}).", head)

@@ -19,7 +19,7 @@ from PIL import Image
 from models import data
 from models.data import augment, dataset_info, download_cifar10, load_dataset, load_image_folder
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg.tar.gz"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "cifar10-jpg.tar.gz"
 
 
 @pytest.fixture(autouse=True)
@@ -169,9 +169,43 @@ def test_user_folder_without_split_holds_out_every_fifth(tmp_path):
     xte, yte = load_dataset(str(tmp_path / "fruit"), "test")
     assert xtr.shape == (16, 3, 32, 32) and xte.shape == (4, 3, 32, 32)
     assert ytr.bincount().tolist() == [8, 8] and yte.bincount().tolist() == [2, 2]
-    # 64x48 is centre-cropped to 48x48, then resized: the oracle is Pillow on the same file
-    im = Image.open(tmp_path / "fruit" / "apple" / "04.png").resize((32, 32), Image.Resampling.BICUBIC, box=(0, 8, 48, 56))
+    # 64x48 is centre-cropped to 48x48, then resized as an upload is (models.uploads: Lanczos, reducing_gap 3):
+    # the oracle is Pillow on the same file
+    im = Image.open(tmp_path / "fruit" / "apple" / "04.png").convert("RGB").crop((0, 8, 48, 56))
+    im = im.resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=3.0)
     assert np.array_equal(xte[0].numpy(), np.asarray(im).transpose(2, 0, 1))
+
+
+def test_a_folder_and_an_upload_give_the_same_pixels(tmp_path):
+    """One decoder (models.uploads.decode_image) for both routes: the same file reaches the model with the same
+    pixels whether it is uploaded or read from a folder; a TIFF is refused by both, and the folder reports it."""
+    from models.uploads import decode_image
+
+    rng = np.random.default_rng(2)
+    files = {"wide.png": rng.integers(0, 256, (40, 90, 3), dtype=np.uint8), "tall.jpg": rng.integers(0, 256, (120, 50, 3), dtype=np.uint8),
+             "photo.webp": rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)}
+    (tmp_path / "f" / "a").mkdir(parents=True)
+    for n, a in files.items():
+        Image.fromarray(a).save(tmp_path / "f" / "a" / n)
+    Image.fromarray(files["wide.png"]).save(tmp_path / "f" / "a" / "scan.tif")
+    x, y, classes, skipped = load_image_folder(tmp_path / "f", "train", cache=False)  # 4 files: every 5th is test
+    names = sorted(p.name for p in (tmp_path / "f" / "a").iterdir())
+    assert [p.name for p in skipped] == ["scan.tif"]
+    with pytest.raises(ValueError, match="TIFF"):
+        decode_image((tmp_path / "f" / "a" / "scan.tif").read_bytes(), "scan.tif")
+    read = [n for n in names if n != "scan.tif"]
+    assert len(x) == len(read)
+    for i, n in enumerate(read):
+        up = decode_image((tmp_path / "f" / "a" / n).read_bytes(), n)
+        assert np.array_equal(x[i].numpy(), up.pixels.transpose(2, 0, 1)), n
+
+
+def test_the_decoded_cache_is_keyed_by_the_decoder(tmp_path, monkeypatch):
+    root = _real_jpegs(tmp_path / "photos", per_class=1, classes=("cat",))
+    load_image_folder(root, "train")
+    monkeypatch.setattr(data, "DECODER_VERSION", "another-decoder")
+    load_image_folder(root, "train")
+    assert len(list((tmp_path / "cache" / "decoded").glob("photos-train-*.npz"))) == 2  # old pixels never reused
 
 
 def test_bad_folders_get_clear_errors(tmp_path):

@@ -1,0 +1,93 @@
+"""Drawing what a page computed: charts with their captions, tables with downloads, long work with progress, and
+failures as messages (never a traceback)."""
+
+import contextlib
+import time
+
+import pandas as pd
+import streamlit as st
+
+from pages import report
+from viz.measure import concat
+
+
+@contextlib.contextmanager
+def guard(what: str):
+    """Show a failure as a clear message, not a traceback; the rest of the page keeps working."""
+    try:
+        yield
+    except (ValueError, RuntimeError, OSError, MemoryError) as e:
+        st.error(f"Could not {what}: {e}")
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present"))
+
+
+def controls(label: str = "Settings"):
+    """Where a page puts its controls: in place, or folded into a popover in presentation mode, so that on a
+    projector (1280 x 720) the page's first chart starts on the first screen."""
+    return st.popover(label, icon=":material/tune:") if presenting() else st.container()
+
+
+CHART_CONFIG = {"displaylogo": False}
+
+
+def show_chart(fig_and_caption, config: dict | None = None):
+    """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting. A caption
+    with a headline (`viz.style.Caption`) shows the headline, the chart's finding in one sentence, under the chart
+    and its detail (every number, the method, the paper) in a collapsed expander.
+    config: Plotly's config for the browser (default: no Plotly logo)."""
+    fig, caption = fig_and_caption
+    headline, detail = getattr(caption, "headline", ""), str(caption)
+    report.add(("chart", fig, " ".join(p for p in (headline, detail) if p)))
+    if presenting():
+        import plotly.graph_objects as go
+
+        fig = go.Figure(fig)  # a copy: the figure may be cached
+        fig.update_layout(font_size=18, height=int((fig.layout.height or 450) * 1.35))
+    st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG)
+    if headline:
+        st.markdown(headline)
+        with st.expander("The numbers, the method and the paper"):
+            st.caption(detail)
+    else:
+        st.caption(detail)
+
+
+def run_steps(step, jobs: dict, what: str) -> dict:
+    """Run cached units of work with a progress bar that names the step and estimates the time left; a rerun (a Pause
+    toggle, a new setting) stops it between steps, and finished steps stay cached.
+
+    Args:
+        step: a cached function; jobs: {name: [argument tuples for step]}; what: the work in words.
+    Returns:
+        {name: the concatenated DataFrames (or tuples of them) of its steps}.
+    """
+    total, done, out, t0 = sum(map(len, jobs.values())), 0, {}, time.perf_counter()
+    bar = st.progress(0.0, text=what)
+    for name, args in jobs.items():
+        parts = []
+        for arg in args:
+            parts.append(step(*arg))
+            done += 1
+            left = (time.perf_counter() - t0) / done * (total - done)
+            eta = f", about {left:.0f} s left" if done < total and left >= 1 else ""
+            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total}{eta} (Pause stops after this step)")
+        out[name] = concat(parts)
+    bar.empty()
+    return out
+
+
+def tables_expander(tables: dict, file: str):
+    """{label: DataFrame} as one table with a `network` column, in an expander, with its CSV download."""
+    df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)
+    with st.expander("The numbers behind the chart"):
+        st.dataframe(df, hide_index=True, height=220)
+        csv_download(df, file, "Download (CSV)")
+
+
+def csv_download(df: pd.DataFrame, name: str, label: str = "Download CSV"):
+    """A CSV download of a table; the table is also recorded for the page's HTML report."""
+    report.add(("table", df, name))
+    st.download_button(label, df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}")
