@@ -33,11 +33,12 @@ def controls(label: str = "Settings"):
 CHART_CONFIG = {"displaylogo": False}
 
 
-def show_chart(fig_and_caption, config: dict | None = None):
-    """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting. A caption
-    with a headline (`viz.style.Caption`) shows the headline, the chart's finding in one sentence, under the chart
-    and its detail (every number, the method, the paper) in a collapsed expander.
-    config: Plotly's config for the browser (default: no Plotly logo)."""
+def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None, on_select="ignore"):
+    """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting (every text,
+    annotations included). A caption with a headline (`viz.style.Caption`) shows the headline, the chart's finding in
+    one sentence, under the chart and its detail (every number, the method, the paper) in a collapsed expander.
+    config: Plotly's config for the browser (default: no Plotly logo); key, on_select="rerun": a chart whose points
+    can be clicked. Returns st.plotly_chart's value (the selection state for a clickable chart)."""
     fig, caption = fig_and_caption
     headline, detail = getattr(caption, "headline", ""), str(caption)
     report.add(("chart", fig, " ".join(p for p in (headline, detail) if p)))
@@ -46,13 +47,16 @@ def show_chart(fig_and_caption, config: dict | None = None):
 
         fig = go.Figure(fig)  # a copy: the figure may be cached
         fig.update_layout(font_size=18, height=int((fig.layout.height or 450) * 1.35))
-    st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG)
+        fig.for_each_annotation(lambda a: a.update(font_size=round((a.font.size or 13) * 1.35)))
+    picked = st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG, key=key, on_select=on_select,
+                             **({"selection_mode": "points"} if on_select != "ignore" else {}))
     if headline:
         st.markdown(headline)
         with st.expander("The numbers, the method and the paper"):
             st.caption(detail)
     else:
         st.caption(detail)
+    return picked
 
 
 def run_steps(step, jobs: dict, what: str) -> dict:

@@ -1,4 +1,4 @@
-"""Gradient flow: a residual network and its plain twin (same weights, skips off), one pass each."""
+"""Gradient flow: a residual network and its plain twin (same weights, skips off), one pass each, drawn as a network."""
 
 import streamlit as st
 
@@ -6,6 +6,7 @@ from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from pages import ui
 from viz import gradient_flow_charts as charts
+from viz import network, network_charts
 from viz.style import fmt
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
@@ -13,11 +14,13 @@ DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 
 def init_traces():
     c = st.columns(4)
-    depth = c[0].selectbox("Depth (6n+2 layers)", DEPTHS, index=DEPTHS.index(56), key="depth", bind="query-params")
+    depth = c[0].selectbox("Depth (6n+2 layers)", DEPTHS, index=DEPTHS.index(56), key="depth", bind="query-params",
+                           help="Layers: 3 stages of n blocks, 2 convs each, plus the stem and the head.")
+    st.session_state["_gf_depth"] = depth  # the Trained view opens at this depth when the zoo has it
     norm = c[1].radio("Normalization", ["batch", "none"], horizontal=True, key="norm", bind="query-params",
                       help="batch: BatchNorm after every convolution. none: no normalization layer at all.")
     activation = c[2].radio("Activation", ["relu", "tanh", "sigmoid"], horizontal=True, key="activation",
-                            bind="query-params")
+                            bind="query-params", help="The nonlinearity inside each branch and after each addition.")
     init = c[3].selectbox("Init", ["kaiming", "xavier", "zero_residual"], key="init", bind="query-params",
                           help="kaiming: He et al. 2015 (fan-in, for ReLU). xavier: Glorot & Bengio 2010. "
                                "zero_residual: Kaiming, with each branch's last BatchNorm γ set to 0 (its last conv "
@@ -27,9 +30,11 @@ def init_traces():
                           help="A: identity, zero-padded where channels double. B: a 1x1 projection there.")
     bn_mode = c[1].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="bn_mode", bind="query-params",
                          disabled=norm == "none",
-                         help="train: batch statistics, as during training. eval: running statistics (1 and 0 at init).")
-    batch = c[2].number_input("Batch size", 2, 256, 32, step=2, key="batch", bind="query-params")
-    seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed", bind="query-params")
+                         help="train: batch statistics, as in training. eval: running statistics (1 and 0 at init).")
+    batch = c[2].number_input("Batch size", 2, 256, 32, step=2, key="batch", bind="query-params",
+                              help="How many built-in shapes images go through the network in the one pass.")
+    seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed", bind="query-params",
+                             help="Picks the initial weights and the images; the same seed gives the same numbers.")
     skip_off = st.multiselect("Switch off the skips of these stages in the residual network", [1, 2, 3], key="skip_off",
                               bind="query-params",
                               help="Stage 1 works at 32x32 with 16 channels, stage 2 at 16x16, stage 3 at 8x8.")
@@ -43,7 +48,9 @@ def init_traces():
                     "stack, and the plain twin, which has only those branches, passes no signal at all.")
         with st.spinner(f"Forward and backward through ResNet-{depth} and plain-{depth}..."):
             skips = tuple(stage + 1 not in skip_off for stage in range(3) for _ in range(cfg.n))
-            return [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, s) for s in (skips, (False,) * len(skips))]
+            traces = [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, s) for s in (skips, (False,) * len(skips))]
+            return traces, cfg
+    return None, None
 
 
 def trained_traces():
@@ -51,54 +58,94 @@ def trained_traces():
     catalog = catalog[catalog.dataset.isin(["shapes", "cifar10"])]
     if catalog.empty:
         st.warning("The zoo has no trained models yet: train one on the Train page.")
-        return None
+        return None, None
     c = st.columns(4)
-    sets = sorted(catalog.dataset.unique())  # opens on the built-in shapes (no download) where the zoo has it
-    dataset = c[0].selectbox("Data set", sets, index=sets.index("shapes") if "shapes" in sets else 0, key="zoo_dataset",
-                             bind="query-params")
+    sets = sorted(catalog.dataset.unique())  # opens on CIFAR-10 (the published networks, real images) where shipped
+    first = next((d for d in ("cifar10", "shapes") if d in sets), sets[0])
+    dataset = c[0].selectbox("Data set", sets, index=sets.index(first), key="zoo_dataset",
+                             bind="query-params", help="The data the zoo's models were trained on and are probed with.")
     depths = sorted(catalog[catalog.dataset == dataset].depth.unique())
-    depth = c[1].selectbox("Depth", depths, key="zoo_depth", bind="query-params")
+    chosen = st.session_state.get("_gf_depth")  # the depth of the At-init view, kept when the zoo has it
+    depth = c[1].selectbox("Depth", depths, index=depths.index(chosen) if chosen in depths else 0, key="zoo_depth",
+                           bind="query-params", help="The depths the zoo has trained models of.")
     bn_mode = c[2].radio("BatchNorm mode", ["eval", "train"], horizontal=True, key="zoo_bn_mode", bind="query-params",
                          help="eval: the running statistics learned in training. train: this batch's statistics.")
-    batch = c[3].number_input("Batch size", 2, 256, 32, step=2, key="zoo_batch", bind="query-params")
+    batch = c[3].number_input("Batch size", 2, 256, 32, step=2, key="zoo_batch", bind="query-params",
+                              help="How many of the data set's test images go through each model.")
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
-    traces = []
+    traces, cfg = [], None
     with st.spinner("Forward and backward through the trained models..."):
         for name in names:  # a broken model gets its own message; the others are still drawn
             with ui.guard(f"load and probe {name}"):
                 traces.append(ui.probe_trained(name, 0, int(batch), bn_mode))
+                traces[-1].name = f"{catalog.set_index('name').label[name]} (trained)"  # ours and published apart
+                cfg = cfg or ui.zoo_model(name).config
     if len(names) == 1:
         st.info(f"The zoo has only {names.iloc[0]} at this depth; train its twin on the Train page to compare.")
-    return traces
+    return traces, cfg
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def passes_chart(key, _traces):
+    """The stepped passes (a hundred animation frames: built once per pair of traces; never mutated)."""
+    return network_charts.passes(_traces)
+
+
+def picked_block(n):
+    """The block clicked in the picture since the last run (it moves the block input), else the input's value."""
+    points = ((st.session_state.get("gf_pick") or {}).get("selection") or {}).get("points") or []
+    pick = int(points[0]["customdata"][0]) if points and points[0].get("customdata") else None
+    if pick is not None and pick != st.session_state.get("_gf_last_pick") and pick < n:
+        st.session_state["gf_block"] = pick
+    st.session_state["_gf_last_pick"] = pick
+    if st.session_state.get("gf_block", 0) >= n:  # a shallower network than before
+        st.session_state["gf_block"] = n - 1
 
 
 st.title("Gradient flow")
-st.markdown(
-    "One forward and backward pass through a residual network and its plain counterpart. **At init**: a "
-    "fresh network and its *plain twin* with the very same weights, every skip removed, on built-in `shapes` "
-    "images. **Trained**: the zoo's residual and plain networks of one depth, on their own test data."
-)
+st.markdown("One forward and backward pass through a residual network and its *plain twin* (the same weights, every "
+            "skip removed). Click a block in the picture to open it.")
 
-with ui.url_bound({"bn_mode": "BatchNorm mode", "zoo_bn_mode": "BatchNorm mode", "skip_off": "list of stages",
+# presenting: the controls fold into two popovers side by side, so the first chart starts on the first screen
+slots = st.columns([1, 1, 3]) if ui.presenting() else [st.container(), st.container()]
+with slots[0], ui.url_bound({"bn_mode": "BatchNorm mode", "zoo_bn_mode": "BatchNorm mode", "skip_off": "list of stages",
                    "batch": "batch size (2 to 256)", "zoo_batch": "batch size (2 to 256)",
                    "seed": "seed (0 to 10000)"}):
-    source = st.segmented_control("Networks", ["At init", "Trained"], default="At init", key="source",
-                                  bind="query-params",
-                                  help="Trained: models of the zoo, each on a batch of its own test data.")
-    if source == "Trained":
-        traces = trained_traces()
-    else:
-        traces = init_traces()
+    with ui.controls("Settings"):
+        source = st.segmented_control("Networks", ["At init", "Trained"], default="At init", key="source",
+                                      bind="query-params",
+                                      help="At init: fresh weights on built-in images. Trained: the zoo's models, each "
+                                           "on a batch of its own test data.")
+        traces, cfg = trained_traces() if source == "Trained" else init_traces()
+
 if traces:
     if not all(t.finite for t in traces):
         st.warning("Some numbers overflowed to inf/NaN in float32: see the captions. This is the physics, not a bug.")
-    ui.show_chart(charts.layer_gradients(traces))
+    resnet = next((t for t in traces if t.blocks.skip.any()), traces[0])
+    n = len(resnet.blocks)
+    arch = dict(norm=cfg.norm, activation=cfg.activation, shortcut=cfg.shortcut)
+    picked_block(n)
+    with slots[1], ui.url_bound({"gf_measure": "measure"}), ui.controls("Block and colour"):
+        c = st.columns([3, 1])
+        measure = c[0].segmented_control("Colour the blocks by", list(network.MEASURES), default="grad_norm",
+                                         format_func=network.LABELS.get, key="gf_measure", bind="query-params",
+                                         help="What each block's colour shows; the colour bar says it in words.")
+        block = ui.number_input(c[1], "Block", 0, n - 1, "min", key="gf_block", what="block",
+                                help="The block opened below and marked in every chart; clicking a block's tile in "
+                                     "the picture sets it.")
+    ui.show_chart(network_charts.network(resnet, measure or "grad_norm", selected=block, **arch), key="gf_pick",
+                  on_select="rerun")
+    ui.show_chart(network_charts.block_detail(traces, block, **arch))
+    key = tuple((t.name, t.loss, float(t.blocks.grad_norm.sum())) for t in traces)
+    ui.show_chart(passes_chart(key, traces))
+
+    ui.show_chart(charts.layer_gradients(traces, mark_block=block))
     left, right = st.columns(2)
     with left:
-        ui.show_chart(charts.block_gradients(traces))
+        ui.show_chart(charts.block_gradients(traces, mark_block=block))
     with right:
-        ui.show_chart(charts.residual_ratios(traces))
-    ui.show_chart(charts.skip_shares([t for t in traces if t.blocks.skip.any()] or traces[:1]))
+        ui.show_chart(charts.residual_ratios(traces, mark_block=block))
+    ui.show_chart(charts.skip_shares([t for t in traces if t.blocks.skip.any()] or traces[:1], mark_block=block))
     st.caption("Loss on this batch: " + ", ".join(f"{t.name} {fmt(t.loss)}" for t in traces) + ".")
 
     with st.expander("The tables behind the charts"):

@@ -38,7 +38,7 @@ def html_file(title: str, items: list, settings: dict | None = None) -> str:
     plotlyjs = True
     for kind, obj, text in items:
         if kind == "chart":
-            out.append(obj.to_html(full_html=False, include_plotlyjs=plotlyjs, config={"displaylogo": False}))
+            out.append(obj.to_html(full_html=False, include_plotlyjs=plotlyjs, config={"displaylogo": False}, auto_play=False))
             plotlyjs = False
             out.append(f"<p class='cap'>{esc(text)}</p>")
         else:
