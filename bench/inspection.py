@@ -51,7 +51,7 @@ def load(depth):
         from models import zoo
 
         cat = zoo.list()
-        hit = cat[(cat.depth == depth) & (cat.skip == True)]
+        hit = cat[(cat.depth == depth) & cat.skip.astype(bool)]
         if len(hit):
             return zoo.load(hit.name.iloc[0]), hit.name.iloc[0]
     except Exception as e:  # noqa: BLE001 (the bench runs with or without a zoo)

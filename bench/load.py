@@ -1,39 +1,73 @@
-"""Thirty students at once: `python bench/load.py --sessions 30`.
+"""A class at once, measured on the server alone: `python bench/load.py --mode link|own [--sessions 30] [--browsers 2]`.
 
-Starts the real server (`streamlit run app.py` on a free loopback port, as tests/e2e/conftest.py does), then
-drives N concurrent sessions, each a Playwright browser context in one headless Chromium:
+Starts the real server (`streamlit run app.py` on a free loopback port, SKIPLAB_ZOO an empty temp folder) and drives
+N concurrent sessions through Streamlit's own websocket protocol (ws://127.0.0.1:PORT/_stcore/stream, protobuf
+BackMsg/ForwardMsg, as the 1.67 frontend speaks it): no browser, so the server's work is measured alone.
+  link: every session opens the teacher's link at the same moment, then changes one setting (a rerun with that
+        widget's new value, its id taken from the first run's deltas).
+  own:  every session visits several pages, each with settings of its own.
+A run is finished at its script_finished FINISHED_SUCCESSFULLY; an exception element, an st.error, a compile error,
+a page-not-found or a timeout is an error. Cross-talk checks: each run's captions name its session's own depth only and
+its numbers equal what PyTorch computes here, as the page does. --browsers N adds N real Chromium sessions
+(Playwright) alongside, as the end-to-end check. A warm-up session runs first (the teacher).
 
-1. Gradient flow from a link of its own (`?depth=D&seed=S`, the URL binding): waits for the drawn charts and
-   checks the page names its own depth and shows its own loss, computed here with PyTorch (no cross-talk
-   between sessions that share cached models).
-2. Inspect: uploads an image of its own size through the real file chooser and checks the page names that size.
-3. Residuals: the trained models' residual sizes, drawn.
-
-Prints completed sessions, errors, the median and 95th percentile of the time from opening a page to its
-finished charts, and the server's memory (RSS, from /proc) idle, after one warm-up session, at the peak,
-and after all sessions closed. Loopback only; bounded by --deadline seconds.
+Prints, per scenario: completed sessions, errors, cross-talk checks, p50/p95 seconds to a finished run (per step and
+over all runs), server CPU seconds per session and the arithmetic that bounds the last session's wait (server CPU
+seconds / cores), server RSS (VmRSS sampled every 0.2 s: idle, warm = after the warm-up session, peak, settled =
+--settle s after the sessions closed; Streamlit 1.67 keeps a closed session 2 min for a reconnect), the issue's goals
+met or not, and last, exactly:
+`load: <mode> <completed>/<n> p95 <x> s, peak <y> MB`. Loopback only; everything bounded by --deadline seconds; the
+server's process group is always killed at the end.
 """
 
 import argparse
 import asyncio
-import io
+import contextlib
+import importlib
 import os
+import re
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# ==== SCENARIOS: the one table to adapt when pages change paths, widget keys or texts ===========================
+# A step is (page url path, {widget key: value} sent as that page's query string: a link or a page switch), or
+# ("change", widget key, value): a rerun of the current page with that one widget's new value.
+GF, HOME = "gradient_flow", "home"
+DEPTHS = [8, 14, 20, 26, 32, 38, 44]  # Gradient flow depths (6n+2) the sessions pick
+HOME_DEPTHS = [8, 14, 20, 32, 44, 56, 110]  # Home's select_slider options
+TEACHER = (GF, {"depth": 56})  # the teacher's link
+SCENARIOS = {
+    "link": lambda i: [TEACHER, ("change", "depth", DEPTHS[i % len(DEPTHS)])],
+    "own": lambda i: [(GF, {"depth": DEPTHS[i % len(DEPTHS)], "seed": i}), (HOME, {"home_depth": HOME_DEPTHS[i % 7]}),
+                      ("residuals", {}), ("inspect", {})],
+}
+WARMUP = {"link": [TEACHER], "own": SCENARIOS["own"](9_999)}  # the teacher's session, before the class
+BROWSER = {"link": lambda j: TEACHER, "own": lambda j: (GF, {"depth": DEPTHS[j % len(DEPTHS)], "seed": 5_000 + j})}
+BROWSER_CHARTS = 4  # Plotly charts a browser session's page draws
+# Each page's settings at their defaults (a link overrides them) and the texts a run must show for its settings,
+# computed here with PyTorch as the page computes them (see expect()). DEPTH_RE: every depth a text names.
+DEFAULTS = {GF: {"depth": 56, "seed": 0, "batch": 32}, HOME: {"home_depth": 56}}
+DEPTH_OF = {GF: "depth", HOME: "home_depth"}
+DEPTH_RE = re.compile(r"\b(?:ResNet|plain)-(\d+)\b")  # looked for in a run's captions (st.caption: its numbers)
+GOALS = {"link_p95_s": 5.0, "peak_mb": 2500, "settled_vs_warm": 0.10}  # issue 16
+# ================================================================================================================
+
 CHROMIUM = os.environ.get("SKIPLAB_CHROMIUM", "/usr/bin/chromium")
-DEPTHS = [8, 14, 20, 26, 32, 38, 44]
-APP = '[data-testid="stApp"]'
-DRAWN = """n => document.querySelector('[data-testid="stException"]') ||
-   [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg .trace')).length >= n"""
+WIDGET_FIELD = {"selectbox": "string_value", "radio": "string_value", "text_input": "string_value",
+                "number_input": "double_value", "checkbox": "bool_value", "multiselect": "string_array_value",
+                "button_group": "string_array_value"}
 
 
 def rss_mb(pid: int) -> float:
@@ -62,16 +96,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(log_path: Path):
+def start_server(log_path: Path, env=None, timeout=180.0):
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.fileWatcherType", "none"]
     log = open(log_path, "w")  # noqa: SIM115 (open for the server's whole life)
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with {proc.returncode}; see {log_path}")
@@ -81,7 +115,7 @@ def start_server(log_path: Path):
         except OSError:
             time.sleep(0.3)
     stop_server(proc)
-    raise SystemExit(f"the server was not healthy after 180 s; see {log_path}")
+    raise SystemExit(f"the server was not healthy after {timeout:.0f} s; see {log_path}")
 
 
 def stop_server(proc):
@@ -95,111 +129,271 @@ def stop_server(proc):
             pass
 
 
-def expected_losses(jobs):
-    """The Gradient-flow page's loss caption for each (depth, seed), computed here: PyTorch is the oracle."""
+# ---- Streamlit's websocket protocol ----
+
+def client_state(query: str, page_name="", page_hash="", widgets=(), url=""):
+    """The ClientState of a rerun_script BackMsg as the frontend fills it: a first load names the page by its URL
+    path (page_name) and sends no widget states; later reruns name it by its script hash."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    m = BackMsg()
+    cs = m.rerun_script
+    cs.query_string, cs.page_name, cs.page_script_hash = query, page_name, page_hash
+    cs.widget_states.widgets.extend(widgets)
+    cs.context_info.timezone, cs.context_info.locale, cs.context_info.url = "UTC", "en-US", url
+    return m.SerializeToString()
+
+
+def widget_state(wid: str, kind: str, proto, value):
+    """One widget's new value, in the field its kind uses (streamlit/elements/widgets/*: value_type=...)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    s = WidgetState(id=wid)
+    field = "string_array_value" if kind == "slider" and proto.options else WIDGET_FIELD.get(kind, "double_array_value")
+    vals = value if isinstance(value, (list, tuple)) else [value]
+    if field.endswith("array_value"):
+        getattr(s, field).data.extend(str(v) if field.startswith("string") else float(v) for v in vals)
+    else:
+        setattr(s, field, {"string_value": str, "double_value": float, "bool_value": bool}[field](value))
+    return s
+
+
+class Session:
+    """One websocket session; run() sends a rerun_script and reads ForwardMsgs until that run finished."""
+
+    def __init__(self, url: str):
+        self.url, self.ws, self.pages, self.page_hash, self.query, self.widgets = url, None, {}, "", "", {}
+
+    async def open(self):
+        from websockets.asyncio.client import connect
+
+        ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
+        self.ws = await connect(ws_url, subprotocols=["streamlit"], max_size=None, ping_interval=None,
+                                open_timeout=60)
+
+    async def close(self):
+        if self.ws is not None:
+            await self.ws.close()
+
+    async def step(self, step, settings: dict):
+        """Do one step of a scenario; returns (seconds to the finished run, its texts, its captions, its errors)."""
+        if step[0] == "change":  # the current page, the query string the server last set, one widget's new value
+            _, key, value = step
+            if key not in self.widgets:
+                return None, [], [], [f"no widget with key {key!r} in the last run (have: {sorted(self.widgets)})"]
+            wid, kind, proto = self.widgets[key]
+            settings[key] = value
+            return await self.run(client_state(self.query, page_hash=self.page_hash,
+                                               widgets=[widget_state(wid, kind, proto, value)]))
+        page, query = step
+        settings.clear()
+        settings.update(DEFAULTS.get(page, {}), **query)
+        self.query = urlencode(query, doseq=True)
+        if not self.pages:  # the first load: a link to /page?query
+            return await self.run(client_state(self.query, page_name=page, url=f"{self.url}/{page}"))
+        if page not in self.pages:
+            return None, [], [], [f"no page {page!r} in the navigation (have: {sorted(self.pages)})"]
+        return await self.run(client_state(self.query, page_hash=self.pages[page]))  # a page switch
+
+    async def run(self, msg: bytes):
+        from streamlit.proto.Alert_pb2 import Alert
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        from streamlit.proto.Markdown_pb2 import Markdown
+        from streamlit.runtime.state.common import user_key_from_element_id
+
+        texts, captions, errors, widgets = [], [], [], {}
+        t0 = time.monotonic()
+        await self.ws.send(msg)
+        while True:
+            f = ForwardMsg.FromString(await self.ws.recv())
+            kind = f.WhichOneof("type")
+            if kind == "new_session":
+                texts, captions, errors, widgets = [], [], [], {}  # (a run stopped for a rerun starts over)
+                self.page_hash = f.new_session.page_script_hash
+            elif kind == "navigation":
+                for p in f.navigation.app_pages:
+                    self.pages[p.url_pathname] = self.pages[p.page_name.lower().replace(" ", "_")] = p.page_script_hash
+                self.page_hash = f.navigation.page_script_hash
+            elif kind == "page_info_changed":
+                self.query = f.page_info_changed.query_string
+            elif kind == "page_not_found":
+                errors.append(f"page not found: {f.page_not_found.page_name!r}")
+            elif kind == "session_event" and f.session_event.HasField("script_compilation_exception"):
+                errors.append(f"compile error: {f.session_event.script_compilation_exception.message[:200]}")
+            elif kind == "delta" and f.delta.WhichOneof("type") == "new_element":
+                el = f.delta.new_element
+                ek = el.WhichOneof("type")
+                sub = getattr(el, ek)
+                if ek == "exception":
+                    errors.append(f"exception: {sub.type} {sub.message[:200]}".strip())
+                elif ek == "alert":
+                    texts.append(sub.body)
+                    if sub.format == Alert.ERROR:
+                        errors.append(f"st.error: {sub.body[:200]}")
+                elif ek in ("markdown", "heading", "text", "code"):
+                    texts.append(sub.body)
+                    if ek == "markdown" and sub.element_type == Markdown.CAPTION:
+                        captions.append(sub.body)
+                wid = getattr(sub, "id", "") if ek not in ("exception", "alert") else ""
+                if isinstance(wid, str) and wid.startswith("$$ID"):
+                    key = user_key_from_element_id(wid)
+                    if key:
+                        widgets[key] = (wid, ek, sub)
+            elif kind == "script_finished":
+                if f.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue
+                if f.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    errors.append("script finished with a compile error")
+                self.widgets = widgets
+                return time.monotonic() - t0, texts, captions, errors
+
+
+# ---- the oracle: PyTorch, as the pages compute ----
+
+def _charts():
+    for name in ("viz.gradient_flow_charts", "viz.charts"):  # (renamed during the pages' refactor)
+        with contextlib.suppress(ImportError):
+            return importlib.import_module(name)
+    raise ImportError("no Gradient flow charts module")
+
+
+def expect(page: str, s: dict, memo: dict) -> str | None:
+    """The text a run of the page must show for settings s, computed here (None: no number to check)."""
+    if page not in (GF, HOME):
+        return None
     from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
     from models.resnet import ResNet, ResNetConfig
-    from viz.style import fmt
     from viz.probe import probe
 
-    out = {}
-    for depth, seed in sorted(set(jobs)):
-        cfg = ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD)
-        model = ResNet(cfg, seed=seed)  # as the page builds it (pages.ui.init_model)
-        x, y = make_shapes("test", n=32, seed=seed)
+    depth = int(s[DEPTH_OF[page]])
+    seed, batch = (int(s["seed"]), int(s["batch"])) if page == GF else (0, 16)
+    key = (page, depth, seed, batch)
+    if key not in memo:
+        model = ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD), seed=seed)  # pages.ui.init_model
+        x, y = make_shapes("test", n=batch, seed=seed)  # pages.ui.shapes_batch
         x = x.float() / 255
-        res, plain = (probe(model, x, y, skip=[s] * len(model.blocks), bn_mode="train") for s in (True, False))
-        out[depth, seed] = f"ResNet-{depth} {fmt(res.loss)}, plain-{depth} {fmt(plain.loss)}"
-    return out
+        traces = [probe(model, x, y, skip=[sk] * len(model.blocks), bn_mode="train") for sk in (True, False)]
+        charts = _charts()
+        if page == GF:  # the caption under the charts
+            memo[key] = "Loss on this batch: " + ", ".join(f"{t.name} {charts.fmt(t.loss)}" for t in traces) + "."
+        else:  # Home's miniature: the layer-gradients caption
+            memo[key] = charts.layer_gradients(traces)[1]
+    return memo[key]
 
 
-def image_png(w: int, h: int) -> bytes:
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(w * 1000 + h)
-    yy, xx = np.mgrid[0:h, 0:w]
-    img = np.stack([xx * 255 / w, yy * 255 / h, 128 + 0 * xx], -1) + rng.normal(0, 8, (h, w, 3))
-    b = io.BytesIO()
-    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(b, "PNG")
-    return b.getvalue()
+def depth_check(page: str, s: dict, captions) -> tuple[bool, str]:
+    """The run's captions (the numbers under its charts) name the session's own depth, and no other."""
+    if page not in DEPTH_OF:
+        return True, ""
+    named = {int(d) for t in captions for d in DEPTH_RE.findall(t)}
+    own = int(s[DEPTH_OF[page]])
+    return named == {own}, f"names depths {sorted(named)}, its own is {own}"
 
 
-async def finished(page, timeout_ms, charts=1):
-    await page.wait_for_selector(f'{APP}[data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms)
-    await page.wait_for_function(DRAWN, arg=charts, timeout=timeout_ms)
-    if await page.locator('[data-testid="stException"]').count():
-        raise RuntimeError("exception: " + (await page.locator('[data-testid="stException"]').first.inner_text())[:300])
+# ---- the drivers ----
+
+async def ws_session(url, i, steps, timeout, rec):
+    rec.update(i=i, runs=[], error=None, steps=len(steps))
+    s, settings = Session(url), {}
+    try:
+        async with asyncio.timeout(timeout * (len(steps) + 1)):
+            await s.open()
+            for step in steps:
+                name = step[0] if step[0] != "change" else f"change {step[1]}"
+                async with asyncio.timeout(timeout):
+                    t, texts, captions, errors = await s.step(step, settings)
+                page = step[0] if step[0] != "change" else rec["runs"][-1]["page"]
+                rec["runs"].append({"name": name, "page": page, "t": t, "texts": texts, "captions": captions,
+                                    "errors": errors,
+                                    "settings": dict(settings)})
+                if errors:
+                    break
+    except Exception as e:  # noqa: BLE001 (a bench records every failure and carries on)
+        rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else 'timed out'}"
+    finally:
+        with contextlib.suppress(Exception):
+            await s.close()
 
 
-async def session(browser, url, i, timeout_ms, results):
-    depth, seed = DEPTHS[i % len(DEPTHS)], i
-    w, h = 160 + i, 120 + i
-    rec = {"i": i, "depth": depth, "seed": seed, "times": {}, "error": None, "checks": []}
-    results.append(rec)
+async def browser_session(browser, url, j, step, timeout, rec):
+    page_name, query = step
+    rec.update(i=f"browser {j}", runs=[], error=None)
     ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = await ctx.new_page()
-        page.set_default_timeout(timeout_ms)
+        page.set_default_timeout(timeout * 1000)
         t = time.monotonic()
-        await page.goto(f"{url}/gradient_flow?depth={depth}&seed={seed}", wait_until="domcontentloaded")
-        await finished(page, timeout_ms, charts=3)
-        rec["times"]["gradient_flow"] = time.monotonic() - t
-        caps = " ".join(await page.locator('[data-testid="stCaptionContainer"]').all_inner_texts())
-        rec["loss_caption"] = caps.split("Loss on this batch: ")[-1].rstrip(".")
-        others = [d for d in DEPTHS if d != depth and f"ResNet-{d}:" in caps]
-        rec["checks"].append(("names its depth", f"ResNet-{depth}:" in caps and not others))
-
-        t = time.monotonic()
-        await page.goto(f"{url}/inspect", wait_until="domcontentloaded")
-        await page.wait_for_selector(f'{APP}[data-test-script-state="notRunning"]', state="attached")
-        async with page.expect_file_chooser() as fc:
-            await page.locator('[data-testid="stFileUploaderDropzone"] button').first.click()
-        chooser = await fc.value
-        await chooser.set_files({"name": f"student{i}.png", "mimeType": "image/png", "buffer": image_png(w, h)})
-        await page.wait_for_function("s => document.body.innerText.includes(s) || "
-                                     "[...document.querySelectorAll('.gtitle')].some(e => e.textContent.includes(s))",
-                                     arg=f"{w} x {h}", timeout=timeout_ms)
-        await finished(page, timeout_ms, charts=3)
-        rec["times"]["inspect"] = time.monotonic() - t
-        titles = await page.evaluate("() => [...document.querySelectorAll('.gtitle')].map(e => e.textContent)")
-        rec["checks"].append(("its own upload", any(f"{w} x {h}" in s for s in titles)))
-
-        t = time.monotonic()
-        await page.goto(f"{url}/residuals", wait_until="domcontentloaded")
-        await finished(page, timeout_ms, charts=1)
-        rec["times"]["residuals"] = time.monotonic() - t
-    except Exception as e:  # noqa: BLE001 (a bench records every failure and carries on)
+        await page.goto(f"{url}/{page_name}?{urlencode(query)}", wait_until="domcontentloaded")
+        await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached")
+        await page.wait_for_selector('[data-testid="stStatusWidgetRunningIcon"]', state="detached")
+        await page.wait_for_function("""n => document.querySelector('[data-testid="stException"]') ||
+            [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg .trace')).length
+            >= n""", arg=BROWSER_CHARTS)
+        await page.wait_for_timeout(300)  # (the last deltas can land just after the flag)
+        errors = [f"exception: {x[:200]}" for x in await page.locator('[data-testid="stException"]').all_inner_texts()]
+        texts = [await page.locator('[data-testid="stMain"]').inner_text()]
+        captions = await page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+        rec["runs"].append({"name": f"{page_name} (Chromium)", "page": page_name, "t": time.monotonic() - t,
+                            "texts": texts, "captions": captions, "errors": errors,
+                            "settings": {**DEFAULTS.get(page_name, {}), **query}})
+    except Exception as e:  # noqa: BLE001
         rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
     finally:
         await ctx.close()
 
 
-async def drive(url, n, timeout_ms, deadline_s, pid, peak):
+async def drive(url, steps_of, timeout, ws, br, browser_step=None):
+    """Run len(ws) websocket sessions and len(br) Chromium sessions at once; each fills its record in place."""
+    jobs = [ws_session(url, i, steps_of(i), timeout, rec) for i, rec in enumerate(ws)]
+    if not br:
+        await asyncio.gather(*jobs)
+        return
     from playwright.async_api import async_playwright
 
-    results = []
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                           args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                 "--disable-dev-shm-usage"])
-
-        async def watch():
-            while True:
-                peak[0] = max(peak[0], rss_mb(pid))
-                await asyncio.sleep(0.5)
-
-        w = asyncio.create_task(watch())
         try:
-            await asyncio.wait_for(asyncio.gather(*(session(browser, url, i, timeout_ms, results) for i in range(n))),
-                                   deadline_s)
-        except TimeoutError:
-            for r in results:
-                r["error"] = r["error"] or f"not finished within the {deadline_s} s deadline"
+            b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                               "--disable-dev-shm-usage"])
+        except Exception as e:  # noqa: BLE001 (no browser: the websocket sessions still run)
+            for j, rec in enumerate(br):
+                rec.update(i=f"browser {j}", runs=[], error=f"Chromium did not start: {str(e).splitlines()[0][:200]}")
+            await asyncio.gather(*jobs)
+            return
+        try:
+            await asyncio.gather(*jobs, *(browser_session(b, url, j, browser_step(j), timeout, rec)
+                                          for j, rec in enumerate(br)))
         finally:
-            w.cancel()
-            await browser.close()
-    return results
+            await b.close()
+
+
+def bounded(coro, seconds, recs, why):
+    """Run coro for at most seconds; records still unfinished then get why as their error."""
+    try:
+        asyncio.run(asyncio.wait_for(coro, max(1, seconds)))
+    except TimeoutError:
+        for i, r in enumerate(recs):
+            r.setdefault("i", i)
+            r.setdefault("runs", [])
+            if not r.get("error") and len(r["runs"]) < r.get("steps", 1):
+                r["error"] = why
+
+
+class Sampler(threading.Thread):
+    """VmRSS of the server every 0.2 s."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.samples, self.stop = pid, [], threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            with contextlib.suppress(OSError, StopIteration):
+                self.samples.append((time.monotonic(), rss_mb(self.pid)))
+            self.stop.wait(0.2)
+
+    def peak(self, t0, t1=float("inf")):
+        return max((r for t, r in self.samples if t0 <= t <= t1), default=float("nan"))
 
 
 def pct(xs, q):
@@ -207,62 +401,144 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))] if xs else float("nan")
 
 
+def check(results, memo, budget_end):
+    """Cross-talk checks on every finished run: (passed, failed, not computed) and the failures' lines."""
+    ok = bad = skipped = 0
+    lines = []
+    for r in results:
+        for run in r["runs"]:
+            if run["t"] is None or run["errors"]:
+                continue
+            good, why = depth_check(run["page"], run["settings"], run["captions"])
+            checks = [("names its own depth only", good, why)]
+            if time.monotonic() < budget_end:
+                want = expect(run["page"], run["settings"], memo)
+                if want is not None:
+                    checks.append(("its own numbers", any(want in t for t in run["texts"]), f"wanted {want!r}"))
+            elif run["page"] in DEPTH_OF:
+                skipped += 1
+            for what, good, why in checks:
+                ok, bad = ok + good, bad + (not good)
+                if not good and len(lines) < 8:
+                    lines.append(f"  session {r['i']} {run['name']} {run['settings']}: {what} failed: {why}"[:300])
+    return ok, bad, skipped, lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mode", choices=sorted(SCENARIOS), default="link")
     ap.add_argument("--sessions", type=int, default=30)
-    ap.add_argument("--timeout", type=float, default=180, help="seconds a page may take to finish")
-    ap.add_argument("--deadline", type=float, default=900, help="seconds for the whole load")
+    ap.add_argument("--browsers", type=int, default=0, help="real Chromium sessions alongside (Playwright)")
+    ap.add_argument("--timeout", type=float, default=180, help="seconds one run may take to finish")
+    ap.add_argument("--settle", type=float, default=15, help="seconds after the sessions closed to read settled RSS")
+    ap.add_argument("--deadline", type=float, default=600, help="seconds for everything")
     args = ap.parse_args()
+    end = time.monotonic() + args.deadline
 
-    log = ROOT / "artifacts" / "load-server.log"
+    def left():
+        return end - time.monotonic()
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the finally below kills the server
+
+    log = ROOT / "artifacts" / f"load-{args.mode}-server.log"
     log.parent.mkdir(exist_ok=True)
-    proc, url = start_server(log)
+    zoo = tempfile.TemporaryDirectory(prefix="skiplab-load-zoo-")
+    load0 = os.getloadavg()
+    proc, url = start_server(log, env={"SKIPLAB_ZOO": zoo.name}, timeout=min(180, left()))
+    sampler = Sampler(proc.pid)
+    sampler.start()
     try:
+        time.sleep(1)
         idle = rss_mb(proc.pid)
-        warm = asyncio.run(drive(url, 1, int(args.timeout * 1000), args.deadline, proc.pid, [0]))[0]
-        if warm["error"]:
-            print(f"warm-up session failed: {warm['error']} (server log: {log})")
-        time.sleep(3)
-        base = rss_mb(proc.pid)
-        peak = [base]
-        t0, cpu0, busy0 = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds()
-        results = asyncio.run(drive(url, args.sessions, int(args.timeout * 1000), args.deadline, proc.pid, peak))
-        wall, server_cpu, busy = time.monotonic() - t0, cpu_seconds(proc.pid) - cpu0, machine_busy_seconds() - busy0
-        time.sleep(15)  # let the server notice the closed websockets and drop their sessions
-        after = rss_mb(proc.pid)
+        t, warm_rec = time.monotonic(), {}
+        bounded(drive(url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], []), left() - args.settle - 30,
+                [warm_rec], "the warm-up session did not finish before the deadline")
+        warm_s = time.monotonic() - t
+        time.sleep(min(3, max(0, left())))
+        warm = rss_mb(proc.pid)
+        t0, cpu0, busy0, self0 = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds(), time.process_time()
+        ws, br = [{} for _ in range(args.sessions)], [{} for _ in range(args.browsers)]
+        bounded(drive(url, SCENARIOS[args.mode], args.timeout, ws, br, BROWSER[args.mode]), left() - args.settle - 5,
+                ws + br, f"not finished within the {args.deadline:.0f} s deadline")
+        t1, cpu1, busy1, self1 = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds(), time.process_time()
+        time.sleep(min(args.settle, max(0, left())))
+        settled, settled_after = rss_mb(proc.pid), time.monotonic() - t1
+        peak = sampler.peak(t0, t1 + 1)
     finally:
+        sampler.stop.set()
         stop_server(proc)
+        zoo.cleanup()
 
-    expect = expected_losses([(r["depth"], r["seed"]) for r in results])
-    for r in results:
-        if "loss_caption" in r:
-            r["checks"].append(("its own loss", r["loss_caption"] == expect[r["depth"], r["seed"]]))
-    failed = [r for r in results if r["error"] or not all(ok for _, ok in r["checks"])]
-    print(f"sessions: {args.sessions} concurrent (Chromium contexts), one server, {os.cpu_count()} CPUs "
-          "(shared with other work on this machine: absolute times are noisy)")
-    print(f"completed: {args.sessions - len(failed)} of {args.sessions} in {wall:.0f} s; "
-          f"errors: {sum(bool(r['error']) for r in results)}; "
-          f"failed checks: {sum(not ok for r in results for _, ok in r['checks'])}")
-    for r in failed[:10]:
-        bad = [c for c, ok in r["checks"] if not ok]
-        print(f"  session {r['i']} (depth {r['depth']}, seed {r['seed']}): {r['error'] or ''} {bad or ''}")
-    for what in ("gradient_flow", "inspect", "residuals"):
-        ts = [r["times"][what] for r in results if what in r["times"]]
-        if ts:
-            print(f"time to a finished chart, {what:13s}: median {statistics.median(ts):5.1f} s, "
-                  f"p95 {pct(ts, 0.95):5.1f} s, max {max(ts):5.1f} s (n={len(ts)})")
-    every = [t for r in results for t in r["times"].values()]
+    # ---- report ----
+    wall, server_cpu, busy, own_cpu = t1 - t0, cpu1 - cpu0, busy1 - busy0, self1 - self0
+    cores = len(os.sched_getaffinity(0))
+    n, total = args.sessions, args.sessions + args.browsers
+    memo = {}
+    ok_w, bad_w, skip_w, lines_w = check(ws, memo, end)
+    ok_b, bad_b, skip_b, lines_b = check(br, memo, end)
+    failed = [r for r in ws if r["error"] or not r["runs"] or any(x["errors"] or x["t"] is None for x in r["runs"])
+              or len(r["runs"]) < len(SCENARIOS[args.mode](r["i"]))]
+    completed = n - len(failed)
+    steps = [s if s[0] != "change" else f"change {s[1]}" for s in SCENARIOS[args.mode](0)]
+    print(f"load: mode {args.mode}: {n} websocket sessions at once, each {' -> '.join(map(str, steps))}"
+          f"{f', plus {args.browsers} Chromium session(s) alongside' if args.browsers else ''}; one server on "
+          f"{cores} cores shared with other work (load average {load0[0]:.1f} before, {os.getloadavg()[0]:.1f} "
+          "after: absolute times are noisy)")
+    warm_errors = [e for x in warm_rec["runs"] for e in x["errors"]] + [warm_rec["error"]] * bool(warm_rec["error"])
+    print(f"warm-up: one session {WARMUP[args.mode]} in {warm_s:.1f} s"
+          + (f"; FAILED: {'; '.join(warm_errors)}"[:300] if warm_errors else ""))
+    errs = sum(bool(r["error"]) + sum(len(x["errors"]) for x in r["runs"]) for r in ws)
+    print(f"completed: {completed}/{n} sessions (every run FINISHED_SUCCESSFULLY, no exception or st.error) in "
+          f"{wall:.1f} s; errors: {errs}" + (f" (server log: {log.relative_to(ROOT)})" if errs else ""))
+    for r in failed[:8]:
+        es = [f"{x['name']}: {'; '.join(x['errors']) or 'not finished'}" for x in r["runs"]
+              if x["errors"] or x["t"] is None]
+        print(f"  session {r['i']}: {r['error'] or ''} {' | '.join(es)}"[:300])
+    print(f"cross-talk checks: {ok_w} passed, {bad_w} failed" + (f", {skip_w} numbers not computed (deadline)"
+                                                                 if skip_w else "")
+          + " (each run's captions name its own depth only; its loss / caption equals PyTorch's here)")
+    for line in lines_w:
+        print(line)
+    runs = [x for r in ws for x in r["runs"] if x["t"] is not None and not x["errors"]]
+    for name in dict.fromkeys(x["name"] for x in runs):
+        ts = [x["t"] for x in runs if x["name"] == name]
+        print(f"time to a finished run, {name:16s}: p50 {statistics.median(ts):6.2f} s, p95 {pct(ts, 0.95):6.2f} s, "
+              f"max {max(ts):6.2f} s (n={len(ts)})")
+    every = [x["t"] for x in runs]
+    p95 = pct(every, 0.95)
     if every:
-        print(f"time to a finished chart, all pages    : median {statistics.median(every):5.1f} s, "
-              f"p95 {pct(every, 0.95):5.1f} s")
-    cores = os.cpu_count()
-    print(f"CPU during the sessions: the server {server_cpu:.0f} s ({server_cpu / args.sessions:.1f} s per session), "
-          f"the whole machine {busy:.0f} s of the {wall * cores:.0f} s its {cores} cores had (the rest is the browser "
-          f"and other work). Floor for the last session on a server of its own: {server_cpu / cores:.0f} s "
-          f"(all sessions' server CPU spread over {cores} cores)")
-    print(f"server RSS: idle {idle:.0f} MB, after one warm-up session {base:.0f} MB, peak {peak[0]:.0f} MB, "
-          f"15 s after the {args.sessions} sessions closed {after:.0f} MB ({100 * (after / base - 1):+.1f}% vs warm)")
-    return 0 if not failed else 1
+        print(f"time to a finished run, {'all runs':16s}: p50 {statistics.median(every):6.2f} s, p95 {p95:6.2f} s")
+    print(f"server CPU: {server_cpu:.1f} s during the sessions = {server_cpu / total:.2f} s per session ({total}); "
+          f"{server_cpu:.1f} s / {cores} cores = {server_cpu / cores:.1f} s: the least wall time the last session "
+          f"can wait when all arrive at once (measured wall {wall:.1f} s: the server got "
+          f"{server_cpu / (wall * cores):.0%} of the cores; the machine was busy {busy:.0f} s of the "
+          f"{wall * cores:.0f} s its cores had, this bench's Python client {own_cpu:.1f} s of it)")
+    print(f"server RSS: idle {idle:.0f} MB, warm (after one warm-up session) {warm:.0f} MB, peak {peak:.0f} MB, "
+          f"settled ({settled_after:.0f} s after the sessions closed) {settled:.0f} MB "
+          f"({100 * (settled / warm - 1):+.1f}% vs warm)")
+    if args.browsers:
+        bt = [x["t"] for r in br for x in r["runs"] if not x["errors"]]
+        bfail = [r for r in br if r["error"] or not r["runs"] or any(x["errors"] for x in r["runs"])]
+        print(f"browsers: {args.browsers - len(bfail)}/{args.browsers} Chromium sessions finished "
+              f"{BROWSER[args.mode](0)[0]} with {BROWSER_CHARTS} charts drawn"
+              + (f", p50 {statistics.median(bt):.2f} s, max {max(bt):.2f} s" if bt else "")
+              + f"; checks {ok_b} passed, {bad_b} failed" + (f", {skip_b} not computed" if skip_b else ""))
+        for r in bfail[:4]:
+            print(f"  {r['i']}: {r['error'] or '; '.join(e for x in r['runs'] for e in x['errors'])}"[:300])
+        for line in lines_b:
+            print(line)
+    g = GOALS
+    goals = [f"peak < {g['peak_mb']} MB: {'yes' if peak < g['peak_mb'] else 'NO'}",
+             f"settled within {g['settled_vs_warm']:.0%} of warm: "
+             + ("yes" if abs(settled / warm - 1) <= g["settled_vs_warm"] else "NO")]
+    if args.mode == "link":
+        goals.insert(0, f"p95 < {g['link_p95_s']:.0f} s: {'yes' if p95 < g['link_p95_s'] else 'NO'}")
+    else:
+        goals.insert(0, f"all {n} complete, no error, no cross-talk: "
+                        f"{'yes' if completed == n and not errs and not bad_w else 'NO'}")
+    print("goals (issue 16): " + "; ".join(goals))
+    print(f"load: {args.mode} {completed}/{n} p95 {p95:.2f} s, peak {peak:.0f} MB")
+    return 0 if completed == n and not bad_w and not bad_b else 1
 
 
 if __name__ == "__main__":

@@ -70,10 +70,10 @@ def main():
         model = ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD)).train()
         params = list(model.parameters())
 
-        def bare():
+        def bare(model=model, params=params):
             torch.autograd.grad(F.cross_entropy(model(x), y), params)
 
-        def probed():
+        def probed(model=model):
             probe(model, x, y)
 
         # interleave the two so that machine noise hits both alike; CPU time too, which other processes on a

@@ -30,7 +30,7 @@ def controls(label: str = "Settings"):
     return st.popover(label, icon=":material/tune:") if presenting() else st.container()
 
 
-CHART_CONFIG = {"displaylogo": False}
+CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 3}}  # sharp PNG exports
 
 
 def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None, on_select="ignore"):
@@ -57,6 +57,30 @@ def show_chart(fig_and_caption, config: dict | None = None, key: str | None = No
     else:
         st.caption(detail)
     return picked
+
+
+def follow_new(key: str, value, token, valid=None):
+    """Set the widget `key` to `value` whenever `token` (what it belongs to: an image, a model) changes, before the
+    widget is made (which then gets no default, so Streamlit never sees both). The first run keeps a link's value
+    for the key where it is one of `valid`."""
+    before, seen = st.session_state.get(f"_{key}_token"), token
+    if before != seen and (before is not None or valid is None or st.query_params.get(key) not in valid):
+        st.session_state[key] = value
+    st.session_state[f"_{key}_token"] = seen
+
+
+def follow_pick(chart_key: str, input_key: str, n: int):
+    """A block clicked in a network picture (the chart drawn with `key=chart_key, on_select="rerun"`, customdata[0] =
+    block) since the last run moves the block input `input_key`; an input beyond a shallower network's last block
+    moves back to it."""
+    points = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points") or []
+    pick = int(points[0]["customdata"][0]) if points and points[0].get("customdata") else None
+    seen = f"_{chart_key}_last"
+    if pick is not None and pick != st.session_state.get(seen) and pick < n:
+        st.session_state[input_key] = pick
+    st.session_state[seen] = pick
+    if st.session_state.get(input_key, 0) >= n:
+        st.session_state[input_key] = n - 1
 
 
 def run_steps(step, jobs: dict, what: str) -> dict:

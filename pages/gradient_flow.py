@@ -91,17 +91,6 @@ def passes_chart(key, _traces):
     return network_charts.passes(_traces)
 
 
-def picked_block(n):
-    """The block clicked in the picture since the last run (it moves the block input), else the input's value."""
-    points = ((st.session_state.get("gf_pick") or {}).get("selection") or {}).get("points") or []
-    pick = int(points[0]["customdata"][0]) if points and points[0].get("customdata") else None
-    if pick is not None and pick != st.session_state.get("_gf_last_pick") and pick < n:
-        st.session_state["gf_block"] = pick
-    st.session_state["_gf_last_pick"] = pick
-    if st.session_state.get("gf_block", 0) >= n:  # a shallower network than before
-        st.session_state["gf_block"] = n - 1
-
-
 st.title("Gradient flow")
 st.markdown("One forward and backward pass through a residual network and its *plain twin* (the same weights, every "
             "skip removed). Click a block in the picture to open it.")
@@ -124,7 +113,7 @@ if traces:
     resnet = next((t for t in traces if t.blocks.skip.any()), traces[0])
     n = len(resnet.blocks)
     arch = dict(norm=cfg.norm, activation=cfg.activation, shortcut=cfg.shortcut)
-    picked_block(n)
+    ui.follow_pick("gf_pick", "gf_block", n)
     with slots[1], ui.url_bound({"gf_measure": "measure"}), ui.controls("Block and colour"):
         c = st.columns([3, 1])
         measure = c[0].segmented_control("Colour the blocks by", list(network.MEASURES), default="grad_norm",

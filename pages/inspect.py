@@ -9,10 +9,10 @@ from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
 from pages import ui
 from viz import inspect as I
 from viz import inspect_charts as ch
-from viz.attribution import DESCRIPTIONS, attribute_all
+from viz import network_charts
+from viz.attribution import attribute_all
 
 UNTRAINED = "untrained-resnet20"  # (no trained model yet)
-PLOT = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 3}}
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -24,20 +24,15 @@ def model_and_classes(name, sha256):
     return model, I.class_names(card, model.config.num_classes), I.gallery_for(card.get("dataset"), card.get("data_path"))
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def gallery(name):
-    return I.gallery(name)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def decode(data: bytes, name: str) -> Upload:
-    return decode_image(data, name)
+gallery = st.cache_data(max_entries=4, show_spinner=False)(I.gallery)
+decode = st.cache_data(max_entries=32, show_spinner=False)(decode_image)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def look(name, sha256, pixels, skip, drop):
+    """(inspection, trace, twin's trace, twin's inspection) of one image: `viz.inspect.look_inside`."""
     model, classes, _ = model_and_classes(name, sha256)
-    return I.inspect(model, Upload.from_pixels(pixels).tensor(), classes, skip=skip, drop=drop)
+    return I.look_inside(model, Upload.from_pixels(pixels).tensor(), classes, skip, drop)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -46,20 +41,14 @@ def explain(name, sha256, pixels, target, block, steps, noise, layer_ig, skip, d
     return attribute_all(model, Upload.from_pixels(pixels).tensor(), target, block, steps, noise, layer_ig, skip, drop)
 
 
-def chart(pair):
-    ui.show_chart(pair, config=PLOT)
-
-
 def switches_on():
-    """Reset, and a new model: every skip and branch back on (a link's values are set, not deleted, since a
-    deleted bound widget is seeded from the link again)."""
+    """Reset, and a new model: every skip and branch back on (set, not deleted: the link would seed it again)."""
     st.session_state.ins_noskip, st.session_state.ins_drop = [], []
 
 
 LABELS = {"ins_model": "model", "ins_src": "image source", "ins_noskip": "list of blocks", "ins_drop": "list of blocks",
-          "ins_shared": "switch (true or false)", "ins_chan": "block", "ins_class": "class", "ins_cam": "block",
-          "ins_steps": "number of steps (8 to 128)", "ins_noise": "switch (true or false)",
-          "ins_layerig": "switch (true or false)", "ins_image": f"test image (0 to {I.GALLERY - 1})"}
+          "ins_chan": "block", "ins_class": "class", "ins_cam": "block", "ins_steps": "number of steps (8 to 128)",
+          "ins_image": f"test image (0 to {I.GALLERY - 1})"}
 
 st.title("Inspect: look inside every block")
 st.caption("Pick a test image or upload your own; see what each block adds to its input, flip skips and branches "
@@ -69,8 +58,7 @@ names, default, acc = I.model_choices(cat, UNTRAINED)
 labels = dict(zip(cat.name, cat.label, strict=True)) if len(cat) else {}
 if cat.empty:
     st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo): showing an untrained "
-               "ResNet-20, whose predictions mean nothing. Train one on the Train page or with "
-               "`python -m models.train --dataset shapes --depth 20 --out runs/r20`.")
+               "ResNet-20, whose predictions mean nothing. Train one on the Train page.")
 with ui.controls(), ui.url_bound(LABELS):
     c_model, c_src = st.columns([2, 3])
     name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on,
@@ -119,37 +107,38 @@ with ui.controls("Switches"), ui.url_bound(LABELS):
     drop = tuple(i in dropped for i in range(n))
 
 with ui.guard("run the model on this image"):
-    ins = look(name, sha256, up.pixels, skip, drop)
+    ins, here, twin, twin_ins = look(name, sha256, up.pixels, skip, drop)
     for col, pair in zip(st.columns([1, 1, 1.3]), (ch.original(up), ch.seen(up), ch.top(ins)), strict=True):
         with col:
-            chart(pair)
+            ui.show_chart(pair)
     ui.csv_download(ins.top, "inspect-top5", "Predictions (CSV)")
 
-    st.subheader("Every block: x, F(x) and the output")
-    with ui.url_bound(LABELS):
-        shared = st.toggle("One colour scale for all blocks (else each block's three maps share one)",
-                           key="ins_shared", bind="query-params", help="Compare sizes across blocks, or each block.")
-    chart(ch.block_maps(ins, shared))
-    chart(ch.ratios(ins))
-    ui.csv_download(ins.blocks, "inspect-blocks", "Per-block numbers (CSV)")
-
-    with ui.url_bound(LABELS):
-        blk = st.selectbox("Strongest channels of block", range(n), index=n - 1, key="ins_chan", bind="query-params",
-                           help="The block whose strongest output channels are drawn.")
-    table, maps = I.strongest_channels(ins.outs[blk], k=8)
-    chart(ch.channels(table, maps, blk))
+    st.subheader("The network: click a block to open it")
+    ui.follow_pick("ins_pick", "ins_chan", n)
+    with ui.controls("Block"), ui.url_bound(LABELS):
+        blk = st.selectbox("Block", range(n), index=n - 1, key="ins_chan", bind="query-params",
+                           help="The block opened below (clicking its tile in the picture sets it).")
+    arch = dict(norm=model.config.norm, activation=model.config.activation, shortcut=model.config.shortcut)
+    ui.show_chart(network_charts.network(here, "residual_ratio", selected=blk, **arch), key="ins_pick",
+                  on_select="rerun")
+    maps = [{"x": a.x_maps[blk], "F(x)": a.f_maps[blk], "out": a.out_maps[blk]} for a in (ins, twin_ins)]
+    ui.show_chart(network_charts.block_detail([here, twin], blk, maps=maps, **arch))
+    table, chans = I.strongest_channels(ins.outs[blk], k=8)
+    ui.show_chart(ch.channels(table, chans, blk))
     ui.csv_download(table, "inspect-channels", "Channels (CSV)")
+    with st.expander("Every block's maps x, F(x) and out, and ||F(x)||/||x|| per block"):
+        with ui.url_bound(LABELS):
+            shared = st.toggle("One colour scale for all blocks (else each block's three maps share one)",
+                               key="ins_shared", bind="query-params", help="Compare sizes across blocks, or each block.")
+        ui.show_chart(ch.block_maps(ins, shared))
+        ui.show_chart(ch.ratios(ins))
+        ui.csv_download(ins.blocks, "inspect-blocks", "Per-block numbers (CSV)")
 
 if ins is None:
     st.stop()
 st.subheader("Attributions (Captum)")
 with ui.controls("Attribution settings"), ui.url_bound(LABELS):
-    # A new image (or model) explains its own top class: the widget's state is set before it is made (and it gets no
-    # default, so Streamlit never sees both). The first image of a session keeps a valid class a link asked for.
-    seen, before = (name, hash(up.pixels.tobytes())), st.session_state.get("_ins_seen")
-    if before != seen and (before is not None or st.query_params.get("ins_class") not in classes):
-        st.session_state["ins_class"] = classes[int(ins.top.cls[0])]
-    st.session_state["_ins_seen"] = seen
+    ui.follow_new("ins_class", classes[int(ins.top.cls[0])], (name, hash(up.pixels.tobytes())), classes)  # its own top
     a1, a2, a3, a4 = st.columns(4)
     label = a1.selectbox("Class to explain", classes, key="ins_class", bind="query-params",
                          help="The class whose score the attributions explain.")
@@ -165,8 +154,7 @@ with ui.controls("Attribution settings"), ui.url_bound(LABELS):
                          help="Per-block importance from LayerIntegratedGradients instead of branch gates.")
 with ui.guard("compute the attributions"):
     att = explain(name, sha256, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
-    chart(ch.attributions(up.pixels, att, classes, steps, noise))
-    st.markdown("\n".join(f"- {DESCRIPTIONS[k]}" for k in ("saliency", "ig") + (("ig_nt",) if noise else ()) + ("gradcam",)))
-    chart(ch.importance(att, layer_ig))
+    ui.show_chart(ch.attributions(up.pixels, att, classes, steps, noise))
+    ui.show_chart(ch.importance(att, layer_ig))
     ui.csv_download(att.blocks, "inspect-block-importance", "Per-block importance (CSV)")
     ui.csv_download(I.pixel_table(att), "inspect-attribution-maps", "Attribution maps, per pixel (CSV)")

@@ -63,7 +63,8 @@ def url_bound(labels: dict | None = None):
             continue
         shown = ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else _url_forms(v)[0]
         hint = f" (one of: {', '.join(choices)})" if choices and len(choices) <= 8 else ""
-        box.info(f"The link's {_code(k + '=' + '&'.join(raw))} is not a valid {labels.get(k, k)}{hint}; "
+        what = labels.get(k, "switch (true or false)" if isinstance(v, bool) else k)
+        box.info(f"The link's {_code(k + '=' + '&'.join(raw))} is not a valid {what}{hint}; "
                  f"using {shown if shown != '' else 'none'}.", icon=":material/link_off:")
 
 

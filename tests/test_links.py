@@ -77,8 +77,7 @@ def as_link(v) -> list[str]:
 def inspect_class_not_top(link) -> str:
     """A class name the Inspect page would not pick by itself (its default is the predicted class), from the
     model run directly on the linked gallery image with the linked switches."""
-    from viz.inspect import inspect
-    from viz.inspect import gallery
+    from viz.inspect import gallery, inspect
 
     x, _, _ = gallery("shapes")
     img = torch.from_numpy(x[int(link["ins_image"])]).permute(2, 0, 1).float().div(255)
@@ -176,9 +175,9 @@ def test_the_report_collects_inspects_charts(tiny_zoo):
                   "Channel means of x, F(x)", "Median ‖F(x)‖/‖x‖", "strongest, channel", "Integrated Gradients, 8 steps",
                   "8 steps: the bars sum to", "score gap"):
         assert words in caps, (words, caps)
-    from pages import report
+    from pages.report import html_file
 
-    html = report.html_file("Inspect", items)
+    html = html_file("Inspect", items)
     assert html.count("class=\"plotly-graph-div\"") == 8 and "Integrated Gradients, 8 steps" in html
 
 

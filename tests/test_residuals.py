@@ -73,9 +73,9 @@ def test_chunked_sums_equal_one_pass(data):
     x, y = data
     m = net(seed=1)
     whole = R.response_sums(m, x)
-    b, l = R.in_chunks(R.response_sums, m, x, y, size=7)
+    b, lay = R.in_chunks(R.response_sums, m, x, y, size=7)
     np.testing.assert_allclose(R.residual_table(b).residual_ratio, R.residual_table(whole[0]).residual_ratio, rtol=1e-9)
-    np.testing.assert_allclose(R.response_table(l).response_std, R.response_table(whole[1]).response_std, rtol=1e-9)
+    np.testing.assert_allclose(R.response_table(lay).response_std, R.response_table(whole[1]).response_std, rtol=1e-9)
     assert R.chunks(10, 4) == [(0, 4), (4, 8), (8, 10)]
     with pytest.raises(ValueError):
         R.chunks(10, 0)
@@ -92,7 +92,7 @@ def test_settings_equal_the_models_own_forward(data):
     got = R.setting_table(R.in_chunks(R.setting_sums, m, x, y, settings, size=10))
     assert list(got.setting) == [s[0] for s in settings]
     with torch.no_grad():
-        for (label, skip, drop), row in zip(settings, got.itertuples()):
+        for (_, skip, drop), row in zip(settings, got.itertuples()):
             logits = m(x, skip=skip, drop=drop)
             assert row.n == len(y)
             assert row.error == pytest.approx(float((logits.argmax(1) != y).float().mean()))

@@ -36,8 +36,8 @@ def images(n):
 def responses(name):
     m = shipped(name)
     x, y = images(N_TEST)
-    b, l = R.in_chunks(R.response_sums, m, x, y, size=250)
-    return R.residual_table(b), R.response_table(l)
+    b, lay = R.in_chunks(R.response_sums, m, x, y, size=250)
+    return R.residual_table(b), R.response_table(lay)
 
 
 @functools.cache

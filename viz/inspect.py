@@ -76,6 +76,25 @@ def inspect(model, image, classes=None, skip=None, drop=None, k=5) -> Inspection
     return Inspection(probs.numpy(), logits.numpy(), top, pd.DataFrame(rows), xm, fm, om, outs, classes)
 
 
+def look_inside(model, image, classes=None, skip=None, drop=None):
+    """One image through the network as switched and through its twin (every skip flipped), for the Inspect page.
+
+    Args:
+        model: a `models.resnet.ResNet` (never modified); image: (1, C, 32, 32) float in [0, 1].
+        classes, skip, drop: as for `inspect`.
+    Returns:
+        (Inspection, its probe Trace, the twin's Trace, the twin's Inspection); the traces' loss is the cross-entropy
+        of the image's own top class, so their gradients say what the network's answer depends on.
+    """
+    from viz.probe import probe
+
+    ins = inspect(model, image, classes, skip=skip, drop=drop)
+    y, twin = torch.as_tensor(ins.top.cls[:1].to_numpy()), [not model.config.skip] * len(model.blocks)
+    drop = list(drop) if drop is not None else None
+    return (ins, probe(model, image, y, skip=list(skip) if skip is not None else None, drop=drop, bn_mode="eval"),
+            probe(model, image, y, skip=twin, drop=drop, bn_mode="eval"), inspect(model, image, classes, twin, drop))
+
+
 def strongest_channels(out, k=8):
     """The k channels of a block output with the largest mean activation.
 

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.attribution import DESCRIPTIONS
-from viz.style import DIVERGING, STAGES
+from viz.style import DIVERGING, STAGES, Caption
 
 _AX = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="")
 
@@ -213,15 +213,19 @@ def channels(table, maps, block):
 
 def attributions(pixels, att, classes, steps: int, noise: float):
     """Saliency, IG (and NoiseTunnel), GradCAM maps; the caption checks IG's completeness (its sum against
-    score(image) - score(black))."""
+    score(image) - score(black)) and says what each method is."""
     gap = float(att.ig.sum()) - att.ig_delta
     err = abs(att.ig_delta) / max(abs(gap), 1e-12)
-    return attribution_fig(pixels, att, classes), (
+    detail = (
         f"Integrated Gradients, {steps} steps: the attributions sum to {att.ig.sum():.4g}; "
         f"score(image) - score(black) = {gap:.4g} (error {err:.1%}"
         + ("; more steps bring them closer). " if err > 0.05 else "). ")
-        + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps ea "
-           if noise else "") + f"Computed in {sum(att.seconds.values()):.2f} s.")
+        + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps each. "
+           if noise else "") + f"Computed in {sum(att.seconds.values()):.2f} s. "
+        + " ".join(DESCRIPTIONS[k] for k in ("saliency", "ig") + (("ig_nt",) if noise else ()) + ("gradcam",)))
+    head = (f"Where the evidence for '{classes[att.target]}' lies: red pixels raise its score, blue lower it; "
+            f"GradCAM shows where block {att.gradcam_block} sees it" + (", IG smoothed with NoiseTunnel." if noise else "."))
+    return attribution_fig(pixels, att, classes), Caption(detail, head)
 
 
 def importance(att, layer_ig: bool):

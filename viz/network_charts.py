@@ -668,7 +668,7 @@ def passes(traces, most=60, height=440):
             marker=dict(size=4),
             hovertemplate="block %{x}: ×%{y:.3g}<extra>" + t.name + "</extra>",
         )
-    for i, t in enumerate(traces):  # where the pass is, with its numbers
+    for i in range(len(traces)):  # where the pass is, with its numbers
         f = first[2 * m + i]
         fig.add_scatter(
             x=f["x"],
