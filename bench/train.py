@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.data import CIFAR10_MEAN, CIFAR10_STD
 from models.resnet import ResNet, ResNetConfig
-from models.train import PRECISIONS, evaluate, train
+from models.train import PRECISIONS, Recipe, as_data, evaluate, train
 
 
 def conv_macs(model):
@@ -49,9 +49,8 @@ def conv_macs(model):
 
 def bare(cfg, x, y, batch, steps, channels_last, precision="fp32"):
     """A plain loop: the floor for training cost. Returns images/s."""
-    torch.manual_seed(0)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = ResNet(cfg).to(memory_format=fmt).train()
+    model = ResNet(cfg, seed=0).to(memory_format=fmt).train()  # the same initial weights as train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     t = time.perf_counter()
     for s in range(steps):
@@ -66,7 +65,8 @@ def bare(cfg, x, y, batch, steps, channels_last, precision="fp32"):
 
 def ours(cfg, x, y, xte, yte, batch, steps, precision="fp32"):
     """train() for one epoch of `steps` batches; its own clock counts training only. Returns images/s."""
-    res = train(cfg, "cifar10", 1, batch_size=batch, precision=precision, data=((x[: steps * batch], y[: steps * batch]), (xte, yte)))
+    data = as_data("cifar10", (x[: steps * batch], y[: steps * batch]), (xte, yte))
+    res = train(cfg, Recipe(1, batch_size=batch, precision=precision), data)
     return steps * batch / res.history["seconds"].iloc[-1]
 
 

@@ -3,6 +3,10 @@
     python -m models.train --dataset shapes --depth 56 --no-skip --epochs 10 --out DIR
     torchrun --nproc_per_node 2 -m models.train --dataset shapes --depth 20 --epochs 10 --out DIR
 
+In Python, nanoGPT style: a config (the network), a recipe (how to train it) and the data:
+
+    res = train(ResNetConfig(depth=20), Recipe(epochs=10), load_data("shapes"), out="runs/r20")
+
 SGD + momentum + weight decay, a one-cycle or cosine schedule (per step), He et al.'s augmentation,
 a per-epoch history (CSV), a checkpoint each epoch (`DIR/checkpoint.safetensors`, resumable with
 `--resume`), a NaN/inf guard that stops the run and keeps the last good checkpoint, and the zoo
@@ -38,6 +42,7 @@ CHECKPOINT = "checkpoint.safetensors"
 HISTORY = "history.csv"
 MEMORY_FORMAT = torch.channels_last  # NHWC: about 1.2-1.4x faster convolutions on CPU here (bench/train.py)
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
+BUILT_IN = ("shapes", "cifar10")
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class Recipe:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "onecycle"  # "onecycle": 15% linear warm-up then cosine to 0 | "cosine"
-    seed: int = 0
+    seed: int = 0  # the initial weights (the model's own generator), the batch order and the augmentation
     augment: bool = True
     limit: int | None = None  # train on `limit` images drawn at random with the seed (tiny runs)
     precision: str = "fp32"  # "fp32" | "bf16": forward and loss under bfloat16 autocast (about 1.6x faster on CPUs
@@ -72,6 +77,52 @@ class Recipe:
         if t < warm:
             return self.lr * (0.04 + 0.96 * t / warm)
         return self.lr * 0.5 * (1 + math.cos(math.pi * (t - warm) / max(1, total - warm)))
+
+
+@dataclass(frozen=True, eq=False)
+class Data:
+    """A data set in memory, as train() needs it. Tensors are shared, never mutated."""
+
+    name: str  # "shapes", "cifar10" or the image folder's name: the card's dataset and the default model name
+    train: tuple  # (images uint8 (N, 3, 32, 32), labels int64 (N,))
+    test: tuple  # (images uint8 (M, 3, 32, 32), labels int64 (M,)), test_limit applied
+    classes: tuple  # class names, index = label
+    mean: tuple  # per-channel mean and std of the train split, in [0, 1]: the model normalizes with them
+    std: tuple
+    path: str | None = None  # the image folder, resolved (None for the built-in data sets)
+
+
+def as_data(dataset, train, test, *, classes=None, test_limit=None) -> Data:
+    """A Data from splits already in memory (e.g. the Train page's shared cache).
+
+    Args:
+        dataset: "shapes", "cifar10" or an image folder's path (its class names are read from it unless given).
+        train, test: (images uint8 (N, 3, 32, 32), labels int64 (N,)) each.
+        classes: class names (default: the data set's).
+        test_limit: keep at most this many test images, a random subset of the test split, the same for every
+            epoch and every run (seed 0, not the run's seed, so runs stay comparable; a folder's test split is in
+            class order, so its first N would miss classes).
+    """
+    (xtr, ytr), (xte, yte) = train, test
+    if test_limit and len(xte) > test_limit:
+        keep = subset(len(xte), int(test_limit), 0)
+        xte, yte = xte[keep], yte[keep]
+    if str(dataset) in BUILT_IN:
+        info = dataset_info(dataset)
+        return Data(info.name, (xtr, ytr), (xte, yte), tuple(classes or info.classes), info.mean, info.std)
+    path = Path(str(dataset)).expanduser().resolve()
+    x = xtr.float() / 255  # as models.data.dataset_info computes a folder's statistics
+    mean = tuple(round(float(m), 4) for m in x.mean((0, 2, 3)))
+    std = tuple(round(max(float(s), 1e-3), 4) for s in x.std((0, 2, 3)))
+    classes = tuple(classes) if classes else tuple(dataset_info(str(path)).classes) if path.is_dir() else ()
+    return Data(path.name, (xtr, ytr), (xte, yte), classes, mean, std, str(path))
+
+
+def load_data(dataset, root=None, test_limit=None, classes=None) -> Data:
+    """Load a data set's train and test splits (see models.data.load_dataset) as a Data; test_limit and classes
+    as for as_data."""
+    splits = [load_dataset(dataset, s, root=root) for s in ("train", "test")]
+    return as_data(dataset, *splits, classes=classes, test_limit=test_limit)
 
 
 @dataclass
@@ -124,7 +175,8 @@ def evaluate(model, images, labels, device, rank=0, world=1, batch=500):
         x = xs[i : i + batch].to(device).float().div_(255).contiguous(memory_format=MEMORY_FORMAT)
         y = ys[i : i + batch].to(device)
         out = model(x)
-        tot += torch.stack([F.cross_entropy(out, y, reduction="sum").double(), (out.argmax(1) == y).sum().double(), torch.tensor(len(y), dtype=torch.float64, device=device)])
+        tot += torch.stack([F.cross_entropy(out, y, reduction="sum").double(), (out.argmax(1) == y).sum().double(),
+                            torch.tensor(len(y), dtype=torch.float64, device=device)])
     model.train(was)
     loss, correct, n = _sum(tot, world).tolist()
     return loss / max(n, 1), correct / max(n, 1)
@@ -153,224 +205,242 @@ def load_checkpoint(path):
         raise ValueError(f"{path} is not a readable skiplab checkpoint ({e}).") from e
 
 
-def train(
-    config: ResNetConfig,
-    dataset: str = "shapes",
-    epochs: int = 10,
-    *,
-    batch_size=128,
-    lr=0.1,
-    momentum=0.9,
-    weight_decay=5e-4,
-    schedule="onecycle",
-    seed=0,
-    augment_data=True,
-    limit=None,
-    precision="fp32",
-    out=None,
-    name=None,
-    resume=False,
-    callback=None,
-    progress=False,
-    command=None,
-    root=None,
-    data=None,
-    zoo_dir=None,
-    test_limit=None,
-    classes=None,
-) -> TrainResult:
+@dataclass(eq=False)
+class _Run:
+    """What one run carries between its steps: the model, the optimizer, this process's place, the history."""
+
+    config: ResNetConfig
+    recipe: Recipe
+    data: Data
+    x: torch.Tensor  # training images uint8 (N, 3, 32, 32), the recipe's limit applied
+    y: torch.Tensor  # (N,)
+    model: ResNet
+    opt: torch.optim.Optimizer
+    name: str
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+    history: list = field(default_factory=list)
+    seconds: float = 0.0
+    changes: list = field(default_factory=list)  # recipe changes made when resuming
+    ckpt: Path | None = None  # the run's checkpoint file, if it writes one
+
+    @property
+    def steps(self):
+        return len(self.x) // self.recipe.batch_size
+
+
+def _setup(config, recipe, data, name) -> _Run:
+    """The run's model (initialised from the recipe's seed by the model's own generator, never torch's process-wide
+    one: many Streamlit sessions train at once), optimizer and training images."""
+    rank, world, device = _dist()
+    config = replace(config, mean=tuple(data.mean), std=tuple(data.std),
+                     num_classes=max(int(data.train[1].max()) + 1, len(data.classes)))
+    x, y = data.train
+    if recipe.limit and len(x) > recipe.limit:  # a random subset: folders (and the CIFAR-10 JPEGs) load in class order
+        keep = subset(len(x), int(recipe.limit), recipe.seed + 1)
+        x, y = x[keep], y[keep]
+    if world > 1 and recipe.batch_size % world:
+        raise ValueError(f"batch size {recipe.batch_size} does not split evenly over {world} processes.")
+    if len(x) < recipe.batch_size:
+        raise ValueError(f"the training set has {len(x)} images, fewer than one batch of {recipe.batch_size}.")
+    name = zoo.check_name(name or zoo.model_name(data.name, config))
+    model = ResNet(config, seed=recipe.seed).to(device, memory_format=MEMORY_FORMAT)
+    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+    return _Run(config, recipe, data, x, y, model, opt, name, rank, world, device)
+
+
+def _resume(r: _Run, ckpt: Path, progress: bool):
+    """Continue from a checkpoint of the same architecture and data set; a changed recipe is allowed (more epochs,
+    a gentler rate) but never silent: a note on stderr and `recipe_changes` on the card."""
+    tensors, state = load_checkpoint(ckpt)
+    if state["config"] != json.loads(json.dumps(asdict(r.config))) or state["dataset"] != r.data.name:
+        raise ValueError(f"the checkpoint in {ckpt.parent} is for {state['dataset']} {state['config']}, not this run.")
+    r.history, r.seconds = state["history"], state["seconds"]
+    start = state["epoch"]
+    saved = {**asdict(Recipe()), **state.get("recipe", {})}  # older checkpoints predate `precision`: fp32
+    changed = {k: [saved.get(k), v] for k, v in asdict(r.recipe).items() if saved.get(k) != v}
+    r.changes = [*state.get("recipe_changes", []), *([{"after_epoch": start, "changed": changed}] if changed else [])]
+    if changed and progress and r.rank == 0:
+        print(f"note: resuming after epoch {start} with a changed recipe ("
+              + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items()) + "); the card records it.",
+              file=sys.stderr, flush=True)
+    r.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    for i, p in enumerate(r.opt.param_groups[0]["params"]):
+        if f"momentum.{i}" in tensors:
+            r.opt.state[p]["momentum_buffer"] = tensors[f"momentum.{i}"].to(r.device)
+    return start
+
+
+def _epoch(r: _Run, net, epoch: int, callback, bar):
+    """One pass over the training images. Returns (status "ok" | "stopped" | "diverged", message,
+    (loss sum, correct, count) float64 (3,), the last learning rate)."""
+    rec, steps, bs, dev = r.recipe, r.steps, r.recipe.batch_size, r.device
+    perm = torch.randperm(len(r.x), generator=torch.Generator().manual_seed(rec.seed * 100_003 + epoch))
+    ga = torch.Generator().manual_seed(rec.seed * 100_003 + epoch + 7919 * (r.rank + 1))
+    r.model.train()
+    run = torch.zeros(3, dtype=torch.float64, device=dev)  # loss sum, correct, count
+    lr = rec.lr
+    for s in range(steps):
+        idx = perm[s * bs : (s + 1) * bs][r.rank :: r.world]  # this process's share
+        x = augment(r.x[idx], ga) if rec.augment else r.x[idx]
+        x, y = x.to(dev).float().div_(255).contiguous(memory_format=MEMORY_FORMAT), r.y[idx].to(dev)
+        lr = rec.lr_at(epoch * steps + s, rec.epochs * steps)
+        for group in r.opt.param_groups:
+            group["lr"] = lr
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=rec.precision == "bf16"):
+            logits = net(x)
+            loss = F.cross_entropy(logits, y)
+        stats = _sum(torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
+                                  torch.tensor(float(len(y)), dtype=torch.float64, device=dev)]), r.world)
+        if not math.isfinite(stats[0].item()):
+            return "diverged", _diverged(r, stats[0].item() / stats[2].item(), epoch, s, lr), run, lr
+        r.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        r.opt.step()
+        run += stats
+        if bar:
+            bar.update(1)
+            n = run[2].item()
+            bar.set_postfix(loss=f"{run[0].item() / n:.3f}", acc=f"{run[1].item() / n:.3f}", refresh=False)
+        stop = False
+        if callback and r.rank == 0:
+            stop = bool(callback({"event": "step", "epoch": epoch + 1, "step": s + 1, "steps": steps, "lr": lr,
+                                  "loss": stats[0].item() / stats[2].item(), "acc": stats[1].item() / stats[2].item()}))
+        if r.world > 1:
+            stop = _sum(torch.tensor([float(stop)], device=dev), r.world).item() > 0
+        if stop:
+            kept = f"Stopped during epoch {epoch + 1}; the model after epoch {len(r.history)} is kept."
+            return "stopped", kept, run, lr
+    return "ok", "", run, lr
+
+
+def _diverged(r: _Run, loss, epoch, s, lr) -> str:
+    where = f"epoch {epoch + 1}, step {s + 1} of {r.steps} (learning rate {lr:.3g})"
+    kept = (f"the last good checkpoint (after epoch {len(r.history)}) is kept"
+            + (f" in {r.ckpt}" if r.ckpt and r.ckpt.exists() else "") if r.history else
+            "no epoch had finished, so there is no checkpoint to keep")
+    return (f"Training stopped: the loss became {loss} at {where}. The run diverged; {kept}. "
+            "Try a smaller learning rate.")
+
+
+def _card(r: _Run, status: str, command: str | None) -> dict:
+    """The zoo card: data set, recipe, last epoch's numbers, the whole history."""
+    last = r.history[-1] if r.history else {}
+    return {
+        "name": r.name,
+        "dataset": r.data.name,
+        "classes": [*r.data.classes] if r.data.classes else None,
+        **({"data_path": r.data.path} if r.data.path else {}),
+        "test_images": len(r.data.test[0]),
+        "epochs": len(r.history),
+        **{k: last.get(k) for k in ("test_acc", "test_loss", "train_acc", "train_loss")},
+        "seconds": round(r.seconds, 1),
+        "hardware": hardware(r.world, r.device),
+        "command": command or f"train({r.config!r}, {r.recipe!r}, load_data({r.data.path or r.data.name!r}))",
+        "recipe": asdict(r.recipe),
+        **({"recipe_changes": r.changes} if r.changes else {}),
+        "status": status,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "history": [*r.history],
+    }
+
+
+def _end_epoch(r: _Run, epoch, run, lr, out, zoo_dir, callback, progress, command) -> bool:
+    """Evaluate, record the epoch and save (rank 0); True when the callback asks to stop."""
+    if r.world > 1:  # BN running stats differ per process after the last step: evaluate (and save) rank 0's
+        for b in r.model.buffers():
+            dist.broadcast(b, 0)
+    test_loss, test_acc = evaluate(r.model, *r.data.test, r.device, r.rank, r.world)
+    loss_sum, correct, n = run.tolist()
+    row = {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n, "test_loss": test_loss,
+           "test_acc": test_acc, "lr": lr, "seconds": round(r.seconds, 2)}
+    r.history.append(row)
+    stop = False
+    if r.rank == 0:
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            state = {"epoch": epoch + 1, "history": r.history, "seconds": r.seconds, "config": asdict(r.config),
+                     "dataset": r.data.name, "recipe": asdict(r.recipe), "recipe_changes": r.changes}
+            _save_checkpoint(out / CHECKPOINT, r.model, r.opt, state)
+            pd.DataFrame(r.history, columns=HISTORY_COLUMNS).to_csv(out / HISTORY, index=False)
+        if progress:
+            print(f"{r.name} epoch {epoch + 1}/{r.recipe.epochs}: train loss {row['train_loss']:.4f} "
+                  f"acc {row['train_acc']:.4f} | test loss {test_loss:.4f} acc {test_acc:.4f} | {r.seconds:.0f}s",
+                  file=sys.stderr, flush=True)
+        if zoo_dir:  # saved after every epoch, so a run interrupted from outside keeps its last epoch
+            zoo.save(r.model, _card(r, "running" if epoch + 1 < r.recipe.epochs else "done", command), zoo_dir, r.name)
+        stop = bool(callback and callback({"event": "epoch", **row}))
+    if r.world > 1:
+        stop = _sum(torch.tensor([float(stop)], device=r.device), r.world).item() > 0
+    return stop
+
+
+def train(config: ResNetConfig, recipe: Recipe, data: Data, *, out=None, name=None, resume=False, callback=None,
+          progress=False, command=None, zoo_dir=None) -> TrainResult:
     """Train a ResNet on a data set.
 
     Args:
-        config: the architecture; its mean/std/num_classes are set from the data set.
-        dataset: "shapes", "cifar10" or an ImageFolder path (see models.data.load_dataset).
-        epochs, batch_size, lr, momentum, weight_decay, schedule, seed, augment_data, limit, precision: the recipe.
+        config: the architecture; its mean/std/num_classes are set from the data.
+        recipe: how to train it (epochs, batch size, learning rate and schedule, seed, limit, precision).
+        data: a Data (load_data or as_data).
         out: folder for checkpoint.safetensors, history.csv and the zoo files (None: write nothing).
         name: zoo name (default `{dataset}-{resnet|plain}{depth}`).
         resume: continue from `out/checkpoint.safetensors` (same architecture and data set).
         callback: called as callback(event: dict) after each step ({"event": "step", epoch, step, steps,
             loss, acc, lr}) and each epoch ({"event": "epoch", **history row}); return True to stop.
-        data: optional ((train_x, train_y), (test_x, test_y)) uint8/int64 tensors instead of loading.
+        progress: a progress bar and a line per epoch on stderr.
+        command: the card's `command` (default: this call).
         zoo_dir: also save `<name>.safetensors/.json` there after every epoch (the Train page's user zoo).
-        test_limit: evaluate on at most this many test images, a random subset of the test split, the same for every
-            epoch and every run (seed 0, not the run's seed, so runs stay comparable; a folder's test split is in
-            class order, so its first N would miss classes).
-        classes: class names for the card when `data` is given for an image folder (else read from the data set).
     Returns:
         TrainResult(model, status, message, history, card, out). status "diverged" when the loss
         became NaN/inf: the model and the files are those of the last good epoch.
     """
-    recipe = Recipe(epochs, batch_size, lr, momentum, weight_decay, schedule, seed, augment_data, limit, precision)
-    rank, world, device = _dist()
-    info = dataset_info(dataset, root) if data is None or dataset in ("shapes", "cifar10") else None
-    if data is None:
-        data = (load_dataset(dataset, "train", root=root), load_dataset(dataset, "test", root=root))
-    (xtr, ytr), (xte, yte) = data
-    if test_limit and len(xte) > test_limit:
-        keep = subset(len(xte), int(test_limit), 0)
-        xte, yte = xte[keep], yte[keep]
-    if info is None:
-        x = xtr.float() / 255
-        info_mean, info_std = tuple(x.mean((0, 2, 3)).tolist()), tuple(x.std((0, 2, 3)).clamp_min(1e-3).tolist())
-        ds_name, n_classes = Path(str(dataset)).name, max(int(ytr.max()) + 1, len(classes or ()))
-    else:
-        info_mean, info_std, ds_name, n_classes = info.mean, info.std, info.name, len(info.classes)
-    config = replace(config, mean=tuple(info_mean), std=tuple(info_std), num_classes=n_classes)
-    if limit and len(xtr) > limit:  # a random subset: folders (and the CIFAR-10 JPEG copy) load in class order
-        keep = subset(len(xtr), int(limit), seed + 1)
-        xtr, ytr = xtr[keep], ytr[keep]
-    if world > 1 and batch_size % world:
-        raise ValueError(f"batch size {batch_size} does not split evenly over {world} processes.")
-    steps = len(xtr) // batch_size
-    if steps < 1:
-        raise ValueError(f"the training set has {len(xtr)} images, fewer than one batch of {batch_size}.")
-    name = zoo.check_name(name or zoo.model_name(ds_name, config))
+    r = _setup(config, recipe, data, name)
     out = Path(out) if out else None
-    ckpt = out / CHECKPOINT if out else None
-
-    def make_card(status):
-        last = history[-1] if history else {}
-        return {
-            "name": name,
-            "dataset": ds_name,
-            "classes": [*info.classes] if info else [*classes] if classes else None,
-            **({"data_path": str(Path(str(dataset)).expanduser().resolve())} if str(dataset) not in ("shapes", "cifar10") else {}),
-            "test_images": len(xte),
-            "epochs": len(history),
-            "test_acc": last.get("test_acc"),
-            "test_loss": last.get("test_loss"),
-            "train_acc": last.get("train_acc"),
-            "train_loss": last.get("train_loss"),
-            "seconds": round(seconds, 1),
-            "hardware": hardware(world, device),
-            "command": command or f"models.train.train({config!r}, {dataset!r}, {epochs})",
-            "recipe": asdict(recipe),
-            **({"recipe_changes": changes} if changes else {}),
-            "status": status,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "history": [*history],
-        }
-
-    torch.manual_seed(seed)
-    model = ResNet(config).to(device, memory_format=MEMORY_FORMAT)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    history, start, seconds, changes = [], 0, 0.0, []  # changes: recipe changes made when resuming
+    start, ckpt = 0, out / CHECKPOINT if out else None
+    r.ckpt = ckpt
     if ckpt is not None and ckpt.exists():
         if not resume:
-            raise ValueError(f"{out} already holds a checkpoint: pass resume (--resume) to continue it, or choose a new folder.")
-        tensors, state = load_checkpoint(ckpt)
-        if state["config"] != json.loads(json.dumps(asdict(config))) or state["dataset"] != ds_name:
-            raise ValueError(f"the checkpoint in {out} is for {state['dataset']} {state['config']}, not this run.")
-        history, start, seconds = state["history"], state["epoch"], state["seconds"]
-        saved = {**asdict(Recipe()), **state.get("recipe", {})}  # older checkpoints predate `precision`: fp32
-        changed = {k: [saved.get(k), v] for k, v in asdict(recipe).items() if saved.get(k) != v}
-        changes = [*state.get("recipe_changes", []), *([{"after_epoch": start, "changed": changed}] if changed else [])]
-        if changed and progress and rank == 0:  # allowed (more epochs, a gentler rate), but never silent
-            print(f"note: resuming after epoch {start} with a changed recipe ("
-                  + ", ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changed.items()) + "); the card records it.",
-                  file=sys.stderr, flush=True)
-        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        for i, p in enumerate(opt.param_groups[0]["params"]):
-            if f"momentum.{i}" in tensors:
-                opt.state[p]["momentum_buffer"] = tensors[f"momentum.{i}"].to(device)
-    good = copy.deepcopy(model.state_dict())
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-
+            raise ValueError(f"{out} already holds a checkpoint: pass resume (--resume) to continue it, "
+                             "or choose a new folder.")
+        start = _resume(r, ckpt, progress)
+    good = copy.deepcopy(r.model.state_dict())
+    net = torch.nn.parallel.DistributedDataParallel(r.model) if r.world > 1 else r.model
     status, message = "done", ""
-    total = epochs * steps
-    for epoch in range(start, epochs):
+    for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
-        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        perm = torch.randperm(len(xtr), generator=g)
-        ga = torch.Generator().manual_seed(seed * 100_003 + epoch + 7919 * (rank + 1))
-        model.train()
-        run = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
         bar = None
-        if progress and rank == 0:
+        if progress and r.rank == 0:
             from tqdm import tqdm
 
-            bar = tqdm(total=steps, desc=f"{name} epoch {epoch + 1}/{epochs}", leave=False, mininterval=2, file=sys.stderr)
-        stop = False
-        for s in range(steps):
-            idx = perm[s * batch_size : (s + 1) * batch_size][rank::world]  # this process's share
-            x = xtr[idx]
-            x = augment(x, ga) if augment_data else x
-            x, y = x.to(device).float().div_(255).contiguous(memory_format=MEMORY_FORMAT), ytr[idx].to(device)
-            lr_now = recipe.lr_at(epoch * steps + s, total)
-            for group in opt.param_groups:
-                group["lr"] = lr_now
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                logits = net(x)
-                loss = F.cross_entropy(logits, y)
-            stats = torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(), torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
-            _sum(stats, world)
-            if not math.isfinite(stats[0].item()):
-                status = "diverged"
-                where = f"epoch {epoch + 1}, step {s + 1} of {steps} (learning rate {lr_now:.3g})"
-                kept = (f"the last good checkpoint (after epoch {len(history)}) is kept" + (f" in {ckpt}" if ckpt and ckpt.exists() else "")
-                        if history else "no epoch had finished, so there is no checkpoint to keep")
-                message = f"Training stopped: the loss became {stats[0].item() / len(y)} at {where}. The run diverged; {kept}. Try a smaller learning rate."
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            run += stats
-            if bar:
-                bar.update(1)
-                bar.set_postfix(loss=f"{run[0].item() / run[2].item():.3f}", acc=f"{run[1].item() / run[2].item():.3f}", refresh=False)
-            if callback and rank == 0:
-                ev = {"event": "step", "epoch": epoch + 1, "step": s + 1, "steps": steps, "loss": stats[0].item() / stats[2].item(), "acc": stats[1].item() / stats[2].item(), "lr": lr_now}
-                stop = bool(callback(ev))
-            if world > 1:
-                flag = _sum(torch.tensor([float(stop)], device=device), world)
-                stop = flag.item() > 0
-            if stop:
-                break
+            bar = tqdm(total=r.steps, desc=f"{r.name} epoch {epoch + 1}/{recipe.epochs}", leave=False, mininterval=2,
+                       file=sys.stderr)
+        status, message, run, lr = _epoch(r, net, epoch, callback, bar)
         if bar:
             bar.close()
-        if status == "diverged" or stop:
-            if stop:
-                status = "stopped"
-                message = f"Stopped during epoch {epoch + 1}; the model after epoch {len(history)} is kept."
-            model.load_state_dict(good)
+        if status != "ok":
+            r.model.load_state_dict(good)
             break
-        seconds += time.perf_counter() - t0  # training time only; evaluation below is not counted
-        if world > 1:  # BN running stats differ per process after the last step: evaluate (and save) rank 0's
-            for b in model.buffers():
-                dist.broadcast(b, 0)
-        test_loss, test_acc = evaluate(model, xte, yte, device, rank, world)
-        loss_sum, correct, n = run.tolist()
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / n, "train_acc": correct / n, "test_loss": test_loss, "test_acc": test_acc, "lr": lr_now, "seconds": round(seconds, 2)}
-        history.append(row)
-        good = copy.deepcopy(model.state_dict())
-        if rank == 0:
-            if ckpt:
-                out.mkdir(parents=True, exist_ok=True)
-                state = {"epoch": epoch + 1, "history": history, "seconds": seconds, "config": asdict(config), "dataset": ds_name, "recipe": asdict(recipe), "recipe_changes": changes}
-                _save_checkpoint(ckpt, model, opt, state)
-                pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(out / HISTORY, index=False)
-            if progress:
-                print(f"{name} epoch {epoch + 1}/{epochs}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | test loss {test_loss:.4f} acc {test_acc:.4f} | {seconds:.0f}s", file=sys.stderr, flush=True)
-            if zoo_dir:  # saved after every epoch, so a run interrupted from outside keeps its last epoch
-                zoo.save(model, make_card("running" if epoch + 1 < epochs else "done"), zoo_dir, name)
-            if callback and callback({"event": "epoch", **row}):
-                status, message = "stopped", f"Stopped after epoch {epoch + 1}."
-        if world > 1:
-            flag = _sum(torch.tensor([float(status == "stopped")], device=device), world)
-            status = "stopped" if flag.item() > 0 else status
-        if status == "stopped":
+        r.seconds += time.perf_counter() - t0  # training time only; evaluation is not counted
+        stopped = _end_epoch(r, epoch, run, lr, out, zoo_dir, callback, progress, command)
+        good = copy.deepcopy(r.model.state_dict())
+        status = "done"
+        if stopped:
+            status, message = "stopped", f"Stopped after epoch {epoch + 1}."
             break
-    model.eval()
-    hist = pd.DataFrame(history, columns=HISTORY_COLUMNS)
-    last = history[-1] if history else {}
-    card = make_card(status)
+    r.model.eval()
+    card = _card(r, status, command)
     if status == "done":
-        message = f"Trained {name} for {len(history)} epochs in {seconds:.0f} s: test accuracy {last['test_acc']:.2%}."
-    if rank == 0 and history:
+        n = len(r.history)
+        message = (f"Trained {r.name} for {n} epoch{'s' * (n != 1)} in {r.seconds:.0f} s: test accuracy "
+                   f"{r.history[-1]['test_acc']:.2%}.")
+    if r.rank == 0 and r.history:
         for folder in (out, zoo_dir):
             if folder:
-                zoo.save(model, card, folder, name)  # after divergence: the last good epoch's model
-    return TrainResult(model=model, status=status, message=message, history=hist, card=card, out=out)
+                zoo.save(r.model, card, folder, r.name)  # after divergence: the last good epoch's model
+    history = pd.DataFrame(r.history, columns=HISTORY_COLUMNS)
+    return TrainResult(model=r.model, status=status, message=message, history=history, card=card, out=out)
 
 
 def main(argv=None):
@@ -403,11 +473,10 @@ def main(argv=None):
     command = " ".join([prefix, *(argv if argv is not None else sys.argv[1:])])
     try:
         config = ResNetConfig(depth=a.depth, skip=a.skip, norm=a.norm, shortcut=a.shortcut, init=a.init, width=a.width)
-        res = train(
-            config, a.dataset, a.epochs, batch_size=a.batch_size, lr=a.lr, momentum=a.momentum, weight_decay=a.wd,
-            schedule=a.schedule, seed=a.seed, augment_data=not a.no_augment, limit=a.limit, precision=a.precision, out=a.out, name=a.name,
-            resume=a.resume, progress=not a.quiet, command=command, root=a.root,
-        )
+        recipe = Recipe(a.epochs, a.batch_size, a.lr, a.momentum, a.wd, a.schedule, a.seed, not a.no_augment, a.limit,
+                        a.precision)
+        res = train(config, recipe, load_data(a.dataset, root=a.root), out=a.out, name=a.name, resume=a.resume,
+                    progress=not a.quiet, command=command)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

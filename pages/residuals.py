@@ -29,8 +29,7 @@ st.markdown("What trained networks learned, on test images: how big each residua
             "blocks does, and along which paths the gradient travels; each chart beside the paper's finding.")
 cat = ui.zoo_catalog()
 if cat.empty:
-    st.warning("No trained model is in the zoo yet (models/weights/ or ~/.cache/skiplab/zoo). Train one on the "
-               "Train page or with `python -m models.train`; this page measures trained networks only.")
+    st.warning("No trained model is in the zoo yet: train one on the Train page (this page measures trained networks).")
     st.stop()
 
 
@@ -39,8 +38,7 @@ def models_of(d):  # (the data set's models, the default choice: shipped, traine
     pub = have[(have.origin == "published") & have.default_ok]
     pick = pub if len(pub) else have[have.default_ok & (have.depth <= 56)]
     upto = have.depth <= 56
-    return have, (list(pick.name) or list(have.name[have.trained & upto]) or list(have.name[upto])
-                  or list(have.name[:1]))
+    return have, list(pick.name) or list(have.name[have.trained & upto]) or list(have.name[upto]) or list(have.name[:1])
 
 
 with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list of zoo models", "res_view": "view"}):
@@ -63,7 +61,7 @@ with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list
                            "Gradient paths: Veit et al. Fig. 6. Switches: skips and branches off, your choice.")
 missing = [f"{dataset}-{w}" for w in WANTED if f"{dataset}-{w}" not in set(have.name)]
 if missing and dataset in ("shapes", "cifar10"):  # the shipped set; a folder's models are the user's own
-    st.info(f"Not in the zoo yet: {', '.join(missing)}. The charts use the models that exist.")
+    st.info(f"Not in the zoo: {', '.join(missing)}. The charts use the models that exist.")
 pause = c[1].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "
                     "finished steps stay cached, so switching it off again continues where it stopped.")
 if pause:

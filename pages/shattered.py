@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from models import zoo
-from models.data import SHAPES_MEAN, SHAPES_STD, dataset_info, make_shapes, which_test_split
-from models.resnet import ResNet, ResNetConfig
+from models.data import dataset_info, make_shapes, which_test_split
+from models.resnet import ResNetConfig
 from pages import ui
 from viz import shattered as sh
 from viz import shattered_charts as sc
@@ -18,7 +18,7 @@ FRESH = "untrained depth 20"  # freshly initialised shapes twins
 def curves(depth: int, seed: int):
     nets = [("feedforward", 1), ("feedforward", depth), ("feedforward+bn", depth), ("residual", depth),
             ("residual+bn", depth)]
-    return {f"{k}, L = {d}": (sh.grid().numpy(), sh.line_gradients(k, d, (seed,))[0][0, -1]) for k, d in nets}
+    return {sh.Net(k, d): (sh.grid().numpy(), sh.line_gradients(k, d, (seed,))[0][0, -1]) for k, d in nets}
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -29,7 +29,7 @@ def sweep(seeds: int) -> pd.DataFrame:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def classifier(name: str):
     if name.startswith("fresh-"):
-        return ResNet(ResNetConfig(depth=20, skip="resnet" in name, mean=SHAPES_MEAN, std=SHAPES_STD), seed=0).eval()
+        return ui.init_model(ResNetConfig(depth=20, skip=name == "fresh-resnet20", **ui.SHAPES_STATS), 0)
     return ui.zoo_model(name)
 
 

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from viz.style import color, fmt, layout
 
+
 def main_convs(layers: pd.DataFrame) -> pd.DataFrame:
     """The conv layers on the signal's main path (stem and branches), in input-to-output order."""
     return layers[layers.path.isin(["stem", "branch"]) & (layers.kind == "conv")].sort_values("order").reset_index(drop=True)

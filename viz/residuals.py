@@ -21,7 +21,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.blocks import Additive
-
 from viz.measure import as_float, borrowed, chunks, concat, forward_hooks, in_chunks
 from viz.probe import conv_responses
 

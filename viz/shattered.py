@@ -12,6 +12,7 @@ The same measurement on an image classifier: d(logit)/dt along the line image + 
 import copy
 import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,16 @@ import torch
 from torch import nn
 
 KINDS = ("feedforward", "feedforward+bn", "residual", "residual+bn")
+
+
+class Net(NamedTuple):
+    """A scalar net as the charts name it: its kind and depth travel as data, `str` is the label."""
+
+    kind: str
+    depth: int
+
+    def __str__(self):
+        return f"{self.kind}, L = {self.depth}"
 WIDTH, POINTS, LO, HI = 200, 256, -2.0, 2.0
 BIASES = ("default", "zero")  # PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)), or He et al.'s zeros
 CHANCE = 0.1  # both data sets have 10 classes

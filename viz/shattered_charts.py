@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.shattered import NEVER_TRAINED, autocorrelation, neighbour_correlation, paper_trends
+from viz.shattered import NEVER_TRAINED, Net, autocorrelation, neighbour_correlation, paper_trends
 from viz.style import FONT, PLAIN, RESIDUAL, TEMPLATE, color, fmt, layout
 
 BALDUZZI_2017 = ("Balduzzi et al. 2017 (Fig. 1-2, Theorems 1 and 3): the correlation between gradients at two inputs "
@@ -16,17 +16,16 @@ KIND_COLORS = {"feedforward+bn": PLAIN, "feedforward": color(4), "residual+bn": 
 WHITE = 0.3  # a neighbour correlation under this looks like white noise (white noise: 0, brown noise: 1)
 
 
-def _kind(name):
-    return name.split(",")[0].strip()
+def _kind_color(kind, i=0):
+    """One colour per kind of net in every chart (residual+bn blue, feedforward+bn red); kind: a `Net`, a kind or a
+    name without one (then the i-th colour)."""
+    return KIND_COLORS.get(getattr(kind, "kind", kind), color(i))
 
 
-def _kind_color(name, i=0):
-    """One colour per kind of net in every chart ('residual+bn, L = 24' -> blue); plain red, residual blue."""
-    return KIND_COLORS.get(_kind(name), color(i))
-
-
-def _dash(name):
-    return None if _kind(name).endswith("+bn") or name.endswith("L = 1") else "dot"
+def _dash(kind, depth=None):
+    """Dotted for the nets without BN, solid with BN and for the shallow L = 1 net."""
+    kind, depth = (kind.kind, kind.depth) if isinstance(kind, Net) else (kind, depth)
+    return None if str(kind).endswith("+bn") or depth == 1 else "dot"
 
 
 def _list(items):
@@ -46,8 +45,8 @@ def gradient_curves(curves):
                         subplot_titles=[f"{n}: neighbour correlation {r[n]:.2f}" for n in names])
     for i, n in enumerate(names):
         x, g = curves[n]
-        fig.add_scatter(x=x, y=g, mode="lines", line=dict(color=_kind_color(n, i), width=1.5), name=n, showlegend=False,
-                        row=i + 1, col=1, hovertemplate="x = %{x:.3f}<br>df/dx = %{y:.3g}<extra>" + n + "</extra>")
+        fig.add_scatter(x=x, y=g, mode="lines", line=dict(color=_kind_color(n, i), width=1.5), name=str(n), showlegend=False,
+                        row=i + 1, col=1, hovertemplate="x = %{x:.3f}<br>df/dx = %{y:.3g}<extra>" + str(n) + "</extra>")
         fig.update_yaxes(title="df/dx", row=i + 1, col=1)
     fig.update_xaxes(title="input x", row=len(names), col=1)
     fig.update_layout(height=150 * len(names) + 90, margin=dict(l=70, r=20, t=60, b=55), template=TEMPLATE, font=FONT,
@@ -80,7 +79,7 @@ def autocorrelations(curves, max_lag=40):
     lag = {}
     for i, (n, (_, g)) in enumerate(curves.items()):
         r = autocorrelation(g, max_lag)
-        fig.add_scatter(x=np.arange(len(r)), y=r, mode="lines+markers", name=n, marker=dict(size=4),
+        fig.add_scatter(x=np.arange(len(r)), y=r, mode="lines+markers", name=str(n), marker=dict(size=4),
                         line=dict(color=_kind_color(n, i), width=2, dash=_dash(n)))
         below = np.nonzero(r < 0.5)[0]
         lag[n] = int(below[0]) if len(below) else None

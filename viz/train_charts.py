@@ -1,74 +1,67 @@
-"""What the Train page draws: live training curves, He et al.'s degradation chart and the text beside it."""
+"""What the Train page draws: live training curves, He et al.'s degradation chart (with a replay of the shipped
+training, epoch by epoch) and the text beside it. Each figure comes with its Caption: a headline computed from
+its numbers, and the detail."""
+
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-COLORS = {True: "#1f6fb4", False: "#d6392b"}  # residual blue, plain red (as on the other pages)
-SHADES = {(False, False): "#f4a582", (False, True): "#b2182b", (True, False): "#92c5de", (True, True): "#2166ac"}
-STEP_COLUMNS = ["name", "skip", "x", "loss", "acc"]
-EPOCH_COLUMNS = ["name", "skip", "epoch", "test_loss", "test_acc"]
+from viz.style import KIND, Caption, color, layout
+from viz.train import Recorder, plural, progress  # noqa: F401 (the live run's tables and words, viz/train.py)
 
-
-class Recorder:
-    """Collects the training loop's events (models.train.train's callback dicts) as tables for the curves.
-
-    Per-batch loss and accuracy are smoothed with an exponential moving average (0.8 old, 0.2 new), since a
-    single batch is noisy; `x` is the fractional epoch (epoch 1, step 5 of 10 -> 0.5)."""
-
-    def __init__(self):
-        self.steps, self.hist, self.ema = [], [], {}
-
-    def step(self, label: str, skip: bool, ev: dict):
-        x = ev["epoch"] - 1 + ev["step"] / ev["steps"]
-        old = self.ema.get(label, (ev["loss"], ev["acc"]))
-        self.ema[label] = tuple(0.8 * o + 0.2 * v for o, v in zip(old, (ev["loss"], ev["acc"]), strict=True))
-        self.steps.append((label, skip, x, *self.ema[label]))
-
-    def epoch(self, label: str, skip: bool, ev: dict):
-        self.hist.append({"name": label, "skip": skip, **{k: ev[k] for k in ("epoch", "test_loss", "test_acc")}})
-
-    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(steps: a row per batch, epochs: a row per finished epoch and network)."""
-        return pd.DataFrame(self.steps, columns=STEP_COLUMNS), pd.DataFrame(self.hist, columns=EPOCH_COLUMNS)
-
-
-def progress(i: int, n_runs: int, epochs: int, ev: dict) -> float:
-    """The share of the whole job done at event ev of run i (of n_runs, each `epochs` long), in [0, 1]."""
-    steps = ev.get("steps", 1)
-    return min(1.0, (i + (ev["epoch"] - 1 + ev.get("step", steps) / steps) / epochs) / n_runs)
+DEPTH_COLORS = {20: color(4), 56: color(3)}  # one colour per depth (orange, purple): blue/red mean residual/plain
 
 
 def curves(steps: pd.DataFrame, epochs: pd.DataFrame, metric: str, title: str, ytitle: str) -> go.Figure:
-    """Training batches (thin lines) and test results after each epoch (dotted), one colour per skip setting.
+    """Training batches (thin lines) and test results after each epoch (dotted), residual blue, plain red.
     metric: "loss" (log axis) or "acc"."""
     fig = go.Figure()
     for (name, skip), d in steps.groupby(["name", "skip"], sort=False):
-        fig.add_scatter(x=d.x, y=d[metric], name=f"{name} train", line=dict(color=COLORS[skip], width=1.5))
+        fig.add_scatter(x=d.x, y=d[metric], name=f"{name} train", line=dict(color=KIND[bool(skip)], width=1.5))
     for (name, skip), d in epochs.groupby(["name", "skip"], sort=False):
         fig.add_scatter(x=d.epoch, y=d[f"test_{metric}"], name=f"{name} test", mode="lines+markers",
-                        line=dict(color=COLORS[skip], width=3, dash="dot"))
-    fig.update_layout(title=title, height=340, template="plotly_white", margin=dict(l=60, r=20, t=50, b=45),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
-    fig.update_xaxes(title="epoch")
-    fig.update_yaxes(title=ytitle, type="log" if metric == "loss" else "linear")
+                        line=dict(color=KIND[bool(skip)], width=3, dash="dot"))
+    layout(fig, title, "epoch", ytitle, log=metric == "loss", height=340)
+    if metric == "acc":
+        fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return fig
 
 
-def run_charts(steps: pd.DataFrame, epochs: pd.DataFrame) -> list[tuple[go.Figure, str]]:
-    """The finished run's two charts, (figure, caption) each, captions with the last test numbers."""
+def live(steps: pd.DataFrame, epochs: pd.DataFrame) -> list[go.Figure]:
+    """The two charts drawn while a run trains: loss and accuracy."""
+    return [curves(steps, epochs, "loss", "Loss", "cross-entropy (log)"),
+            curves(steps, epochs, "acc", "Accuracy", "accuracy")]
+
+
+def run_charts(steps: pd.DataFrame, epochs: pd.DataFrame, chance: float = 0.1) -> list[tuple[go.Figure, Caption]]:
+    """The finished run's two charts, (figure, Caption) each: the headline says how far each network got, the
+    detail gives the last test numbers. chance: the accuracy of guessing (1 / number of classes)."""
     last = epochs.groupby("name", sort=False).last()
+    first = steps.groupby("name", sort=False).first()
+    end = steps.groupby("name", sort=False).last()
     loss = "; ".join(f"{n}: test loss {r.test_loss:.3g} after epoch {int(r.epoch)}" for n, r in last.iterrows())
     acc = "; ".join(f"{n}: test accuracy {r.test_acc:.1%} after epoch {int(r.epoch)}" for n, r in last.iterrows())
     how = ("Thin lines: training batches (moving average, with augmentation, BatchNorm in training mode); "
            "dotted: the test images after each epoch. ")
-    return [(curves(steps, epochs, "loss", "Loss", "cross-entropy (log)"), how + (loss or "No epoch finished") + "."),
-            (curves(steps, epochs, "acc", "Accuracy", "accuracy"), how + (acc or "No epoch finished") + ".")]
+    head_loss = "; ".join(f"{n}: training loss {first.loss[n]:.2f} → {end.loss[n]:.2f}" for n in end.index) + "."
+    head_acc = "; ".join(f"{n}: {r.test_acc:.1%} test accuracy after {plural(int(r.epoch), 'epoch')}"
+                         f" ({r.test_acc / chance:.1f}× chance, {chance:.0%})" for n, r in last.iterrows()) + "."
+    none = "No epoch finished"
+    return [(curves(steps, epochs, "loss", "Loss", "cross-entropy (log)"),
+             Caption(how + (loss or none) + ".", head_loss if len(end) else none + ".")),
+            (curves(steps, epochs, "acc", "Accuracy", "accuracy"),
+             Caption(how + (acc or none) + ".", head_acc if len(last) else none + "."))]
 
 
 FIG6 = [(False, 20), (False, 56), (True, 20), (True, 56)]  # He et al. Fig. 6: plain-20/56, ResNet-20/56
 HE_TEST_ERROR = {20: 8.75, 56: 6.97}  # He et al. Table 6, CIFAR-10 test error (%) of ResNet-20/56
 HE_EPOCHS = 164
 SETS = {"shapes": "built-in shapes", "cifar10": "CIFAR-10"}
+HE_FIG6 = ("He et al. 2015, Fig. 6 (CIFAR-10, 164 epochs): left plain-20/32/44/56, right ResNet-20/32/44/56/110; "
+           "dashed lines training error, bold lines test error. There plain-56 ends above plain-20 (degradation) and "
+           "ResNet-56 below ResNet-20.")
 
 
 def _label(skip, depth) -> str:
@@ -99,24 +92,87 @@ def finals(h: pd.DataFrame) -> pd.DataFrame:
     return h.sort_values("epoch").groupby(["name", "depth", "skip"], sort=False).last().reset_index()
 
 
-def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, str]:
+def _error_range(lo: float, hi: float) -> tuple[list, list]:
+    """A log axis for errors in % from lo to hi: its range (log10, a little padding) and ticks: whole numbers
+    (1, 2, 5, 10, 20, 50, 100), with 0.1, 0.2 and 0.5 only where the errors go below 1%."""
+    rng = [math.log10(lo) - 0.15, math.log10(hi) + 0.1]
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+             if rng[0] <= math.log10(t) <= rng[1] and (t >= 1 or lo < 1)]
+    return rng, ticks
+
+
+def degradation_headline(h: pd.DataFrame, dataset: str = "shapes") -> str:
+    """The chart in one sentence, from the mean training error over the epochs (as `finding` compares)."""
+    mean = h.groupby("name").train_error.mean()
+    says = []
+    for skip in (False, True):
+        a, b = _name(dataset, skip, 20), _name(dataset, skip, 56)
+        if a in mean and b in mean:
+            verdict = "worse" if mean[b] > mean[a] else "better"
+            says.append(f"{_label(skip, 56)} trained {verdict} than {_label(skip, 20)} ({mean[b]:.1f}% vs "
+                        f"{mean[a]:.1f}% mean training error{'' if says else ' over the epochs'})")
+    if not says:
+        return f"{SETS.get(dataset, dataset)}: not enough shipped models to compare depths."
+    return (f"{SETS.get(dataset, dataset)}: " + "; ".join(says)
+            + ". Press ▶ Replay to watch them train, epoch by epoch.")
+
+
+def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, Caption]:
     """He et al. Fig. 6 from zoo histories (a row per model and epoch: name, depth, skip, epoch, train_error,
-    test_error in %, see models.zoo.histories): (figure, caption with each model's final errors)."""
-    fig = go.Figure()
-    for (name, depth, skip), g in h.groupby(["name", "depth", "skip"], sort=False):
-        label, color = _label(skip, depth), SHADES[(skip, depth > 20)]
-        fig.add_scatter(x=g.epoch, y=g.train_error, name=f"{label} train", line=dict(color=color, dash="dash", width=1.5))
-        fig.add_scatter(x=g.epoch, y=g.test_error, name=f"{label} test", line=dict(color=color, width=3.5))
-    fig.update_layout(height=440, template="plotly_white", margin=dict(l=60, r=20, t=50, b=45),
-                      title=f"{SETS.get(dataset, dataset)}: error during training (dashed: train, bold: test, as in He et al.)")
-    fig.update_xaxes(title="epoch")
-    ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
-    fig.update_yaxes(title="error (%), log scale", type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+    test_error in %, see models.zoo.histories), as the paper draws it: plain nets left, ResNets right, one colour per
+    depth, training error dashed and test error bold, on one error axis; with a replay (a play button and an epoch
+    slider). Returns (figure, Caption with each model's final errors)."""
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=("plain (no skips)", "ResNet (skips)"))
+    groups = [(k, g.sort_values("epoch")) for k, g in h.groupby(["name", "depth", "skip"], sort=False)]
+    for (_, depth, skip), g in groups:
+        col, c = 1 + bool(skip), DEPTH_COLORS.get(depth, color(6))
+        for kind, dash, width in (("train", "dash", 2), ("test", "solid", 4)):
+            what = "training" if kind == "train" else "test"
+            fig.add_scatter(x=g.epoch, y=g[f"{kind}_error"], name=f"{depth} layers: {what}", showlegend=not skip,
+                            legendgroup=f"{depth}{kind}", line=dict(color=c, dash=dash, width=width), row=1, col=col,
+                            hovertemplate=f"{_label(skip, depth)} {what} error %{{y:.2f}}%<extra></extra>")
+    title = (f"{SETS.get(dataset, dataset)}: error while training, by depth (dashed: training, bold: test, "
+             "as in He et al. Fig. 6)")
+    layout(fig, title, "", "error (%), log scale", log=True, height=480)
+    fig.update_yaxes(title=None, row=1, col=2)  # one shared error axis, titled once
+    fig.update_traces(mode="lines")
+    fig.update_xaxes(title="epoch", tickformat="d")
+    fig.update_layout(hovermode="closest", margin=dict(l=70, r=20, t=110, b=150),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="left", x=0))
+    if not h.empty:
+        errors = h[["train_error", "test_error"]]
+        lo, hi = float(errors.min().min()), float(errors.max().max())
+        rng, ticks = _error_range(max(lo, 0.05), max(hi, 1))
+        fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], exponentformat="none", range=rng,
+                         dtick=None, tickformat=None)
+        _replay(fig, groups, int(h.epoch.max()))
     caption = "Final epoch: " + "; ".join(
         f"{_label(r.skip, r.depth)} training error {r.train_error:.2f}%, test error "
         f"{r.test_error:.2f}% after {int(r.epoch)} epochs" for r in finals(h).itertuples()) + "."
     gone = missing(h, dataset)
-    return fig, caption + (f" Not shipped yet: {', '.join(gone)}." if gone else "")
+    detail = HE_FIG6 + " Ours: " + caption + (f" Not shipped yet: {', '.join(gone)}." if gone else "")
+    return fig, Caption(detail, degradation_headline(h, dataset))
+
+
+def _replay(fig, groups, epochs: int):
+    """Frames 1..epochs of the traces drawn (the curves up to that epoch), a ▶ Replay button and an epoch slider; the
+    figure opens on the whole run."""
+    fig.update_xaxes(range=[0.5, epochs + 0.5])
+    frames = []
+    for e in range(1, epochs + 1):
+        data = [go.Scatter(x=g.epoch[g.epoch <= e], y=g[f"{kind}_error"][g.epoch <= e]) for _, g in groups
+                for kind in ("train", "test")]
+        frames.append(go.Frame(data=data, name=str(e), traces=list(range(len(data)))))
+    fig.frames = frames
+    anim = dict(frame=dict(duration=350, redraw=False), transition=dict(duration=0), mode="immediate")
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.3, xanchor="left", yanchor="top",
+                          buttons=[dict(label="▶ Replay", method="animate",
+                                        args=[None, {**anim, "fromcurrent": False}])])],
+        sliders=[dict(active=epochs - 1, x=0.13, len=0.87, y=-0.24, yanchor="top", currentvalue=dict(visible=False),
+                      pad=dict(t=0), steps=[dict(label=str(e), method="animate", args=[[str(e)], anim])
+                                             for e in range(1, epochs + 1)])])
 
 
 def finding(h: pd.DataFrame, dataset: str = "shapes") -> str:

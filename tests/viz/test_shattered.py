@@ -191,7 +191,7 @@ def test_the_headline_says_what_reproduces_and_what_does_not_from_the_numbers():
 def test_chart_headlines_follow_the_curves():
     x = np.linspace(-2, 2, 256)
     noise = np.random.default_rng(0).standard_normal(256)
-    curves = {"feedforward+bn, L = 24": (x, noise), "residual+bn, L = 24": (x, np.sin(x))}
+    curves = {sh.Net("feedforward+bn", 24): (x, noise), sh.Net("residual+bn", 24): (x, np.sin(x))}
     fig, head = sc.gradient_curves(curves)
     assert len(fig.data) == 2 and head.startswith("Only feedforward+bn, L = 24 looks like white noise")
     fig, head = sc.autocorrelations(curves)

@@ -1,4 +1,4 @@
-"""AppTest for the Loss-landscape, Shattered-gradients and Skip-designs pages, on small settings."""
+"""AppTest for the Loss-landscape page, on small settings."""
 
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz import landscape as ls
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_page(page, **state):
@@ -129,28 +129,3 @@ def test_a_folder_model_whose_folder_is_gone_is_a_clear_message(user_zoo, tmp_pa
     assert not at.exception
     msg = " ".join(e.value for e in at.error)
     assert f"trained on the image folder {tmp_path / 'gone'}, which is not on this machine" in msg, msg
-
-
-def test_shattered_page_runs_and_reports_correlations():
-    at = open_page("pages/shattered.py", sh_depth=8, sh_seeds=1, sh_radius=0.05)
-    assert at.title[0].value == "Shattered gradients"
-    assert len(charts(at)) == 4
-    caps = text(at)
-    assert "neighbour correlation" in caps and "Balduzzi et al. 2017" in caps and "L = 50" in caps
-    shapes20 = [o for o in at.selectbox(key="sh_nets").options if str(o).startswith("shapes, depth 20")]
-    if shapes20:  # (the default pair is CIFAR-10's; the shapes pair names the shapes class of the image)
-        at.selectbox(key="sh_nets").set_value(shapes20[0]).run()
-    at.number_input(key="sh_image").set_value(3).run()
-    assert not at.exception and not at.error
-    assert "Image 3: a frame." in text(at) or not shapes20
-
-
-def test_designs_page_compares_every_design_in_one_chart():
-    at = open_page("pages/designs.py", ds_depth=8, ds_batch=4)
-    assert at.title[0].value == "Skip designs"
-    fig = charts(at)[0].proto.spec
-    for name in ("post-activation", "pre-activation", "bottleneck", "inverted residual", "dense", "highway", "plain"):
-        assert name in fig
-    table = at.dataframe[0].value
-    assert len(table) == 7 and (table.params > 0).all()
-    assert at.get("download_button")

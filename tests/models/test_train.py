@@ -11,13 +11,28 @@ import torch
 import torch.nn.functional as F
 
 from models import zoo
-from models.data import make_shapes
+from models.data import make_shapes, subset
 from models.resnet import ResNet, ResNetConfig
-from models.train import CHECKPOINT, HISTORY, HISTORY_COLUMNS, Recipe, load_checkpoint, main, train
+from models.train import (
+    CHECKPOINT,
+    HISTORY,
+    HISTORY_COLUMNS,
+    Data,
+    Recipe,
+    as_data,
+    load_checkpoint,
+    load_data,
+    main,
+    train,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = (make_shapes("train", n=256), make_shapes("test", n=64))
-TINY = dict(batch_size=64, data=DATA)
+ROOT = Path(__file__).resolve().parents[2]
+DATA = as_data("shapes", make_shapes("train", n=256), make_shapes("test", n=64))
+
+
+def tiny(epochs, **recipe):
+    """A recipe of batches of 64 (4 steps an epoch on DATA)."""
+    return Recipe(epochs, batch_size=64, **recipe)
 
 
 def _weights(model):
@@ -25,13 +40,13 @@ def _weights(model):
 
 
 def test_a_run_writes_history_checkpoint_and_a_loadable_zoo_entry(tmp_path):
-    res = train(ResNetConfig(depth=8), "shapes", 2, out=tmp_path, **TINY)
+    res = train(ResNetConfig(depth=8), tiny(2), DATA, out=tmp_path)
     assert res.status == "done" and res.model.training is False
     hist = pd.read_csv(tmp_path / HISTORY)
     assert list(hist.columns) == HISTORY_COLUMNS and hist["epoch"].tolist() == [1, 2]
     assert hist["seconds"].is_monotonic_increasing
     # the history's test accuracy is what evaluating the returned model gives (PyTorch as the oracle)
-    x, y = DATA[1]
+    x, y = DATA.test
     with torch.no_grad():
         out = res.model(x.float() / 255)
     assert hist["test_acc"].iloc[-1] == pytest.approx((out.argmax(1) == y).float().mean().item())
@@ -43,10 +58,10 @@ def test_a_run_writes_history_checkpoint_and_a_loadable_zoo_entry(tmp_path):
 
 
 def test_resume_continues_exactly(tmp_path):
-    straight = train(ResNetConfig(depth=8), "shapes", 2, out=tmp_path / "a", **TINY)
-    first = train(ResNetConfig(depth=8), "shapes", 2, out=tmp_path / "b", **TINY, callback=lambda e: e["event"] == "epoch")
+    straight = train(ResNetConfig(depth=8), tiny(2), DATA, out=tmp_path / "a")
+    first = train(ResNetConfig(depth=8), tiny(2), DATA, out=tmp_path / "b", callback=lambda e: e["event"] == "epoch")
     assert first.status == "stopped" and len(first.history) == 1
-    resumed = train(ResNetConfig(depth=8), "shapes", 2, out=tmp_path / "b", resume=True, **TINY)
+    resumed = train(ResNetConfig(depth=8), tiny(2), DATA, out=tmp_path / "b", resume=True)
     assert resumed.history["epoch"].tolist() == [1, 2]
     a, b = _weights(straight.model), _weights(resumed.model)
     for k in a:
@@ -55,28 +70,29 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_an_existing_checkpoint_is_not_overwritten_without_resume(tmp_path):
-    train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, **TINY)
+    train(ResNetConfig(depth=8), tiny(1), DATA, out=tmp_path)
     with pytest.raises(ValueError, match="resume"):
-        train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, **TINY)
+        train(ResNetConfig(depth=8), tiny(1), DATA, out=tmp_path)
     with pytest.raises(ValueError, match="not this run"):
-        train(ResNetConfig(depth=8, skip=False), "shapes", 2, out=tmp_path, resume=True, **TINY)
+        train(ResNetConfig(depth=8, skip=False), tiny(2), DATA, out=tmp_path, resume=True)
+
 
 def test_resuming_with_a_changed_recipe_is_recorded_on_the_card(tmp_path):
-    train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, **TINY)
-    res = train(ResNetConfig(depth=8), "shapes", 2, out=tmp_path, resume=True, precision="bf16", **TINY)
+    train(ResNetConfig(depth=8), tiny(1), DATA, out=tmp_path)
+    res = train(ResNetConfig(depth=8), tiny(2, precision="bf16"), DATA, out=tmp_path, resume=True)
     change = {"after_epoch": 1, "changed": {"epochs": [1, 2], "precision": ["fp32", "bf16"]}}
     assert res.card["recipe"]["precision"] == "bf16" and res.card["recipe_changes"] == [change]
-    again = train(ResNetConfig(depth=8), "shapes", 3, out=tmp_path, resume=True, precision="bf16", **TINY)
+    again = train(ResNetConfig(depth=8), tiny(3, precision="bf16"), DATA, out=tmp_path, resume=True)
     assert again.card["recipe_changes"] == [change, {"after_epoch": 2, "changed": {"epochs": [2, 3]}}]
-    assert "recipe_changes" not in train(ResNetConfig(depth=8), "shapes", 1, **TINY).card
+    assert "recipe_changes" not in train(ResNetConfig(depth=8), tiny(1), DATA).card
 
 
 def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     cfg = ResNetConfig(depth=8, norm="none")  # no normalization: a huge step blows the forward pass up
-    train(cfg, "shapes", 1, out=tmp_path, lr=0.01, **TINY)
+    train(cfg, tiny(1, lr=0.01), DATA, out=tmp_path)
     before = (tmp_path / CHECKPOINT).read_bytes()
     good, _ = load_checkpoint(tmp_path / CHECKPOINT)
-    res = train(cfg, "shapes", 3, out=tmp_path, lr=1e4, resume=True, **TINY)
+    res = train(cfg, tiny(3, lr=1e4), DATA, out=tmp_path, resume=True)
     assert res.status == "diverged"
     assert "loss became" in res.message and "epoch 2" in res.message and "last good checkpoint (after epoch 1)" in res.message
     assert (tmp_path / CHECKPOINT).read_bytes() == before
@@ -93,7 +109,7 @@ def test_callback_sees_steps_and_can_stop(tmp_path):
         seen.append(ev)
         return ev["event"] == "step" and ev["step"] == 2
 
-    res = train(ResNetConfig(depth=8), "shapes", 2, callback=cb, **TINY)
+    res = train(ResNetConfig(depth=8), tiny(2), DATA, callback=cb)
     assert res.status == "stopped" and len(res.history) == 0
     assert [e["step"] for e in seen] == [1, 2] and seen[0]["steps"] == 4
     assert all(torch.isfinite(torch.tensor(e["loss"])) for e in seen)
@@ -118,12 +134,12 @@ def test_bf16_precision_runs_convolutions_in_bfloat16_and_keeps_float32_weights(
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ResNet, "__init__", spy)
-        res = train(ResNetConfig(depth=8), "shapes", 1, out=tmp_path, precision="bf16", **TINY)
+        res = train(ResNetConfig(depth=8), tiny(1, precision="bf16"), DATA, out=tmp_path)
     assert res.status == "done" and res.card["recipe"]["precision"] == "bf16"
     assert {d for training, d in dtypes if training} == {torch.bfloat16}  # 4 steps of 64 under autocast
     assert {d for training, d in dtypes if not training} == {torch.float32}  # accuracy measured in float32
     assert all(v.dtype in (torch.float32, torch.int64) for v in zoo.load_path(tmp_path / "shapes-resnet8.json").state_dict().values())
-    fp32 = train(ResNetConfig(depth=8), "shapes", 1, **TINY)
+    fp32 = train(ResNetConfig(depth=8), tiny(1), DATA)
     assert fp32.card["recipe"]["precision"] == "fp32"
     assert res.history["train_loss"].iloc[0] != fp32.history["train_loss"].iloc[0]  # same seed, other arithmetic
     with pytest.raises(ValueError, match="precision"):
@@ -172,6 +188,65 @@ def test_limit_draws_its_images_from_every_class(tmp_path, monkeypatch):
     seen, loss = [], T.F.cross_entropy  # the labels train() actually trains on
     monkeypatch.setattr(T.F, "cross_entropy", lambda logits, y, *a, **k: (seen.extend(y.tolist()), loss(logits, y, *a, **k))[1])
     x = torch.randint(0, 256, (1000, 3, 32, 32), dtype=torch.uint8)
-    T.train(ResNetConfig(depth=8), "shapes", 1, batch_size=20, data=((x, labels), (x[:20], labels[:20])), limit=40,
+    T.train(ResNetConfig(depth=8), Recipe(1, batch_size=20, limit=40), as_data("shapes", (x, labels), (x[:20], labels[:20])),
             out=tmp_path / "run", progress=False)
     assert len(seen) == 40 + 20 and len(set(seen[:40])) > 5, seen  # 40 trained on (the first 40 are all class 0), 20 tested
+
+
+def test_the_initial_weights_come_from_the_recipes_seed_alone(tmp_path):
+    """train() builds its model with the model's own generator (ResNet(config, seed=recipe.seed)): whatever torch's
+    process-wide generator holds (another Streamlit session may be drawing from it), the same seed trains the same
+    network, and different seeds different ones."""
+    import models.train as T
+
+    cfg = ResNetConfig(depth=8)
+    torch.manual_seed(123)
+    a = _weights(T._setup(cfg, tiny(1, seed=3), DATA, None).model)
+    torch.manual_seed(7)
+    torch.rand(1000)
+    b = _weights(T._setup(cfg, tiny(1, seed=3), DATA, None).model)
+    want = ResNet(T._setup(cfg, tiny(1, seed=3), DATA, None).config, seed=3).state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]) and torch.equal(a[k], want[k]), k
+    other = _weights(T._setup(cfg, tiny(1, seed=4), DATA, None).model)
+    assert not torch.equal(a["conv.weight"], other["conv.weight"])
+    torch.manual_seed(1)
+    first = train(cfg, tiny(1), DATA)
+    torch.manual_seed(2)
+    second = train(cfg, tiny(1), DATA)
+    for k, v in _weights(first.model).items():
+        assert torch.equal(v, second.model.state_dict()[k]), k
+
+
+def test_load_data_holds_what_train_needs(tmp_path):
+    from models.data import SHAPES_CLASSES, SHAPES_MEAN, dataset_info
+
+    d = load_data("shapes", test_limit=100)
+    assert isinstance(d, Data) and d.name == "shapes" and d.path is None
+    assert d.classes == SHAPES_CLASSES and d.mean == SHAPES_MEAN and len(d.train[0]) == 10_000
+    assert d.train[0].dtype == torch.uint8 and d.test[1].dtype == torch.int64 and len(d.test[0]) == 100
+    full = make_shapes("test")[1]
+    assert torch.equal(d.test[1], full[subset(2000, 100, 0)])  # a seeded random subset, not the first 100
+    # a folder: its name, its resolved path, its class names and the statistics models.data computes for it
+    from PIL import Image
+
+    for c, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        for split in ("train", "test"):
+            (tmp_path / "pics" / split / c).mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (8, 8), colour).save(tmp_path / "pics" / split / c / f"{i}.png")
+    f = load_data(str(tmp_path / "pics"))
+    info = dataset_info(str(tmp_path / "pics"))
+    assert (f.name, f.path, f.classes) == ("pics", str((tmp_path / "pics").resolve()), ("blue", "red"))
+    assert f.mean == info.mean and f.std == info.std and len(f.test[0]) == 6
+
+
+def test_no_function_of_the_training_loop_is_over_80_lines():
+    import ast
+
+    tree = ast.parse((ROOT / "models" / "train.py").read_text())
+    long = {f.name: f.end_lineno - f.lineno + 1 for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+            and f.end_lineno - f.lineno + 1 > 80}
+    assert not long, long
+    args = next(f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "train").args
+    assert [a.arg for a in args.args] == ["config", "recipe", "data"]  # the rest keyword-only

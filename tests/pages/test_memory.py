@@ -14,7 +14,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 WARMUP, RERUNS = 40, 200  # 40 seeds fill the probe cache (2 entries each, 64 kept) and the model cache (16)
 

@@ -9,7 +9,7 @@ import pytest
 from models import zoo
 from models.data import dataset_info
 from models.resnet import ResNet, ResNetConfig
-from tests.test_no_crash import open_page  # the app opened on a page (by a link), no exception
+from tests.pages.test_no_crash import open_page  # the app opened on a page (by a link), no exception
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -15,9 +15,9 @@ from models import train as T
 from models import zoo
 from models.data import load_dataset, make_shapes
 from models.resnet import ResNetConfig
-from tests.test_train_charts import CIFAR, ship
+from tests.viz.test_train_charts import CIFAR, ship
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -30,6 +30,8 @@ def at(tmp_path, monkeypatch):
     app.selectbox(key="tr_depth").set_value(8)
     app.number_input(key="tr_epochs").set_value(1)
     app.select_slider(key="tr_n").set_value(500)
+    app.select_slider(key="tr_lr").set_value(0.1)  # the page's defaults before they became a class-time run:
+    app.select_slider(key="tr_batch").set_value(128)  # the diverging run below diverges in its 2nd epoch with them
     return app
 
 
@@ -58,6 +60,7 @@ def test_a_diverging_run_is_a_message_not_a_traceback(at):
     at.radio(key="tr_norm").set_value("none")
     at.select_slider(key="tr_lr").set_value(10.0)
     at.number_input(key="tr_epochs").set_value(2)
+    at.number_input(key="tr_seed").set_value(3)  # a seed whose net survives epoch 1 (0 and 2 never diverge at all)
     at.button(key="tr_start").click().run()
     assert not at.exception
     assert len(at.error) == 1, [e.value for e in at.error]
@@ -114,8 +117,8 @@ def test_train_tests_a_random_subset_holding_every_class(tmp_path, monkeypatch, 
     folder = image_folder(tmp_path / "pets", 12, 10)
     (xtr, ytr), (xte, yte) = load_dataset(str(folder), "train"), load_dataset(str(folder), "test")
     assert set(yte[:12].tolist()) == {0, 1}  # the first 12 test images miss a class: a subset must not be the first
-    res = T.train(ResNetConfig(depth=8), str(folder), 2, batch_size=12, data=((xtr, ytr), (xte, yte)), test_limit=12,
-                  classes=CLASSES, zoo_dir=tmp_path / "zoo", augment_data=False)
+    data = T.as_data(str(folder), (xtr, ytr), (xte, yte), test_limit=12, classes=CLASSES)
+    res = T.train(ResNetConfig(depth=8), T.Recipe(2, batch_size=12, augment=False), data, zoo_dir=tmp_path / "zoo")
     assert evaluated == [[0, 1, 2, 12]] * 2  # every class, 12 images, the same subset both epochs
     card = json.loads((tmp_path / "zoo" / f"{res.card['name']}.json").read_text())
     assert card["classes"] == CLASSES and card["test_images"] == 12 and card["dataset"] == "pets"
@@ -179,3 +182,66 @@ def test_a_link_to_cifar10_degradation_reopens_it_and_a_bad_one_falls_back(tmp_p
         assert app.session_state["tr_deg_dataset"] == want
         assert ("`tr_deg_dataset=imagenet` is not a valid data set of the shipped models" in
                 " ".join(i.value for i in app.info)) == (value == "imagenet")
+
+
+def _visible_words(block) -> int:
+    """Words of prose (titles, headers, text, captions, messages) a visitor sees without opening an expander."""
+    if getattr(block, "type", None) in ("expander", "expandable"):
+        return 0
+    children = getattr(block, "children", None)
+    if children is not None:
+        return sum(_visible_words(c) for c in children.values())
+    if block.type in ("markdown", "caption", "title", "header", "subheader", "alert", "info", "success", "warning",
+                      "error", "exception"):
+        return len(str(block.value).split())
+    return 0
+
+
+def test_a_fresh_visit_says_one_thing_at_a_glance(at):
+    """At most ~250 words of prose in view (the detail waits in expanders), one headline under each chart, and a
+    one-line help on every control."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.run()
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    words = _visible_words(app.main)
+    assert 40 < words <= 250, words
+    controls = [*app.selectbox, *app.radio, *app.number_input, *app.select_slider, *app.text_input, *app.button]
+    ours = [w for w in controls if str(w.key).startswith("tr_")]
+    assert len(ours) >= 12 and all(w.help and len(w.help) <= 120 for w in ours), [(w.key, w.help) for w in ours]
+    defaults = {k: app.session_state[k] for k in ("tr_dataset", "tr_depth", "tr_variant", "tr_epochs", "tr_n", "tr_lr")}
+    assert defaults == {"tr_dataset": "shapes", "tr_depth": 8, "tr_variant": "residual", "tr_epochs": 2, "tr_n": 10_000,
+                        "tr_lr": 0.1}  # the class-time run: about 30 s on two idle cores, 45% test accuracy
+    assert any("yours" in c.value and "nobody else" in c.value for c in app.caption)  # who sees a run, once
+    if not zoo.histories("shapes", (20, 56)).empty:
+        heads = [m.value for m in app.markdown if "Press ▶ Replay" in m.value]
+        assert len(heads) == 1 and "trained worse than plain-20" in heads[0]
+
+
+def test_cifar10_missing_says_what_to_do_in_a_users_words(at, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKIPLAB_DATA", str(tmp_path / "empty"))
+    at.selectbox(key="tr_dataset").set_value("cifar10")
+    at.button(key="tr_start").click().run()
+    assert not at.exception and len(at.error) == 1
+    msg = at.error[0].value
+    assert "not found on this machine" in msg and "python -m models.data --download" in msg and "tar xzf" in msg
+    assert "load_dataset" not in msg and "Could not" not in msg and not at.success  # no developer's words, no run
+
+
+def test_an_uploaded_checkpoint_is_imported_and_measured_or_refused_in_one_sentence(at, tmp_path):
+    from safetensors.torch import save
+
+    from models.data import CIFAR10_MEAN, CIFAR10_STD
+    from models.resnet import ResNet
+
+    net = ResNet(ResNetConfig(depth=8, mean=CIFAR10_MEAN, std=CIFAR10_STD), seed=0)
+    good = save({k: v.contiguous() for k, v in net.state_dict().items()})
+    at.file_uploader(key="tr_upload").set_value(("mine.safetensors", good, "application/octet-stream")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    card = zoo.card(zoo.list().query("source == 'user'").name.item())
+    assert f"Imported as **{card['name']}**: {100 * card['sample_acc']:.1f}% right on 932 CIFAR-10 test images" in \
+        at.success[-1].value
+    at.run()  # a rerun with the same upload does not import it again
+    assert len(zoo.list().query("source == 'user'")) == 1 and not at.exception
+    at.file_uploader(key="tr_upload").set_value(("bad.pt", b"not a checkpoint", "application/octet-stream")).run()
+    assert not at.exception and len(at.error) == 1 and "bad.pt" in at.error[0].value

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["home", "lesson", "gradient_flow", "train", "inspect", "landscape", "shattered", "designs", "residuals"]
 PAGES = [p for p in PAGES if (ROOT / "pages" / f"{p}.py").exists()]
 # Pages whose default view is tens of seconds of compute on 2 cores: their sweeps are marked slow

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from models import zoo
 from models.data import SHAPES_CLASSES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 NOTE = "The link's"
 
@@ -126,7 +126,7 @@ NONSENSE = {
                    "res_view": "Lesions", "res_lesion": "one block at a time", "res_kpts": 9, "res_draws": 3}),
     "train": ({"tr_dataset": "mnist", "tr_depth": "9", "tr_variant": "both,plain", "tr_epochs": "0", "tr_n": "7",
                "tr_lr": "1e400", "tr_batch": "", "tr_norm": "BatchNorm", "tr_schedule": "step", "tr_seed": "abc"},
-              {"tr_dataset": "shapes", "tr_depth": 20, "tr_variant": "both", "tr_epochs": 3, "tr_n": 2000,
+              {"tr_dataset": "shapes", "tr_depth": 8, "tr_variant": "residual", "tr_epochs": 2, "tr_n": 10000,
                "tr_lr": 0.1, "tr_batch": 128, "tr_norm": "batch", "tr_schedule": "onecycle", "tr_seed": 0}),
     "inspect": ({"ins_model": "nope", "ins_src": "Gallery", "ins_image": "30", "ins_noskip": ["99"],
                  "ins_drop": ["-1", "a"], "ins_shared": "maybe", "ins_chan": "3", "ins_class": "unicorn",

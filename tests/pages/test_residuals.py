@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from models import zoo
 from models.resnet import ResNet, ResNetConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_page(**state):
@@ -130,7 +130,7 @@ def test_a_folder_model_whose_card_has_no_folder_says_so(tiny_zoo):
 
 
 def test_a_folder_model_is_measured_on_its_own_test_images(tiny_zoo, monkeypatch):
-    from tests.test_page_train import image_folder
+    from tests.pages.test_train import image_folder
 
     monkeypatch.setenv("SKIPLAB_DATA", str(tiny_zoo / "cache"))
     folder = image_folder(tiny_zoo / "birds", 5, 4)

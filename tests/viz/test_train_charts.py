@@ -95,3 +95,41 @@ def test_a_net_stuck_at_chance_is_named(shipped):
     assert "plain-56 stayed near chance level: 88% training error after 2 epochs" in text
     assert "ours barely trained in this 82x shorter budget" in text
     assert "ResNet-20 not shipped yet, ResNet-56 not shipped yet" in text and "Shapes is easier" in text
+
+
+def test_degradation_draws_he_et_als_two_panels_with_a_replay(shipped):
+    shipped(CIFAR)
+    h = zoo.histories("cifar10", (20, 56))
+    fig, caption = tc.degradation(h, "cifar10")
+    # plain nets left, ResNets right, on one error axis; one colour per depth; training dashed, test bold (the paper's)
+    assert {t.xaxis for t in fig.data} == {"x", "x2"} and fig.layout.yaxis2.matches == "y" and len(fig.data) == 8
+    left = [t for t in fig.data if t.xaxis == "x"]
+    right = [t for t in fig.data if t.xaxis == "x2"]
+    assert len(left) == len(right) == 4 and all(t.showlegend for t in left) and not any(t.showlegend for t in right)
+    assert sorted(round(t.y[-1], 6) for t in left) == [15, 18, 25, 27]  # plain-20/56: train 15/25, test 18/27
+    for t in fig.data:
+        assert t.line.dash == ("dash" if "training" in t.name else "solid")
+        assert t.line.color == tc.DEPTH_COLORS[20 if t.name.startswith("20") else 56]
+    assert t.line.width > min(u.line.width for u in fig.data)  # the test lines are bolder
+    assert "dashed: training, bold: test" in fig.layout.title.text and fig.layout.yaxis.type == "log"
+    assert [str(t) for t in fig.layout.yaxis.ticktext] == ["5", "10", "20", "50", "100"]  # whole numbers
+    # the replay: one frame per epoch, frame e holds the first e epochs; the figure opens on the whole run
+    assert [f.name for f in fig.frames] == ["1", "2", "3"]
+    assert [len(t.x) for t in fig.frames[0].data] == [1] * 8 and list(fig.frames[-1].data[0].y) == list(fig.data[0].y)
+    assert fig.layout.updatemenus[0].buttons[0].label == "▶ Replay" and len(fig.layout.sliders[0].steps) == 3
+    assert caption.headline.startswith("CIFAR-10: plain-56 trained worse than plain-20 (51.7% vs 35.0% mean")
+    assert "ResNet-56 trained better than ResNet-20 (21.7% vs 26.0%" in caption.headline
+    assert "Fig. 6" in caption and "dashed lines training error, bold lines test error" in caption
+
+
+def test_the_live_run_charts_say_how_far_each_net_got():
+    rec = tc.Recorder()
+    for e in (1, 2):
+        for s in (1, 2):
+            rec.step("ResNet-8", True, {"epoch": e, "step": s, "steps": 2, "loss": 2.3 / (e * s), "acc": 0.1 * e * s})
+        rec.epoch("ResNet-8", True, {"epoch": e, "test_loss": 1.0 / e, "test_acc": 0.3 * e})
+    (loss, loss_cap), (acc, acc_cap) = tc.run_charts(*rec.tables(), chance=0.1)
+    assert acc_cap.headline == "ResNet-8: 60.0% test accuracy after 2 epochs (6.0× chance, 10%)."
+    assert loss_cap.headline.startswith("ResNet-8: training loss 2.30 → ") and "test loss 0.5 after epoch 2" in loss_cap
+    assert acc.data[0].line.color == tc.KIND[True] and acc.layout.yaxis.tickformat == ".0%"
+    assert tc.plural(1, "epoch") == "1 epoch" and tc.plural(3, "epoch") == "3 epochs"
