@@ -14,7 +14,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from viz.measure import borrowed, forward_hooks, norm, ratio, share, std
+from viz.measure import borrowed, forward_hooks, ratio, share
+from viz.measure import norm as _norm
+from viz.measure import std as _std
 
 BLOCK_COLUMNS = ["block", "stage", "skip", "dropped", "x_norm", "fx_norm", "out_norm", "residual_ratio", "response_std",
                  "grad_norm", "grad_in_norm", "grad_skip_norm", "grad_branch_norm", "skip_share"]
@@ -62,6 +64,21 @@ def weight_layers(model):
     return rows
 
 
+def _once(measure):
+    """measure(t), computed once per tensor object of this pass (the pass keeps every tensor alive, so ids are
+    stable): a block's input is the previous block's output, its F(x) the last conv's response."""
+    seen = {}
+
+    def once(t):
+        if t is None:
+            return measure(t)
+        if id(t) not in seen:
+            seen[id(t)] = measure(t)
+        return seen[id(t)]
+
+    return once
+
+
 def network_name(depth, skips):
     """("ResNet-56", "ResNet") with every skip on, ("plain-56", "plain") with none, else a mixed name."""
     if all(skips):
@@ -106,6 +123,7 @@ def _probe(net, images, labels, skips, drops):
     g_w, g_h0 = grads[: len(params)], grads[len(params)]
     g_out = grads[len(params) + 1 : len(params) + 1 + len(steps)]
     g_fx = dict(zip((s.block for s in live), grads[len(params) + 1 + len(steps) :], strict=True))
+    norm, std = _once(_norm), _once(_std)  # a block's x is the previous block's output: each tensor measured once
     with torch.no_grad():
         layer_rows = [dict(layer=name, kind="fc" if isinstance(m, nn.Linear) else "conv", block=blk, stage=stage,
                            path=path, order=order, grad_norm=norm(g) if g is not None else float("nan"),
@@ -129,7 +147,7 @@ def _probe(net, images, labels, skips, drops):
                     a = c = float("nan")
                 else:
                     g_skip = b.skip_vjp(st.x, st.fx, g_out[k], g_fx.get(i))
-                    a, c = norm(g_skip), norm(g_in - g_skip)
+                    a, c = _norm(g_skip), _norm(g_in - g_skip)  # temporaries: never memoized by id
                 row.update(grad_skip_norm=a, grad_branch_norm=c, skip_share=0.0 if not skips[i] else share(a, c))
             block_rows.append(row)
     name, kind = network_name(net.config.depth, skips)
