@@ -3,7 +3,7 @@
 import pytest
 from PIL import Image
 
-from tests.test_uploads import photo
+from tests.models.test_uploads import photo
 
 pytestmark = pytest.mark.e2e
 
