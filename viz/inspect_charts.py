@@ -70,9 +70,12 @@ def block_maps_fig(blocks, x_maps, f_maps, out_maps, shared="block", per_row=3):
             ax = "" if j == 1 else str(j)
             layout[f"xaxis{ax}"] = dict(domain=[x0, x0 + w], anchor=f"y{ax}", **_AX)
             layout[f"yaxis{ax}"] = dict(domain=[y0, y1], anchor=f"x{ax}", scaleanchor=f"x{ax}", autorange="reversed", **_AX)
+            bar = (dict(title="channel mean", len=0.5, y=1, yanchor="top") if shared == "all" else
+                   dict(title="channel mean, per block", len=0.5, y=1, yanchor="top", tickvals=[-m[i], 0, m[i]],
+                        ticktext=["−its largest", "0", "+its largest"]))  # each block's maps on their own ±m
             data.append(go.Heatmap(
-                z=maps[i], zmin=-m[i], zmax=m[i], colorscale=DIVERGING, showscale=shared == "all" and i == 0,
-                xaxis=f"x{ax}", yaxis=f"y{ax}", colorbar=dict(title="channel mean", len=0.5, y=1, yanchor="top"),
+                z=maps[i], zmin=-m[i], zmax=m[i], colorscale=DIVERGING, showscale=i == 0 and k == 0,
+                xaxis=f"x{ax}", yaxis=f"y{ax}", colorbar=bar,
                 hovertemplate=f"block {i} {names[k]}<br>row %{{y}}, col %{{x}}<br>%{{z:.3g}}<extra></extra>"))
             title = f"<b>block {i}</b>: x" if k == 0 else names[k]
             notes.append(dict(text=title, x=x0 + w / 2, y=y1, xref="paper", yref="paper", yanchor="bottom",
