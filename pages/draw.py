@@ -2,6 +2,7 @@
 failures as messages (never a traceback)."""
 
 import contextlib
+import math
 import time
 
 import pandas as pd
@@ -46,7 +47,7 @@ def show_chart(fig_and_caption, config: dict | None = None, key: str | None = No
         import plotly.graph_objects as go
 
         fig = go.Figure(fig)  # a copy: the figure may be cached
-        fig.update_layout(font_size=18, height=int((fig.layout.height or 450) * 1.35))
+        fig.update_layout(font_size=18, height=math.ceil((fig.layout.height or 450) * 1.35))
         fig.for_each_annotation(lambda a: a.update(font_size=round((a.font.size or 13) * 1.35)))
     picked = st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG, key=key, on_select=on_select,
                              **({"selection_mode": "points"} if on_select != "ignore" else {}))
