@@ -126,13 +126,13 @@ with ui.guard("run the model on this image"):
     table, chans = I.strongest_channels(ins.outs[blk], k=8)
     ui.show_chart(ch.channels(table, chans, blk))
     ui.csv_download(table, "inspect-channels", "Channels (CSV)")
-    with st.expander("Every block's maps x, F(x) and out, and ||F(x)||/||x|| per block"):
-        with ui.url_bound(LABELS):
-            shared = st.toggle("One colour scale for all blocks (else each block's three maps share one)",
-                               key="ins_shared", bind="query-params", help="Compare sizes across blocks, or each block.")
-        ui.show_chart(ch.block_maps(ins, shared))
-        ui.show_chart(ch.ratios(ins))
-        ui.csv_download(ins.blocks, "inspect-blocks", "Per-block numbers (CSV)")
+    st.subheader("Every block at once: x, F(x) and out")
+    with ui.url_bound(LABELS):
+        shared = st.toggle("One colour scale for all blocks (else each block's three maps share one)",
+                           key="ins_shared", bind="query-params", help="Compare sizes across blocks, or each block.")
+    ui.show_chart(ch.block_maps(ins, shared))
+    ui.show_chart(ch.ratios(ins))
+    ui.csv_download(ins.blocks, "inspect-blocks", "Per-block numbers (CSV)")
 
 if ins is None:
     st.stop()

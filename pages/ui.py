@@ -11,7 +11,17 @@ from pages import streamlit_internals as internals
 
 # The pages' one entry to the shared glue: ui.url_bound, ui.show_chart, ui.zoo_catalog, ...
 from pages.catalog import WHO_SEES, remember_mine, zoo_catalog  # noqa: F401
-from pages.draw import controls, csv_download, follow_pick, guard, presenting, run_steps, show_chart, tables_expander  # noqa: F401
+from pages.draw import (  # noqa: F401
+    controls,
+    csv_download,
+    follow_new,
+    follow_pick,
+    guard,
+    presenting,
+    run_steps,
+    show_chart,
+    tables_expander,
+)
 from pages.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401
 from viz.probe import Trace, probe
 

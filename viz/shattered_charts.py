@@ -29,7 +29,7 @@ def _dash(kind, depth=None):
 
 
 def _list(items):
-    items = list(items)
+    items = [str(i) for i in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 

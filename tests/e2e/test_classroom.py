@@ -89,7 +89,7 @@ def test_html_report_of_a_page(open_page, charts, tmp_path):
     dl.value.save_as(path)
     html = path.read_text()
     assert html.count("<table") == 2  # the layers and blocks tables
-    assert html.count('class="plotly-graph-div"') == n == 4
+    assert html.count('class="plotly-graph-div"') == n == 7  # the picture, the block, the passes and 4 charts
     assert html.count("plotly.js v") == 1 and "<script src=" not in html  # one inlined copy: opens offline
     assert "ResNet-14" in html and "depth=14" in html
 
@@ -104,8 +104,8 @@ def test_two_quick_clicks_give_one_result(open_page, wait_for_run, charts):
     page.wait_for_timeout(150)  # the tanh run has started (ResNet-110 takes seconds on a CPU)
     group.locator("label").filter(has_text="sigmoid").first.click()
     wait_for_run()
-    n = charts(4)
-    assert n == 4 and page.locator(".js-plotly-plot").count() == 4  # one set of charts, not two
+    n = charts(7)  # the picture, the opened block, the passes and the four charts
+    assert n == 7 and page.locator(".js-plotly-plot").count() == 7  # one set of charts, not two
     assert _checked(page, "Activation") == "sigmoid"
     page.wait_for_function("() => location.search.includes('activation=sigmoid')")
     assert "ResNet-110" in _captions(page)

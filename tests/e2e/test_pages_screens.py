@@ -15,10 +15,10 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 
 # (URL path, screenshot slug, the page's heading, its label in the navigation, Plotly charts it draws by default)
 PAGES = [
-    ("", "home", "skiplab", "Home", 1),
+    ("", "home", "skiplab", "Home", 2),
     ("lesson", "lesson", "Lesson: why the skip works", "Lesson", 0),  # a step's chart appears once it is revealed
-    ("gradient_flow", "gradient-flow", "Gradient flow", "Gradient flow", 4),
-    ("inspect", "inspect", "Inspect: look inside every block", "Inspect", 8),  # after picking the gallery
+    ("gradient_flow", "gradient-flow", "Gradient flow", "Gradient flow", 7),
+    ("inspect", "inspect", "Inspect: look inside every block", "Inspect", 10),  # opens on the gallery
     ("residuals", "residuals", "Residuals", "Residuals", 2),
     ("landscape", "landscape", "Loss landscapes", "Loss landscape", 1),
     ("shattered", "shattered", "Shattered gradients", "Shattered gradients", 4),
