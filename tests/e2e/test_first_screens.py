@@ -2,6 +2,7 @@
 first view; with ?present=true at 1280 x 720 every page's first chart starts on the first screen; every lesson step
 opens from its own link in a fresh browser."""
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -20,6 +21,19 @@ VISIBLE_WORDS = """() => { const m = document.querySelector('[data-testid="stMai
 DRAWN = "[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg')).length"
 
 
+@contextlib.contextmanager
+def fresh(browser, url, width=1400, height=1000):
+    """A new browser context (a newcomer: no state) opened on url; closed after the block."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(300_000)
+        page.goto(url, wait_until="domcontentloaded")
+        yield page
+    finally:
+        ctx.close()
+
+
 def settle(page):
     """Wait until the run is over and every chart on the page is drawn."""
     wait_for_app(page)
@@ -28,32 +42,20 @@ def settle(page):
 
 @pytest.mark.parametrize("path", PAGES, ids=[p or "home" for p in PAGES])
 def test_a_first_view_shows_at_most_250_words(browser, app_url, path):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        page = ctx.new_page()
-        page.set_default_timeout(300_000)
-        page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
+    with fresh(browser, f"{app_url}/{path}") as page:
         settle(page)
         words = page.evaluate(VISIBLE_WORDS)
         assert words <= WORDS, f"{path or 'home'}: {words} visible words on the first view"
-    finally:
-        ctx.close()
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[p or "home" for p in PAGES])
 def test_presenting_at_1280x720_the_first_chart_starts_on_the_first_screen(browser, app_url, path):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    try:
-        page = ctx.new_page()
-        page.set_default_timeout(300_000)
-        page.goto(f"{app_url}/{path}?present=true", wait_until="domcontentloaded")
+    with fresh(browser, f"{app_url}/{path}?present=true", 1280, 720) as page:
         settle(page)
         tops = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.getBoundingClientRect().top)")
         if tops:  # (the lesson shows its chart only once a step is revealed)
             assert min(tops) < 720, f"{path or 'home'}: the first chart starts at {min(tops):.0f} px"
         screenshot(page, f"present-{path or 'home'}", full=False)
-    finally:
-        ctx.close()
 
 
 def test_every_lesson_step_opens_from_its_own_link(browser, app_url):
@@ -61,14 +63,9 @@ def test_every_lesson_step_opens_from_its_own_link(browser, app_url):
 
     for k, step in enumerate(STEPS, start=1):
         for present in (False, True):
-            ctx = browser.new_context(viewport={"width": 1280, "height": 720} if present else {"width": 1400, "height": 1000})
-            try:
-                page = ctx.new_page()
-                page.set_default_timeout(300_000)
-                page.goto(f"{app_url}/lesson?step={k}" + ("&present=true" if present else ""), wait_until="domcontentloaded")
+            size = (1280, 720) if present else (1400, 1000)
+            with fresh(browser, f"{app_url}/lesson?step={k}" + ("&present=true" if present else ""), *size) as page:
                 wait_for_app(page)
                 page.get_by_text(f"Step {k} of {len(STEPS)}").first.wait_for()
                 assert page.get_by_text(step.question).count() >= 1
                 screenshot(page, f"lesson-step{k}{'-present' if present else ''}", full=not present)
-            finally:
-                ctx.close()
