@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from viz.style import color, fmt, layout
+from viz.style import Caption, color, fmt, layout
 
 
 def main_convs(layers: pd.DataFrame) -> pd.DataFrame:
@@ -56,7 +56,14 @@ def layer_gradients(traces, mark_block=None):
         at = L.index[L.block == mark_block]
         if len(at):
             _mark(fig, at.min() - 0.5, at.max() + 0.5, mark_block)
-    return fig, " ".join(notes)
+    ratios = {t.name: _ratio(*first_last_gradients(t.layers)) for t in traces}
+    head = "The first layer's gradient against the last layer's: " + ", ".join(
+        f"{n} {fmt(r)}x" for n, r in ratios.items()) + "."
+    return fig, Caption(" ".join(notes), head)
+
+
+def _ratio(first, last):
+    return first / last if last and math.isfinite(first) and math.isfinite(last) else float("nan")
 
 
 def _block_chart(traces, column, title, ytitle, log, mark_block=None):
@@ -96,7 +103,10 @@ def block_gradients(traces, mark_block=None):
         growth = _forward_growth(t.blocks)
         if growth is not None and growth > 100:
             notes.append(f"Its forward signal grows {fmt(growth)}x from the first block's output to the last's.")
-    return fig, " ".join(notes)
+    head = "The gradient at the first block against the last block's: " + ", ".join(
+        f"{t.name} {fmt(_ratio(float(t.blocks.grad_norm.iloc[0]), float(t.blocks.grad_norm.iloc[-1])))}x"
+        for t in traces) + "."
+    return fig, Caption(" ".join(notes), head)
 
 
 def _forward_growth(blocks):
@@ -112,7 +122,9 @@ def residual_ratios(traces, mark_block=None):
     for t in traces:
         r = t.blocks.residual_ratio[~t.blocks.dropped]
         notes.append(f"{t.name}: median {fmt(float(r.median()))}, largest {fmt(float(r.max()))} (block {int(t.blocks.residual_ratio.idxmax())}).")
-    return fig, " ".join(notes) + " A ratio below 1 means the block adds a small change on top of its input."
+    head = "Median residual size ||F(x)||/||x||: " + ", ".join(
+        f"{t.name} {fmt(float(t.blocks.residual_ratio[~t.blocks.dropped].median()))}" for t in traces) + "."
+    return fig, Caption(" ".join(notes) + " A ratio below 1 means the block adds a small change on top of its input.", head)
 
 
 def skip_shares(traces, mark_block=None):
@@ -128,7 +140,11 @@ def skip_shares(traces, mark_block=None):
         else:
             notes.append(f"{t.name}: on average {float(s.mean()):.0%} of the gradient arriving at a block goes through its skip "
                          f"(range {float(s.min()):.0%} to {float(s.max()):.0%}).")
-    return fig, " ".join(notes)
+    heads = [f"{t.name} {float(t.blocks.skip_share[t.blocks.skip & ~t.blocks.dropped].mean()):.0%}" for t in traces
+             if (t.blocks.skip & ~t.blocks.dropped).any()]
+    head = ("The share of the gradient at a block that takes the skip, on average: " + ", ".join(heads) + "."
+            if heads else notes[0])
+    return fig, Caption(" ".join(notes), head)
 
 
 def tidy(traces, table):

@@ -180,7 +180,7 @@ def original(up):
 def seen(up):
     why = ("The centred square resized to 32 x 32 (Lanczos). A centre crop, not padding: the networks learned from "
            "full-frame 32 x 32 images with no borders, so bars would be new to them and would shrink the object.")
-    return image_fig(up.pixels, "What the model sees: 32 x 32"), why
+    return image_fig(up.pixels, "What the model sees: 32 x 32"), Caption(why, "The centred square, resized to 32 x 32.")
 
 
 def top(ins):
@@ -192,9 +192,9 @@ def top(ins):
 def block_maps(ins, shared: bool):
     fig, _ = block_maps_fig(ins.blocks, ins.x_maps, ins.f_maps, ins.out_maps, "all" if shared else "block")
     scale = "one colour scale for every map" if shared else "each block's three maps on one colour scale"
-    return fig, (f"Channel means of x, F(x) and the output of all {len(ins.blocks)} blocks, {scale}: red above 0, "
-                 "blue below. In the first block of stages 2 and 3 the shortcut subsamples x and pads it with zero "
-                 "channels.")
+    return fig, Caption(f"Channel means of x, F(x) and the output of all {len(ins.blocks)} blocks, {scale}: red above "
+                        "0, blue below. In the first block of stages 2 and 3 the shortcut subsamples x and pads it with "
+                        "zero channels.", f"All {len(ins.blocks)} blocks side by side: what comes in, what F adds, what goes out.")
 
 
 def ratios(ins):
@@ -209,9 +209,10 @@ def ratios(ins):
 
 def channels(table, maps, block):
     best = table.iloc[0]
-    return channels_fig(maps, table, block), (
+    return channels_fig(maps, table, block), Caption(
         f"Block {block}'s output channels with the largest mean activation, on one colour range; the strongest, "
-        f"channel {int(best.channel)}, has mean {best['mean']:.3g} and maximum {best['max']:.3g}.")
+        f"channel {int(best.channel)}, has mean {best['mean']:.3g} and maximum {best['max']:.3g}.",
+        f"Block {block}'s strongest output channel is channel {int(best.channel)}.")
 
 
 def attributions(pixels, att, classes, steps: int, noise: float):
@@ -236,14 +237,16 @@ def importance(att, layer_ig: bool):
     says how far apart they are (only the gate method's sum tends to that gap, as IG steps grow)."""
     b = att.blocks
     total, gap, steps = float(b.importance.sum()), float(b.attrs["score_gap"]), b.attrs.get("steps")
+    top = b.loc[b.importance.abs().idxmax()]
+    head = f"The class score rests most on block {int(top.block)} (its bar: {top.importance:.3g})."
     if layer_ig:
-        return importance_fig(b, yaxis="score change (that block alone)"), DESCRIPTIONS["blocks_layer_ig"] + (
+        return importance_fig(b, yaxis="score change (that block alone)"), Caption(DESCRIPTIONS["blocks_layer_ig"] + (
             f" Here, {steps} steps per block: the bars sum to {total:.4g}; score(network) - score(every branch "
-            f"removed) = {gap:.4g}.")
+            f"removed) = {gap:.4g}."), head)
     diff = total - gap
     rel = abs(diff) / abs(gap) if gap else float("inf")
     said = (f" (difference {diff:.2g}, {rel:.1%} of the gap)." if rel <= 0.05 else
             f"; they differ by {diff:.2g}" + (f" ({rel:.0%} of the gap)" if gap else "") +
             ": at this many steps the bars are no reliable split of the gap; more IG steps bring the sum closer.")
-    return importance_fig(b), (DESCRIPTIONS["blocks"] + f" Here, {steps} steps: the bars sum to {total:.4g}, "
-                                  f"score gap {gap:.4g}" + said)
+    return importance_fig(b), Caption(DESCRIPTIONS["blocks"] + f" Here, {steps} steps: the bars sum to {total:.4g}, "
+                                      f"score gap {gap:.4g}" + said, head)
