@@ -53,7 +53,7 @@ def show_chart(fig_and_caption, config: dict | None = None, key: str | None = No
                              **({"selection_mode": "points"} if on_select != "ignore" else {}))
     if headline:
         st.markdown(headline)
-        with st.expander("The numbers, the method and the paper"):
+        with st.expander("Details"):
             st.caption(detail)
     else:
         st.caption(detail)

@@ -51,8 +51,7 @@ LABELS = {"ins_model": "model", "ins_src": "image source", "ins_noskip": "list o
           "ins_image": f"test image (0 to {I.GALLERY - 1})"}
 
 st.title("Inspect: look inside every block")
-st.caption("Pick a test image or upload your own; see what each block adds to its input, flip skips and branches "
-           "off, and ask Captum why the network answers as it does.")
+st.caption("A test image (or yours) through a trained network: open any block, switch skips off, ask Captum why.")
 cat = ui.zoo_catalog()
 names, default, acc = I.model_choices(cat, UNTRAINED)
 labels = dict(zip(cat.name, cat.label, strict=True)) if len(cat) else {}
