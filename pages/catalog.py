@@ -48,6 +48,6 @@ def _zoo_catalog(folders: tuple) -> pd.DataFrame:
     cards = {r.name: zoo.card(r.name) if r.source != "shipped" else {} for r in cat.itertuples()}
     cat["from_train_page"] = [str(cards[n].get("command", "")).startswith("Train page") for n in cat.name]
     classes = [len(cards[n].get("classes") or ()) or 10 for n in cat.name]
-    acc = pd.to_numeric(cat.test_acc, errors="coerce").fillna(0)
-    cat["trained"] = [a > 1 / k + AT_CHANCE for a, k in zip(acc, classes, strict=True)]
+    acc = pd.to_numeric(cat.test_acc, errors="coerce")  # unknown (no accuracy on the card): not marked
+    cat["trained"] = [not (a <= 1 / k + AT_CHANCE) for a, k in zip(acc, classes, strict=True)]
     return cat

@@ -102,7 +102,7 @@ def run_steps(step, jobs: dict, what: str) -> dict:
             done += 1
             left = (time.perf_counter() - t0) / done * (total - done)
             eta = f", about {left:.0f} s left" if done < total and left >= 1 else ""
-            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total}{eta} (Pause stops after this step)")
+            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total}{eta} (a new setting, or Pause where there is one, stops it after this step)")
         out[name] = concat(parts)
     bar.empty()
     return out

@@ -38,13 +38,12 @@ def loss_images(dataset: str, n: int):
     return x.float() / 255, y, what
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def loss_grid(name: str, sha: str, dataset: str, two_d: bool, steps: int, n: int, span: float, seed: int,
-              _progress=None) -> pd.DataFrame:
-    """The 1-D slice or 2-D surface of one model, shared by sessions (a retrained model has a new sha)."""
+@st.cache_data(max_entries=1024, show_spinner=False)
+def loss_part(name: str, sha: str, dataset: str, two_d: bool, steps: int, n: int, span: float, seed: int, a: int,
+              b: int) -> pd.DataFrame:
+    """Points a..b of one model's 1-D slice or 2-D surface, shared by sessions (a retrained model has a new sha)."""
     x, y, _ = loss_images(dataset, n)
-    fn = ls.surface_2d if two_d else ls.slice_1d
-    return fn(load_model(name), x, y, steps=steps, span=span, seed=seed, progress=_progress)
+    return ls.grid_part(load_model(name), x, y, two_d, steps, span, seed, a, b)
 
 
 st.title("Loss landscapes")
@@ -86,12 +85,11 @@ with ui.guard("compute the loss landscape"):
     label = {n: m.config.name + (" (untrained)" if n.startswith("fresh-") else "") for n, m in nets.items()}
     dataset = "fresh" if pair == FRESH else zoo.data_source(zoo.card(names[0]))  # a folder's path, or FileNotFoundError
     x, y, what = loss_images(dataset, int(images))
-    bar, tables = st.progress(0.0, text=""), {}
-    for n in nets:
-        sha = "" if n.startswith("fresh-") else ui.weights_id(n)
-        tables[label[n]] = loss_grid(n, sha, dataset, two_d, int(steps), len(x), float(span), int(seed),
-                                     _progress=lambda d, t, n=n: bar.progress(d / t, text=f"{label[n]}: point {d} of {t}"))
-    bar.empty()
+    points = int(steps) ** (2 if two_d else 1)
+    parts = [(a, b) for a in range(0, points, max(1, points // 8)) for b in [min(points, a + max(1, points // 8))]]
+    jobs = {label[n]: [(n, "" if n.startswith("fresh-") else ui.weights_id(n), dataset, two_d, int(steps), len(x),
+                        float(span), int(seed), a, b) for a, b in parts] for n in nets}
+    tables = ui.run_steps(loss_part, jobs, "Loss at each point")
     skips = {label[n]: m.config.skip for n, m in nets.items()}
     if two_d:
         tab1, tab2 = st.tabs(["Contours", "3-D surfaces"])

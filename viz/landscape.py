@@ -115,6 +115,24 @@ def slice_1d(model, images, labels, steps=21, span=1.0, seed=0, batch=256, progr
     return pd.DataFrame({"alpha": alphas, "loss": loss, "accuracy": acc})
 
 
+def grid_coords(two_d: bool, steps: int, span: float) -> np.ndarray:
+    """The step sizes of `slice_1d` ((steps, 1): alpha) or `surface_2d` ((steps * steps, 2): alpha fastest, beta)."""
+    a = np.linspace(-span, span, steps)
+    if not two_d:
+        return a[:, None]
+    A, B = np.meshgrid(a, a)  # rows: beta, columns: alpha
+    return np.stack([A.ravel(), B.ravel()], 1)
+
+
+def grid_part(model, images, labels, two_d, steps, span, seed, start, stop, batch=256) -> pd.DataFrame:
+    """Rows start..stop of the `slice_1d` (two_d False) or `surface_2d` table, the same numbers: a page computes a
+    grid part by part (each cached, with progress between parts). images: (N, C, H, W) float in [0, 1]."""
+    dirs = [filter_normalized_direction(model, seed)] + ([filter_normalized_direction(model, seed + 1)] if two_d else [])
+    c = grid_coords(two_d, steps, span)[start:stop]
+    loss, acc = evaluate_grid(model, images, labels, dirs, c, batch)
+    return pd.DataFrame({"alpha": c[:, 0], **({"beta": c[:, 1]} if two_d else {}), "loss": loss, "accuracy": acc})
+
+
 def surface_2d(model, images, labels, steps=11, span=1.0, seed=0, batch=256, progress=None) -> pd.DataFrame:
     """The loss on a steps x steps grid over two filter-normalized directions (seeds seed, seed + 1).
 

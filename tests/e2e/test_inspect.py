@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 def test_upload_a_photo_and_look_inside(open_page, wait_for_run, charts, shot, tmp_path):
     path = tmp_path / "holiday.jpg"
     Image.fromarray(photo(640, 480, seed=7)).save(path, "JPEG", quality=90)
-    page = open_page("inspect")
+    page = open_page("inspect", "ins_src=Upload")  # (the page opens on a gallery image)
     uploader = page.locator('[data-testid="stFileUploader"]')
     with page.expect_file_chooser() as chooser:  # what a user's click on "Browse files" opens
         uploader.get_by_role("button", name="Upload", exact=True).click()
