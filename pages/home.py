@@ -19,11 +19,12 @@ TRUTH = (
 )
 
 GUIDE = [
+    ("pages/lesson.py", "Lesson", "a guided tour: predict, then see."),
     ("pages/gradient_flow.py", "Gradient flow", "the network drawn block by block, its gradients, at init or trained."),
     ("pages/train.py", "Train", "train a residual or plain net live; the degradation problem."),
     ("pages/inspect.py", "Inspect", "your image inside every block: x, F(x) and the output."),
     ("pages/residuals.py", "Residuals", "how small learned residuals are; deleting blocks."),
-    ("pages/landscape.py", "Loss landscape", "smooth with skips, chaotic without."),
+    ("pages/landscape.py", "Loss landscape", "the loss around trained weights, with and without skips."),
     ("pages/shattered.py", "Shattered gradients", "input gradients turning to noise with depth."),
     ("pages/designs.py", "Skip designs", "pre-activation, bottleneck, dense, highway and more."),
 ]

@@ -45,11 +45,11 @@ with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_depth": "depth",
                           help="onecycle: warm up, then cosine to 0. cosine: start at the peak, cosine to 0.")
     seed = ui.number_input(c[4], "Seed", 0, 10_000, 0, key="tr_seed", what="seed",
                            help="Other initial weights, image order and augmentation.")
-start, stop = st.columns([1, 5])
-go_ = start.button("Train", type="primary", key="tr_start", disabled=not dataset,
-                   help="Train with these settings; every finished epoch is saved as yours.")
-stop.button("Stop", key="tr_stop", help="Stops after the current step; completed epochs stay saved.")
-st.caption(ui.WHO_SEES)
+    start, stop = st.columns([1, 5])  # (inside the controls: folded away with them when presenting)
+    go_ = start.button("Train", type="primary", key="tr_start", disabled=not dataset,
+                       help="Train with these settings; every finished epoch is saved as yours.")
+    stop.button("Stop", key="tr_stop", help="Stops after the current step; completed epochs stay saved.")
+    st.caption(ui.WHO_SEES)
 st.expander("How the page trains").caption(vt.METHOD.format(test=TEST_IMAGES, zoo=zoo.user_dir()))
 last = st.session_state.get("tr_last")
 if last and last["status"] == "running" and not go_:  # the Stop click (or leaving the page) ended that run

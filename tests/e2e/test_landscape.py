@@ -26,7 +26,7 @@ def test_page_draws_its_charts(open_page, shot, path, title, charts):
 
 def test_landscape_2d_surface(open_page, wait_for_run, shot):
     page = open_page("landscape")
-    box = page.get_by_label("Images")  # few images, so two 11x11 surfaces finish on a busy CPU
+    box = page.get_by_label("Images", exact=True)  # few images, so two 11x11 surfaces finish on a busy CPU
     box.fill("8")
     box.press("Enter")
     wait_for_run(rerun=True, timeout_ms=300_000)

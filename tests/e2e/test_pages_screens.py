@@ -54,7 +54,8 @@ def prepare_train(page, wait_for_run):
     wait_for_run()
     page.get_by_role("button", name="Train", exact=True).click()
     wait_for_run(timeout_ms=300_000)
-    assert page.get_by_text("Saved as").count() == 2, "both the residual and the plain net should be saved"
+    saved = page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text="Saved as")
+    assert saved.count() == 2, "both the residual and the plain net should be saved"
     assert "Done." in page.locator('[data-testid="stProgress"]').inner_text()
 
 
