@@ -47,7 +47,7 @@ with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_depth": "depth",
                            help="Other initial weights, image order and augmentation.")
     start, stop = st.columns([1, 5])  # (inside the controls: folded away with them when presenting)
     go_ = start.button("Train", type="primary", key="tr_start", disabled=not dataset,
-                       help="Train with these settings; every finished epoch is saved as yours.")
+                       help="Train with these settings; every finished epoch is kept in your zoo.")
     stop.button("Stop", key="tr_stop", help="Stops after the current step; completed epochs stay saved.")
     st.caption(ui.WHO_SEES)
 st.expander("How the page trains").caption(vt.METHOD.format(test=TEST_IMAGES, zoo=zoo.user_dir()))
