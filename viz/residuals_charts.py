@@ -92,9 +92,13 @@ def response_std(tables):
                      f"({', '.join(f'{k} {fmt(v)}' for _, v, k in res)}).")
     if verdicts:
         notes.append("Ours agrees with the paper." if all(verdicts) else "Ours differs from the paper where marked NOT.")
-    head = (("ResNets respond less than plain nets, and less the deeper they are, as in He et al.'s Fig. 7."
-             if all(verdicts) else "Part of He et al.'s Fig. 7 does not hold here: " +
-             " ".join(n for n in notes[1:] if "NOT" in n)) if verdicts else notes[0])
+    twins = any("below" in n for n in notes[1:])  # a ResNet beside its plain twin was compared
+    deeper = len(res) > 1
+    said = ("ResNets respond less than their plain twins, and less the deeper they are" if twins and deeper else
+            "ResNets respond less than their plain twins" if twins else "The deeper the ResNet, the less each layer responds")
+    head = ((said[0].upper() + said[1:] + ", as in He et al.'s Fig. 7." if all(verdicts) else
+             "Part of He et al.'s Fig. 7 does not hold here: " + " ".join(n for n in notes[1:] if "NOT" in n))
+            if verdicts else notes[0])
     return fig, Caption(" ".join(notes) + " " + HE_FIG7, head)
 
 
