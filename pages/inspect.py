@@ -61,9 +61,9 @@ if cat.empty:
 with ui.controls(), ui.url_bound(LABELS):
     c_model, c_src = st.columns([2, 3])
     name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on,
-                             format_func=lambda n: labels.get(n, n), help="The trained network to look inside.")
+                             help="The trained network to look inside (zoo names: a link holds them as written).")
     if name in acc:
-        c_model.caption(f"Test accuracy {acc[name][0]:.1%} {acc[name][1]}.")
+        c_model.caption(f"{labels.get(name, name)}: test accuracy {acc[name][0]:.1%} {acc[name][1]}.")
     src = c_src.segmented_control("Image from", ["Gallery", "Upload", "Camera"], default="Gallery", key="ins_src",
                                   bind="query-params", help="Test images of the model's own data set, a file of "
                                   "yours, or a photo from your camera.") or "Gallery"

@@ -52,7 +52,7 @@ with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list
     have, default = models_of(dataset)
     labels = dict(zip(have.name, have.label, strict=True))
     names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params",
-                             format_func=lambda n: labels.get(n, n), help="The networks to measure and compare.")
+                             help="The networks to measure and compare (zoo names: a link holds them as written).")
     n_test = ui.number_input(c[2], "Test images", 50, 10_000, 500, step=50, key="res_n", what="number of test images",
                              help="How many test images every measurement averages over.")
     c = st.columns([6, 1], vertical_alignment="bottom")
@@ -118,7 +118,7 @@ with ui.guard("measure these models"):
             st.stop()
         with ui.controls("Path settings"), ui.url_bound({"res_path_model": "residual network of those chosen"}):
             c = st.columns(4)
-            n = c[0].selectbox("Network", res, key="res_path_model", bind="query-params", format_func=label.get,
+            n = c[0].selectbox("Network", res, key="res_path_model", bind="query-params",
                                help="The residual network whose gradient paths are measured.")
             samples = ui.number_input(c[1], "Draws per k", 10, 1000, 100, step=10, key="res_samples",
                                       what="number of draws", help="Random paths measured for each path length k.")

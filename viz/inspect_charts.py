@@ -225,7 +225,7 @@ def attributions(pixels, att, classes, steps: int, noise: float):
         f"score(image) - score(black) = {gap:.4g} (error {err:.1%}"
         + ("; more steps bring them closer). " if err > 0.05 else "). ")
         + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps each. "
-           if noise else "") + f"Computed in {sum(att.seconds.values()):.2f} s. "
+           if noise else "")
         + " ".join(DESCRIPTIONS[k] for k in ("saliency", "ig") + (("ig_nt",) if noise else ()) + ("gradcam",)))
     head = (f"Where the evidence for '{classes[att.target]}' lies: red pixels raise its score, blue lower it; "
             f"GradCAM shows where block {att.gradcam_block} sees it" + (", IG smoothed with NoiseTunnel." if noise else "."))

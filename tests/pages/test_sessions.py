@@ -69,7 +69,10 @@ def test_a_run_trained_by_one_session_leaves_every_other_sessions_page_unchanged
 
 def test_the_trainers_session_sees_its_run_labelled_as_its_own_and_never_as_a_default(user_zoo):
     train_page_run(user_zoo)
-    models = visit("residuals", mine=[RUN]).multiselect(key="res_models")
-    shown = [o for o in models.options if RUN in str(o)]
-    assert len(shown) == 1 and "yours" in str(shown[0]), models.options  # offered, labelled as the session's own
-    assert RUN not in models.value  # and never a default
+    at = visit("residuals", mine=[RUN])
+    models = at.multiselect(key="res_models")
+    assert RUN in models.options and RUN not in models.value, models.options  # offered, and never a default
+    at.multiselect(key="res_models").set_value([RUN])
+    at.number_input(key="res_n").set_value(50)
+    at.toggle(key="res_pause").set_value(False).run()  # measured: the charts name it as the session's own
+    assert "ResNet-8 (yours, " + RUN + ")" in " ".join(str(c.value) for c in at.caption)  # labelled as its own
