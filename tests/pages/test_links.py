@@ -118,7 +118,7 @@ NONSENSE = {
                    "sh_radius": 0.25}),
     "landscape": ({"ls_pair": "shapes, depth 20", "ls_dims": "3-D", "ls_steps_1d": "2", "ls_images": "8",
                    "ls_span": "-1", "ls_seed": "x"},
-                  {"ls_pair": "shapes depth 8 (yours)", "ls_dims": "1-D slice", "ls_steps_1d": 21, "ls_images": 8,
+                  {"ls_pair": "shapes depth 8 (yours) (model never trained: at chance)", "ls_dims": "1-D slice", "ls_steps_1d": 21, "ls_images": 8,
                    "ls_span": 1.0, "ls_seed": 0}),
     "residuals": ({"res_dataset": "imagenet", "res_models": ["nope", "x"], "res_n": "49", "res_view": "Lesions",
                    "res_lesion": "all", "res_kpts": "NaN", "res_draws": "51"},
@@ -157,8 +157,8 @@ def test_a_nonsense_source_and_model_fall_back_on_inspect(tiny_zoo):
     at = open_link("inspect", {"ins_model": "../../etc/passwd", "ins_src": "Nope"})
     said = notes(at)
     assert "`ins_model=../../etc/passwd` is not a valid model" in said and "`ins_src=Nope`" in said, said
-    assert at.session_state["ins_model"] == "shapes-resnet8" and at.session_state["ins_src"] == "Upload"
-    assert "Choose an image" in " ".join(i.value for i in at.info)
+    assert at.session_state["ins_model"] == "shapes-resnet8" and at.session_state["ins_src"] == "Gallery"
+    assert "Top class:" in " ".join(str(c.value) for c in at.caption)  # the default: a gallery image, inspected
 
 
 def report(at):
@@ -169,7 +169,7 @@ def test_the_report_collects_inspects_charts(tiny_zoo):
     at = open_link("inspect", {"ins_src": "Gallery", "ins_steps": "8"})
     items = report(at)
     charts = [(fig, cap) for kind, fig, cap in items if kind == "chart"]
-    assert len(charts) == len(at.get("plotly_chart")) == 8, [c for _, c in charts]
+    assert len(charts) == len(at.get("plotly_chart")) == 10, [c for _, c in charts]  # + the picture and the block
     caps = " ".join(c for _, c in charts)
     for words in ("The image: shapes test #3 (true class: ", "32 x 32 pixels.", "resized to 32 x 32", "Top class:",
                   "Channel means of x, F(x)", "Median ‖F(x)‖/‖x‖", "strongest, channel", "Integrated Gradients, 8 steps",
@@ -178,7 +178,7 @@ def test_the_report_collects_inspects_charts(tiny_zoo):
     from pages.report import html_file
 
     html = html_file("Inspect", items)
-    assert html.count("class=\"plotly-graph-div\"") == 8 and "Integrated Gradients, 8 steps" in html
+    assert html.count("class=\"plotly-graph-div\"") == 10 and "Integrated Gradients, 8 steps" in html
 
 
 def test_the_report_collects_trains_charts_once(tiny_zoo):
