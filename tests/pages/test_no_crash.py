@@ -175,7 +175,9 @@ def test_a_corrupt_zoo_file_is_a_message_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path))
     said = {}
     for page in ("gradient_flow", "residuals", "landscape", "inspect"):
-        at = open_page(page, {"source": "Trained"} if page == "gradient_flow" else None)
+        at = open_page(page, {"source": "Trained", "zoo_dataset": json.loads(card.read_text())["dataset"],
+                              "zoo_depth": str(json.loads(card.read_text())["config"]["depth"])}
+                       if page == "gradient_flow" else None)  # the Trained view at the broken model's data and depth
         said[page] = messages(at)
     print(said)
     assert "broken" in said["gradient_flow"], said["gradient_flow"]  # it is named, and the page still draws
