@@ -142,7 +142,7 @@ def test_nonsense_query_parameters(name):
 
 
 def test_bad_uploads_get_a_clear_message():
-    bad = pytest.importorskip("tests.models.test_uploads").BAD
+    bad = pytest.importorskip("tests.test_uploads").BAD
     at = open_page("inspect")
     for file, data, _ in bad:
         at.file_uploader(key="file").set_value((file, data, "application/octet-stream")).run()
