@@ -1,6 +1,14 @@
 """skiplab: the frame. Page config, navigation over pages/, the shared sidebar."""
 
-import streamlit as st
+import os
+
+# Every session's passes share this one process and its 2 cores. OpenMP threads that spin while they wait for work
+# steal the cores from the other sessions' passes: two concurrent ResNet-56 passes took 3.0 s each with the default
+# spinning and 0.6 s with passive waiting (bench/load.py measures the server). Set before torch loads; the
+# environment's own value wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layout="wide")
 
@@ -20,7 +28,7 @@ page = st.navigation(PAGES)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
-from pages import report, ui  # noqa: E402 (after st.navigation: pages.ui may switch a fresh server to it)
+from pages import report, ui, warmup  # noqa: E402 (after st.navigation: pages.ui may switch a fresh server to it)
 
 with ui.url_bound({"present": "switch (true or false)"}):
     present = st.sidebar.toggle("Presentation mode", key="present", bind="query-params",
@@ -43,5 +51,8 @@ if present:  # the controls fold into a Settings popover (ui.controls), so every
 ui.drop_infinite_link_values()
 report_slot = st.sidebar.empty()
 report.start()
-page.run()
-report.download(report_slot, page.title)
+try:
+    page.run()
+    report.download(report_slot, page.title)
+finally:  # once per server, after its first visit (also one a page ends with st.stop): every page's default view
+    warmup.start([p.url_path for p in PAGES])  # computed into the caches all sessions share (pages/warmup.py)

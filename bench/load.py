@@ -9,7 +9,8 @@ BackMsg/ForwardMsg, as the 1.67 frontend speaks it): no browser, so the server's
 A run is finished at its script_finished FINISHED_SUCCESSFULLY; an exception element, an st.error, a compile error,
 a page-not-found or a timeout is an error. Cross-talk checks: each run's captions name its session's own depth only and
 its numbers equal what PyTorch computes here, as the page does. --browsers N adds N real Chromium sessions
-(Playwright) alongside, as the end-to-end check. A warm-up session runs first (the teacher).
+(Playwright) alongside, as the end-to-end check. A warm-up session runs first (the teacher), and
+the class starts once the app's own start-up warm-up (pages/warmup.py) has finished, as it would before a lesson.
 
 Prints, per scenario: completed sessions, errors, cross-talk checks, p50/p95 seconds to a finished run (per step and
 over all runs), server CPU seconds per session and the arithmetic that bounds the last session's wait (server CPU
@@ -41,6 +42,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pages.visitor import Session, client_state, widget_state  # noqa: E402,F401 (the protocol client)
+
 # ==== SCENARIOS: the one table to adapt when pages change paths, widget keys or texts ===========================
 # A step is (page url path, {widget key: value} sent as that page's query string: a link or a page switch), or
 # ("change", widget key, value): a rerun of the current page with that one widget's new value.
@@ -65,10 +68,6 @@ GOALS = {"link_p95_s": 5.0, "peak_mb": 2500, "settled_vs_warm": 0.10}  # issue 1
 # ================================================================================================================
 
 CHROMIUM = os.environ.get("SKIPLAB_CHROMIUM", "/usr/bin/chromium")
-WIDGET_FIELD = {"selectbox": "string_value", "radio": "string_value", "text_input": "string_value",
-                "number_input": "double_value", "checkbox": "bool_value", "multiselect": "string_array_value",
-                "button_group": "string_array_value"}
-
 
 def rss_mb(pid: int) -> float:
     """Resident memory of the server process (Streamlit serves every session from this one process)."""
@@ -129,125 +128,6 @@ def stop_server(proc):
             pass
 
 
-# ---- Streamlit's websocket protocol ----
-
-def client_state(query: str, page_name="", page_hash="", widgets=(), url=""):
-    """The ClientState of a rerun_script BackMsg as the frontend fills it: a first load names the page by its URL
-    path (page_name) and sends no widget states; later reruns name it by its script hash."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
-    m = BackMsg()
-    cs = m.rerun_script
-    cs.query_string, cs.page_name, cs.page_script_hash = query, page_name, page_hash
-    cs.widget_states.widgets.extend(widgets)
-    cs.context_info.timezone, cs.context_info.locale, cs.context_info.url = "UTC", "en-US", url
-    return m.SerializeToString()
-
-
-def widget_state(wid: str, kind: str, proto, value):
-    """One widget's new value, in the field its kind uses (streamlit/elements/widgets/*: value_type=...)."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-    s = WidgetState(id=wid)
-    field = "string_array_value" if kind == "slider" and proto.options else WIDGET_FIELD.get(kind, "double_array_value")
-    vals = value if isinstance(value, (list, tuple)) else [value]
-    if field.endswith("array_value"):
-        getattr(s, field).data.extend(str(v) if field.startswith("string") else float(v) for v in vals)
-    else:
-        setattr(s, field, {"string_value": str, "double_value": float, "bool_value": bool}[field](value))
-    return s
-
-
-class Session:
-    """One websocket session; run() sends a rerun_script and reads ForwardMsgs until that run finished."""
-
-    def __init__(self, url: str):
-        self.url, self.ws, self.pages, self.page_hash, self.query, self.widgets = url, None, {}, "", "", {}
-
-    async def open(self):
-        from websockets.asyncio.client import connect
-
-        ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
-        self.ws = await connect(ws_url, subprotocols=["streamlit"], max_size=None, ping_interval=None,
-                                open_timeout=60)
-
-    async def close(self):
-        if self.ws is not None:
-            await self.ws.close()
-
-    async def step(self, step, settings: dict):
-        """Do one step of a scenario; returns (seconds to the finished run, its texts, its captions, its errors)."""
-        if step[0] == "change":  # the current page, the query string the server last set, one widget's new value
-            _, key, value = step
-            if key not in self.widgets:
-                return None, [], [], [f"no widget with key {key!r} in the last run (have: {sorted(self.widgets)})"]
-            wid, kind, proto = self.widgets[key]
-            settings[key] = value
-            return await self.run(client_state(self.query, page_hash=self.page_hash,
-                                               widgets=[widget_state(wid, kind, proto, value)]))
-        page, query = step
-        settings.clear()
-        settings.update(DEFAULTS.get(page, {}), **query)
-        self.query = urlencode(query, doseq=True)
-        if not self.pages:  # the first load: a link to /page?query
-            return await self.run(client_state(self.query, page_name=page, url=f"{self.url}/{page}"))
-        if page not in self.pages:
-            return None, [], [], [f"no page {page!r} in the navigation (have: {sorted(self.pages)})"]
-        return await self.run(client_state(self.query, page_hash=self.pages[page]))  # a page switch
-
-    async def run(self, msg: bytes):
-        from streamlit.proto.Alert_pb2 import Alert
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-        from streamlit.proto.Markdown_pb2 import Markdown
-        from streamlit.runtime.state.common import user_key_from_element_id
-
-        texts, captions, errors, widgets = [], [], [], {}
-        t0 = time.monotonic()
-        await self.ws.send(msg)
-        while True:
-            f = ForwardMsg.FromString(await self.ws.recv())
-            kind = f.WhichOneof("type")
-            if kind == "new_session":
-                texts, captions, errors, widgets = [], [], [], {}  # (a run stopped for a rerun starts over)
-                self.page_hash = f.new_session.page_script_hash
-            elif kind == "navigation":
-                for p in f.navigation.app_pages:
-                    self.pages[p.url_pathname] = self.pages[p.page_name.lower().replace(" ", "_")] = p.page_script_hash
-                self.page_hash = f.navigation.page_script_hash
-            elif kind == "page_info_changed":
-                self.query = f.page_info_changed.query_string
-            elif kind == "page_not_found":
-                errors.append(f"page not found: {f.page_not_found.page_name!r}")
-            elif kind == "session_event" and f.session_event.HasField("script_compilation_exception"):
-                errors.append(f"compile error: {f.session_event.script_compilation_exception.message[:200]}")
-            elif kind == "delta" and f.delta.WhichOneof("type") == "new_element":
-                el = f.delta.new_element
-                ek = el.WhichOneof("type")
-                sub = getattr(el, ek)
-                if ek == "exception":
-                    errors.append(f"exception: {sub.type} {sub.message[:200]}".strip())
-                elif ek == "alert":
-                    texts.append(sub.body)
-                    if sub.format == Alert.ERROR:
-                        errors.append(f"st.error: {sub.body[:200]}")
-                elif ek in ("markdown", "heading", "text", "code"):
-                    texts.append(sub.body)
-                    if ek == "markdown" and sub.element_type == Markdown.CAPTION:
-                        captions.append(sub.body)
-                wid = getattr(sub, "id", "") if ek not in ("exception", "alert") else ""
-                if isinstance(wid, str) and wid.startswith("$$ID"):
-                    key = user_key_from_element_id(wid)
-                    if key:
-                        widgets[key] = (wid, ek, sub)
-            elif kind == "script_finished":
-                if f.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                    continue
-                if f.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
-                    errors.append("script finished with a compile error")
-                self.widgets = widgets
-                return time.monotonic() - t0, texts, captions, errors
-
-
 # ---- the oracle: PyTorch, as the pages compute ----
 
 def _charts():
@@ -294,7 +174,7 @@ def depth_check(page: str, s: dict, captions) -> tuple[bool, str]:
 
 async def ws_session(url, i, steps, timeout, rec):
     rec.update(i=i, runs=[], error=None, steps=len(steps))
-    s, settings = Session(url), {}
+    s, settings = Session(url, DEFAULTS), {}
     try:
         async with asyncio.timeout(timeout * (len(steps) + 1)):
             await s.open()
@@ -424,7 +304,18 @@ def check(results, memo, budget_end):
     return ok, bad, skipped, lines
 
 
-def main():
+def wait_for_app_warmup(log: Path, since: float, limit: float):
+    """Seconds from `since` until the app's own start-up warm-up (pages/warmup.py, started by the first visit) logged
+    that it finished, as before a class; None when it did not within `limit` seconds or is switched off."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end and os.environ.get("SKIPLAB_WARMUP", "1") != "0":
+        if "warm-up finished" in log.read_text(errors="replace"):
+            return time.monotonic() - since
+        time.sleep(1)
+    return None
+
+
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mode", choices=sorted(SCENARIOS), default="link")
     ap.add_argument("--sessions", type=int, default=30)
@@ -432,7 +323,11 @@ def main():
     ap.add_argument("--timeout", type=float, default=180, help="seconds one run may take to finish")
     ap.add_argument("--settle", type=float, default=15, help="seconds after the sessions closed to read settled RSS")
     ap.add_argument("--deadline", type=float, default=600, help="seconds for everything")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def run(args) -> dict:
+    """Start the server, run the warm-up session, then the scenario's sessions at once; the measurements."""
     end = time.monotonic() + args.deadline
 
     def left():
@@ -454,6 +349,7 @@ def main():
         bounded(drive(url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], []), left() - args.settle - 30,
                 [warm_rec], "the warm-up session did not finish before the deadline")
         warm_s = time.monotonic() - t
+        app_warm_s = wait_for_app_warmup(log, t, min(900, left() / 2))
         time.sleep(min(3, max(0, left())))
         warm = rss_mb(proc.pid)
         t0, cpu0, busy0, self0 = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds(), time.process_time()
@@ -468,14 +364,22 @@ def main():
         sampler.stop.set()
         stop_server(proc)
         zoo.cleanup()
+    return dict(end=end, load0=load0, log=log, idle=idle, warm_rec=warm_rec, warm_s=warm_s, app_warm_s=app_warm_s,
+                warm=warm, ws=ws, br=br,
+                wall=t1 - t0, server_cpu=cpu1 - cpu0, busy=busy1 - busy0, own_cpu=self1 - self0, settled=settled,
+                settled_after=settled_after, peak=peak)
 
-    # ---- report ----
-    wall, server_cpu, busy, own_cpu = t1 - t0, cpu1 - cpu0, busy1 - busy0, self1 - self0
+
+def report(args, m: dict) -> int:
+    """Print the scenario's lines (see the module's docstring); 0 when every session completed with no cross-talk."""
+    end, load0, log, idle, warm_rec, warm_s, warm, ws, br = (m[k] for k in (
+        "end", "load0", "log", "idle", "warm_rec", "warm_s", "warm", "ws", "br"))
+    wall, server_cpu, busy, own_cpu, settled, settled_after, peak = (m[k] for k in (
+        "wall", "server_cpu", "busy", "own_cpu", "settled", "settled_after", "peak"))
     cores = len(os.sched_getaffinity(0))
     n, total = args.sessions, args.sessions + args.browsers
     memo = {}
     ok_w, bad_w, skip_w, lines_w = check(ws, memo, end)
-    ok_b, bad_b, skip_b, lines_b = check(br, memo, end)
     failed = [r for r in ws if r["error"] or not r["runs"] or any(x["errors"] or x["t"] is None for x in r["runs"])
               or len(r["runs"]) < len(SCENARIOS[args.mode](r["i"]))]
     completed = n - len(failed)
@@ -486,7 +390,10 @@ def main():
           "after: absolute times are noisy)")
     warm_errors = [e for x in warm_rec["runs"] for e in x["errors"]] + [warm_rec["error"]] * bool(warm_rec["error"])
     print(f"warm-up: one session {WARMUP[args.mode]} in {warm_s:.1f} s"
-          + (f"; FAILED: {'; '.join(warm_errors)}"[:300] if warm_errors else ""))
+          + (f"; FAILED: {'; '.join(warm_errors)}"[:300] if warm_errors else "")
+          + ("; the app's own warm-up (every page's default view, the Lesson's reveals) finished "
+             f"{m['app_warm_s']:.1f} s after it started" if m["app_warm_s"] is not None else
+             "; the app's own warm-up did not finish (or SKIPLAB_WARMUP=0): the class meets a cold server"))
     errs = sum(bool(r["error"]) + sum(len(x["errors"]) for x in r["runs"]) for r in ws)
     print(f"completed: {completed}/{n} sessions (every run FINISHED_SUCCESSFULLY, no exception or st.error) in "
           f"{wall:.1f} s; errors: {errs}" + (f" (server log: {log.relative_to(ROOT)})" if errs else ""))
@@ -516,17 +423,7 @@ def main():
     print(f"server RSS: idle {idle:.0f} MB, warm (after one warm-up session) {warm:.0f} MB, peak {peak:.0f} MB, "
           f"settled ({settled_after:.0f} s after the sessions closed) {settled:.0f} MB "
           f"({100 * (settled / warm - 1):+.1f}% vs warm)")
-    if args.browsers:
-        bt = [x["t"] for r in br for x in r["runs"] if not x["errors"]]
-        bfail = [r for r in br if r["error"] or not r["runs"] or any(x["errors"] for x in r["runs"])]
-        print(f"browsers: {args.browsers - len(bfail)}/{args.browsers} Chromium sessions finished "
-              f"{BROWSER[args.mode](0)[0]} with {BROWSER_CHARTS} charts drawn"
-              + (f", p50 {statistics.median(bt):.2f} s, max {max(bt):.2f} s" if bt else "")
-              + f"; checks {ok_b} passed, {bad_b} failed" + (f", {skip_b} not computed" if skip_b else ""))
-        for r in bfail[:4]:
-            print(f"  {r['i']}: {r['error'] or '; '.join(e for x in r['runs'] for e in x['errors'])}"[:300])
-        for line in lines_b:
-            print(line)
+    bad_b = report_browsers(args, br, memo, end) if args.browsers else 0
     g = GOALS
     goals = [f"peak < {g['peak_mb']} MB: {'yes' if peak < g['peak_mb'] else 'NO'}",
              f"settled within {g['settled_vs_warm']:.0%} of warm: "
@@ -539,6 +436,28 @@ def main():
     print("goals (issue 16): " + "; ".join(goals))
     print(f"load: {args.mode} {completed}/{n} p95 {p95:.2f} s, peak {peak:.0f} MB")
     return 0 if completed == n and not bad_w and not bad_b else 1
+
+
+
+def report_browsers(args, br, memo, end) -> int:
+    """The Chromium sessions' lines; returns how many of their checks failed."""
+    ok_b, bad_b, skip_b, lines_b = check(br, memo, end)
+    bt = [x["t"] for r in br for x in r["runs"] if not x["errors"]]
+    bfail = [r for r in br if r["error"] or not r["runs"] or any(x["errors"] for x in r["runs"])]
+    print(f"browsers: {args.browsers - len(bfail)}/{args.browsers} Chromium sessions finished "
+          f"{BROWSER[args.mode](0)[0]} with {BROWSER_CHARTS} charts drawn"
+          + (f", p50 {statistics.median(bt):.2f} s, max {max(bt):.2f} s" if bt else "")
+          + f"; checks {ok_b} passed, {bad_b} failed" + (f", {skip_b} not computed" if skip_b else ""))
+    for r in bfail[:4]:
+        print(f"  {r['i']}: {r['error'] or '; '.join(e for x in r['runs'] for e in x['errors'])}"[:300])
+    for line in lines_b:
+        print(line)
+    return bad_b
+
+
+def main():
+    args = parse_args()
+    return report(args, run(args))
 
 
 if __name__ == "__main__":

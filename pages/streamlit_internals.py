@@ -63,3 +63,19 @@ def remove_link_values(keys):
         for k in keys:
             qp._initial_query_params.pop(k, None)
             qp.remove_param(k)
+
+
+def serving() -> bool:
+    """True inside `streamlit run` (a real Runtime serving sessions); False under AppTest, whose Runtime is a mock,
+    and in a bare `python app.py`."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+def own_url() -> str:
+    """This server's own address as seen from the machine it runs on: http://host:port[/base]."""
+    host = st.get_option("server.address") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"http://{host}:{st.get_option('server.port')}" + (f"/{base}" if base else "")

@@ -1,0 +1,72 @@
+"""The start-up warm-up (issue 16): once per server process, right after its first visit, a headless visitor
+(pages/visitor.py) opens every page of the navigation at its defaults and then reveals every Lesson step, over
+Streamlit's own protocol, as a browser would. The pages' own code computes each default view and keeps it in the
+caches all sessions share (st.cache_data, st.cache_resource), so a class's first clicks find it there. Nothing is
+stored or written by hand: the cache is filled by the real computation, as any visitor's visit would fill it.
+
+Off with SKIPLAB_WARMUP=0 (for a measurement of cold pages). Its progress and timings go to the server's log
+(logger "skiplab.warmup"), one line per visit and a last line "warm-up finished ...". Not a page."""
+
+import asyncio
+import os
+import threading
+import time
+
+from streamlit.logger import get_logger
+
+from pages import streamlit_internals as internals
+from pages.visitor import Session
+from viz.lesson import STEPS
+
+LOG = get_logger("skiplab.warmup")
+TIMEOUT_S = 600.0  # one visit's limit: a visit this slow is logged and the warm-up goes on with the next page
+_started = threading.Lock()  # taken once per process, by the run that starts the warm-up
+
+
+def plan(page_paths: list[str]) -> list[tuple]:
+    """The visits, in the order a class meets them: every page of the navigation at its defaults (its URL path, no
+    settings), then each Lesson step opened by its link and its Reveal button pressed."""
+    visits = [(path, {}) for path in page_paths]
+    if "lesson" in page_paths:
+        for k, step in enumerate(STEPS, start=1):
+            visits += [("lesson", {"step": str(k)}), ("change", f"lesson_reveal_{step.key}", True)]
+    return visits
+
+
+def start(page_paths: list[str]) -> bool:
+    """Start the warm-up in a background thread unless it has started in this process, is switched off, or the
+    app is not being served (AppTest, a bare `python app.py`). True when this call started it."""
+    if os.environ.get("SKIPLAB_WARMUP", "1") == "0" or not internals.serving():
+        return False
+    if not _started.acquire(blocking=False):
+        return False
+    url = internals.own_url()
+    threading.Thread(target=lambda: asyncio.run(visit_all(url, plan(page_paths))), name="skiplab-warmup",
+                     daemon=True).start()
+    return True
+
+
+async def visit_all(url: str, visits: list[tuple], timeout: float = TIMEOUT_S) -> list[tuple]:
+    """Run each visit in one session of the server at `url`; returns (visit, seconds, texts shown, errors) per visit
+    and logs the seconds. A failed visit is logged and skipped: the warm-up never stops the server or a session."""
+    done, t0 = [], time.monotonic()
+    session = Session(url)
+    try:
+        await session.open()
+        for visit in visits:
+            what = f"{visit[1]}={visit[2]}" if visit[0] == "change" else f"{visit[0] or 'home'} {visit[1] or ''}"
+            try:
+                async with asyncio.timeout(timeout):
+                    seconds, texts, _, errors = await session.step(visit, {})
+            except Exception as e:  # noqa: BLE001 (logged; the next visit still runs)
+                seconds, texts, errors = None, [], [f"{type(e).__name__}: {e}"]
+            done.append((what.strip(), seconds, texts, errors))
+            LOG.info("warm-up: %s in %s%s", what.strip(), "-" if seconds is None else f"{seconds:.1f} s",
+                     f" ({'; '.join(errors)})" if errors else "")
+    except Exception as e:  # noqa: BLE001 (no connection: nothing is warmed, the pages compute on their first visit)
+        LOG.warning("warm-up: could not visit the server at %s (%s: %s)", url, type(e).__name__, e)
+    finally:
+        await session.close()
+    LOG.info("warm-up finished: %d visits in %.1f s, %d with errors", len(done), time.monotonic() - t0,
+             sum(bool(e) for *_, e in done))
+    return done
