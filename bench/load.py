@@ -304,6 +304,16 @@ def check(results, memo, budget_end):
     return ok, bad, skipped, lines
 
 
+def cache_bytes(url: str) -> dict:
+    """{cached function: bytes its entries hold} from the server's /_stcore/metrics (Streamlit's own accounting)."""
+    with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=30) as r:
+        text = r.read().decode()
+    out = {}
+    for kind, name, n in re.findall(r'^cache_memory_bytes\{cache_type="([^"]+)",cache="([^"]*)"\} (\d+)', text, re.M):
+        out[f"{kind}:{name}"] = out.get(f"{kind}:{name}", 0) + int(n)
+    return out
+
+
 def wait_for_app_warmup(log: Path, since: float, limit: float):
     """Seconds from `since` until the app's own start-up warm-up (pages/warmup.py, started by the first visit) logged
     that it finished, as before a class; None when it did not within `limit` seconds or is switched off."""
@@ -360,6 +370,7 @@ def run(args) -> dict:
         time.sleep(min(args.settle, max(0, left())))
         settled, settled_after = rss_mb(proc.pid), time.monotonic() - t1
         peak = sampler.peak(t0, t1 + 1)
+        caches = cache_bytes(url)
     finally:
         sampler.stop.set()
         stop_server(proc)
@@ -367,7 +378,7 @@ def run(args) -> dict:
     return dict(end=end, load0=load0, log=log, idle=idle, warm_rec=warm_rec, warm_s=warm_s, app_warm_s=app_warm_s,
                 warm=warm, ws=ws, br=br,
                 wall=t1 - t0, server_cpu=cpu1 - cpu0, busy=busy1 - busy0, own_cpu=self1 - self0, settled=settled,
-                settled_after=settled_after, peak=peak)
+                settled_after=settled_after, peak=peak, caches=caches)
 
 
 def report(args, m: dict) -> int:
@@ -423,6 +434,9 @@ def report(args, m: dict) -> int:
     print(f"server RSS: idle {idle:.0f} MB, warm (after one warm-up session) {warm:.0f} MB, peak {peak:.0f} MB, "
           f"settled ({settled_after:.0f} s after the sessions closed) {settled:.0f} MB "
           f"({100 * (settled / warm - 1):+.1f}% vs warm)")
+    top = sorted(m["caches"].items(), key=lambda kv: -kv[1])
+    print(f"shared caches (Streamlit's count of what their entries hold): {sum(m['caches'].values()) / 2**20:.0f} MB; "
+          + ", ".join(f"{k.split(':', 1)[1] or k} {v / 2**20:.1f} MB" for k, v in top[:6]))
     bad_b = report_browsers(args, br, memo, end) if args.browsers else 0
     g = GOALS
     goals = [f"peak < {g['peak_mb']} MB: {'yes' if peak < g['peak_mb'] else 'NO'}",

@@ -20,16 +20,28 @@ from viz.lesson import STEPS
 
 LOG = get_logger("skiplab.warmup")
 TIMEOUT_S = 600.0  # one visit's limit: a visit this slow is logged and the warm-up goes on with the next page
+# After a page's default view, the other views a class switches to, each a change of one control from the page's
+# defaults (widget key, value as the control shows it). A renamed key is a logged error (tests/e2e/test_warmup.py).
+SWITCHES = {
+    "gradient_flow": [("source", "Trained")],
+    "residuals": [("res_view", "Lesions"), ("res_lesion", "k random blocks"), ("res_view", "Gradient paths"),
+                  ("res_view", "Switches")],
+    "shattered": [("sh_show", "Image classifiers")],
+    "landscape": [("ls_dims", "2-D surface")],
+}
 _started = threading.Lock()  # taken once per process, by the run that starts the warm-up
 
 
-def plan(page_paths: list[str]) -> list[tuple]:
+def plan(page_paths: list[str], switches: bool = True) -> list[tuple]:
     """The visits, in the order a class meets them: every page of the navigation at its defaults (its URL path, no
-    settings), then each Lesson step opened by its link and its Reveal button pressed."""
+    settings), then each Lesson step opened by its link and its Reveal button pressed, then (switches) each page's
+    other views of SWITCHES, the costliest last."""
     visits = [(path, {}) for path in page_paths]
     if "lesson" in page_paths:
         for k, step in enumerate(STEPS, start=1):
             visits += [("lesson", {"step": str(k)}), ("change", f"lesson_reveal_{step.key}", True)]
+    for path in (p for p in SWITCHES if switches and p in page_paths):
+        visits += [(path, {})] + [("change", key, value) for key, value in SWITCHES[path]]
     return visits
 
 
