@@ -58,7 +58,7 @@ SCENARIOS = {
 }
 WARMUP = {"link": [TEACHER], "own": SCENARIOS["own"](9_999)}  # the teacher's session, before the class
 BROWSER = {"link": lambda j: TEACHER, "own": lambda j: (GF, {"depth": DEPTHS[j % len(DEPTHS)], "seed": 5_000 + j})}
-BROWSER_CHARTS = 4  # Plotly charts a browser session's page draws
+BROWSER_CHARTS = 2  # Plotly charts a browser session's first view of Gradient flow draws (the picture, one chart)
 # Each page's settings at their defaults (a link overrides them) and the texts a run must show for its settings,
 # computed here with PyTorch as the page computes them (see expect()). DEPTH_RE: every depth a text names.
 DEFAULTS = {GF: {"depth": 56, "seed": 0, "batch": 32}, HOME: {"home_depth": 56}}

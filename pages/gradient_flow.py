@@ -91,6 +91,16 @@ def passes_chart(key, _traces):
     return network_charts.passes(_traces)
 
 
+LAYERS, BLOCK, PASSES, SHARES = "Layer gradients", "The block", "The passes", "Skip share"
+VIEWS = {LAYERS: charts.layer_gradients, BLOCK: None, PASSES: None, "Block gradients": charts.block_gradients,
+         "Residual size": charts.residual_ratios, SHARES: charts.skip_shares}
+
+
+def open_block():  # a block clicked in the picture opens it: the chart under the picture becomes its detail
+    if ((st.session_state.get("gf_pick") or {}).get("selection") or {}).get("points"):
+        st.session_state["gf_show"] = BLOCK
+
+
 st.title("Gradient flow")
 st.markdown("One forward and backward pass through a residual network and its *plain twin* (the same weights, every "
             "skip removed). Click a block in the picture to open it.")
@@ -123,18 +133,19 @@ if traces:
                                 help="The block opened below and marked in every chart; clicking a block's tile in "
                                      "the picture sets it.")
     ui.show_chart(network_charts.network(resnet, measure or "grad_norm", selected=block, **arch), key="gf_pick",
-                  on_select="rerun")
-    ui.show_chart(network_charts.block_detail(traces, block, **arch))
-    key = tuple((t.name, t.loss, float(t.blocks.grad_norm.sum())) for t in traces)
-    ui.show_chart(passes_chart(key, traces))
-
-    ui.show_chart(charts.layer_gradients(traces, mark_block=block))
-    left, right = st.columns(2)
-    with left:
-        ui.show_chart(charts.block_gradients(traces, mark_block=block))
-    with right:
-        ui.show_chart(charts.residual_ratios(traces, mark_block=block))
-    ui.show_chart(charts.skip_shares([t for t in traces if t.blocks.skip.any()] or traces[:1], mark_block=block))
+                  on_select=open_block)
+    # one chart at a time under the picture (a first view says one thing); the others are one click away
+    with ui.url_bound({"gf_show": "chart"}):
+        show = st.segmented_control("Show", list(VIEWS), default=LAYERS, key="gf_show", bind="query-params",
+                                    help="Which chart is drawn under the picture; clicking a block opens it.")
+    if show == BLOCK:
+        ui.show_chart(network_charts.block_detail(traces, block, **arch))
+    elif show == PASSES:
+        key = tuple((t.name, t.loss, float(t.blocks.grad_norm.sum())) for t in traces)
+        ui.show_chart(passes_chart(key, traces))
+    elif show:
+        shown = ([t for t in traces if t.blocks.skip.any()] or traces[:1]) if show == SHARES else traces
+        ui.show_chart(VIEWS[show](shown, mark_block=block))
     st.caption("Loss on this batch: " + ", ".join(f"{t.name} {fmt(t.loss)}" for t in traces) + ".")
 
     with st.expander("The tables behind the charts"):

@@ -48,11 +48,6 @@ def line(name: str, index: int, radius: float, seed: int) -> pd.DataFrame:
     return sh.image_line_gradient(classifier(name), img, label, points=128, radius=radius, seed=seed)
 
 
-def details(text: str):
-    with st.expander("Numbers, method and the paper"):
-        st.markdown(text)
-
-
 st.title("Shattered gradients")
 finding = st.empty()
 finding.info("Measuring 4 kinds of net at 7 depths…", icon=":material/hourglass:")
@@ -63,58 +58,63 @@ with ui.url_bound({"sh_depth": "depth (2, 4, 8, 16, 24, 32 or 50)", "sh_seed": "
                    "sh_seeds": "number of nets per depth (1 to 10)"}):
     c = st.columns(3)
     depth = c[0].select_slider("Depth L of the deep nets", [2, 4, 8, 16, 24, 32, 50], value=24, key="sh_depth",
-                               bind="query-params", help="Layers (or residual blocks) of the nets in the two charts below.")
+                               bind="query-params",
+                               help="Layers (or residual blocks) of the nets whose gradients and autocorrelations are drawn.")
     seed = c[1].number_input("Seed", 0, 10_000, 0, key="sh_seed", bind="query-params",
                              help="Which random initialisation the nets in the charts below get.")
     seeds = c[2].number_input("Nets per depth (sweep)", 1, 10, 3, key="sh_seeds", bind="query-params",
                               help="How many random nets the depth sweep averages: more is steadier and slower.")
 
+SCALAR, CLASSIFIERS = ("The gradients", "Autocorrelation", "Against depth"), "Image classifiers"
+with ui.url_bound({"sh_show": "chart", "sh_nets": "choice of networks", "sh_image": "test image (0 to 1999)",
+                   "sh_radius": "half-length (0.01, 0.05, 0.1, 0.25, 0.5 or 1)"}):
+    left, right = st.columns([4, 1.3], vertical_alignment="bottom")
+    show = left.segmented_control("Show", [*SCALAR, CLASSIFIERS], default=SCALAR[0], key="sh_show",
+                                  bind="query-params", help="Which chart is drawn: one at a time, each with its finding.")
+    pairs = sh.classifier_pairs(ui.zoo_catalog())
+    labels = list(pairs.label[pairs.trained]) + [FRESH] + list(pairs.label[~pairs.trained])  # never the default: untrained
+    with right.popover("Classifier settings", icon=":material/tune:", width="stretch"):
+        which = st.selectbox("Networks (test accuracy: resnet / plain)", labels, key="sh_nets", bind="query-params",
+                             help="A resnet and its plain twin from the model zoo (or freshly initialised); a net "
+                                  "marked 'never trained' stayed at chance.")
+        index = st.number_input("Test image", 0, 1999, 0, key="sh_image", bind="query-params",
+                                help="Which test image the line passes through.")
+        radius = st.select_slider("Line half-length t", [0.01, 0.05, 0.1, 0.25, 0.5, 1.0], value=0.25, key="sh_radius",
+                                  bind="query-params", help="How far the line reaches on each side of the image (RMS "
+                                                            "change of a pixel value in [0, 1]).")
+
+cv = df = None
 with ui.guard("compute the scalar nets' gradients"):
     cv = curves(int(depth), int(seed))
-    ui.show_chart(sc.gradient_curves(cv))
-    details(sc.gradient_notes(cv))
-    left, right = st.columns(2)
-    with left:
+    if show == SCALAR[0]:
+        ui.show_chart(sc.gradient_curves(cv))
+    elif show == SCALAR[1]:
         ui.show_chart(sc.autocorrelations(cv))
-        details(sc.autocorrelation_notes(cv))
-    with right:
-        with st.spinner("Depth sweep: 4 kinds x 7 depths..."):
-            df = sweep(int(seeds))
+    with st.spinner("Depth sweep: 4 kinds x 7 depths..."):
+        df = sweep(int(seeds))
+    if show == SCALAR[2]:
         ui.show_chart(sc.correlation_depth(df))
-        details(sc.depth_notes(df))
     finding.markdown(f"**{sc.headline(df)}**")
+
+if show == CLASSIFIERS:
+    if pairs.empty:
+        st.info("No trained resnet/plain pair in the model zoo yet: showing freshly initialised networks.")
+    with ui.guard("compute the image-line gradients"):
+        row = pairs[pairs.label == which]
+        names = (row.resnet.iloc[0], row.plain.iloc[0]) if len(row) else ("fresh-resnet20", "fresh-plain20")
+        lines = {classifier(n).config.name: line(n, int(index), float(radius), int(seed)) for n in names}
+        _, _, cls, used, split = test_image(names[0], int(index))
+        acc = {classifier(n).config.name: float(a) for n, a in zip(names, row[["resnet_acc", "plain_acc"]].iloc[0])} \
+            if len(row) else None
+        ui.show_chart(sc.image_lines(lines, acc))
+        st.caption(f"Image {used}: {'an' if cls[0] in 'aeiou' else 'a'} {cls}. From the {split} test split.")
+        tidy = pd.concat([d.assign(network=k) for k, d in lines.items()], ignore_index=True)
+        ui.csv_download(tidy, f"shattered_image_{index}", "Download image-line gradients (CSV)")
+
+if df is not None:
     with st.expander("The tables behind the charts"):
         grads = pd.DataFrame({"x": next(iter(cv.values()))[0], **{k: g for k, (_, g) in cv.items()}})
         st.dataframe(grads, hide_index=True, height=200)
         ui.csv_download(grads, f"shattered_gradients_L{depth}_s{seed}", "Download gradients (CSV)")
         st.dataframe(df, hide_index=True, height=200)
         ui.csv_download(df, f"shattered_sweep_{seeds}", "Download the depth sweep (CSV)")
-
-st.subheader("The same on our image classifiers")
-pairs = sh.classifier_pairs(ui.zoo_catalog())
-labels = list(pairs.label[pairs.trained]) + [FRESH] + list(pairs.label[~pairs.trained])  # never the default: untrained
-with ui.url_bound({"sh_nets": "choice of networks", "sh_image": "test image (0 to 1999)",
-                   "sh_radius": "half-length (0.01, 0.05, 0.1, 0.25, 0.5 or 1)"}):
-    c = st.columns([1.4, 1, 1])
-    which = c[0].selectbox("Networks (test accuracy: resnet / plain)", labels, key="sh_nets", bind="query-params",
-                           help="A resnet and its plain twin from the model zoo (or freshly initialised); a net "
-                                "marked 'never trained' stayed at chance.")
-    index = c[1].number_input("Test image", 0, 1999, 0, key="sh_image", bind="query-params",
-                              help="Which test image the line passes through.")
-    radius = c[2].select_slider("Line half-length t", [0.01, 0.05, 0.1, 0.25, 0.5, 1.0], value=0.25, key="sh_radius",
-                                bind="query-params", help="How far the line reaches on each side of the image (RMS "
-                                                          "change of a pixel value in [0, 1]).")
-if pairs.empty:
-    st.info("No trained resnet/plain pair in the model zoo yet: showing freshly initialised networks.")
-with ui.guard("compute the image-line gradients"):
-    row = pairs[pairs.label == which]
-    names = (row.resnet.iloc[0], row.plain.iloc[0]) if len(row) else ("fresh-resnet20", "fresh-plain20")
-    lines = {classifier(n).config.name: line(n, int(index), float(radius), int(seed)) for n in names}
-    _, _, cls, used, split = test_image(names[0], int(index))
-    ui.show_chart(sc.image_lines(lines))
-    st.caption(f"Image {used}: {'an' if cls[0] in 'aeiou' else 'a'} {cls}. From the {split} test split.")
-    acc = {classifier(n).config.name: float(a) for n, a in zip(names, row[["resnet_acc", "plain_acc"]].iloc[0])} \
-        if len(row) else None
-    details(sc.image_notes(lines, acc))
-    tidy = pd.concat([d.assign(network=k) for k, d in lines.items()], ignore_index=True)
-    ui.csv_download(tidy, f"shattered_image_{index}", "Download image-line gradients (CSV)")

@@ -24,6 +24,7 @@ TIMEOUT_S = 600.0  # one visit's limit: a visit this slow is logged and the warm
 # defaults (widget key, value as the control shows it). A renamed key is a logged error (tests/e2e/test_warmup.py).
 SWITCHES = {
     "gradient_flow": [("source", "Trained")],
+    "inspect": [("ins_show", "Why (Captum)")],
     "residuals": [("res_view", "Lesions"), ("res_lesion", "k random blocks"), ("res_view", "Gradient paths"),
                   ("res_view", "Switches")],
     "shattered": [("sh_show", "Image classifiers")],

@@ -57,13 +57,25 @@ def layer_gradients(traces, mark_block=None):
         if len(at):
             _mark(fig, at.min() - 0.5, at.max() + 0.5, mark_block)
     ratios = {t.name: _ratio(*first_last_gradients(t.layers)) for t in traces}
-    head = "The first layer's gradient against the last layer's: " + ", ".join(
-        f"{n} {fmt(r)}x" for n, r in ratios.items()) + "."
-    return fig, Caption(" ".join(notes), head)
+    return fig, Caption(" ".join(notes), _ratio_headline("The first layer's gradient against the last layer's", ratios))
 
 
 def _ratio(first, last):
     return first / last if last and math.isfinite(first) and math.isfinite(last) else float("nan")
+
+
+def _trend(r):
+    """What a first-to-last gradient ratio says, in words."""
+    if not math.isfinite(r):
+        return "overflowed or undefined"
+    if r == 0:
+        return "vanished: exactly 0"
+    return "explodes toward the input" if r > 10 else "vanishes toward the input" if r < 0.1 else "within 10x"
+
+
+def _ratio_headline(what, ratios):
+    """One sentence: each network's ratio and what it means, e.g. "...: plain-56 650x (explodes toward the input)"."""
+    return f"{what}: " + "; ".join(f"{n} {fmt(r)}x ({_trend(r)})" for n, r in ratios.items()) + "."
 
 
 def _block_chart(traces, column, title, ytitle, log, mark_block=None):
@@ -103,10 +115,8 @@ def block_gradients(traces, mark_block=None):
         growth = _forward_growth(t.blocks)
         if growth is not None and growth > 100:
             notes.append(f"Its forward signal grows {fmt(growth)}x from the first block's output to the last's.")
-    head = "The gradient at the first block against the last block's: " + ", ".join(
-        f"{t.name} {fmt(_ratio(float(t.blocks.grad_norm.iloc[0]), float(t.blocks.grad_norm.iloc[-1])))}x"
-        for t in traces) + "."
-    return fig, Caption(" ".join(notes), head)
+    ratios = {t.name: _ratio(float(t.blocks.grad_norm.iloc[0]), float(t.blocks.grad_norm.iloc[-1])) for t in traces}
+    return fig, Caption(" ".join(notes), _ratio_headline("The gradient at the first block against the last's", ratios))
 
 
 def _forward_growth(blocks):
@@ -122,8 +132,10 @@ def residual_ratios(traces, mark_block=None):
     for t in traces:
         r = t.blocks.residual_ratio[~t.blocks.dropped]
         notes.append(f"{t.name}: median {fmt(float(r.median()))}, largest {fmt(float(r.max()))} (block {int(t.blocks.residual_ratio.idxmax())}).")
-    head = "Median residual size ||F(x)||/||x||: " + ", ".join(
-        f"{t.name} {fmt(float(t.blocks.residual_ratio[~t.blocks.dropped].median()))}" for t in traces) + "."
+    medians = {t.name: float(t.blocks.residual_ratio[~t.blocks.dropped].median()) for t in traces}
+    head = "Median ||F(x)||/||x||: " + "; ".join(
+        f"{n} {fmt(m)} ({'F is smaller than x' if m < 1 else 'F outweighs x' if m > 1 else 'F as large as x'})"
+        if math.isfinite(m) else f"{n} n/a" for n, m in medians.items()) + "."
     return fig, Caption(" ".join(notes) + " A ratio below 1 means the block adds a small change on top of its input.", head)
 
 
@@ -140,10 +152,11 @@ def skip_shares(traces, mark_block=None):
         else:
             notes.append(f"{t.name}: on average {float(s.mean()):.0%} of the gradient arriving at a block goes through its skip "
                          f"(range {float(s.min()):.0%} to {float(s.max()):.0%}).")
-    heads = [f"{t.name} {float(t.blocks.skip_share[t.blocks.skip & ~t.blocks.dropped].mean()):.0%}" for t in traces
-             if (t.blocks.skip & ~t.blocks.dropped).any()]
-    head = ("The share of the gradient at a block that takes the skip, on average: " + ", ".join(heads) + "."
-            if heads else notes[0])
+    shares = {t.name: float(t.blocks.skip_share[t.blocks.skip & ~t.blocks.dropped].mean()) for t in traces
+              if (t.blocks.skip & ~t.blocks.dropped).any()}
+    head = ("; ".join(f"{n}: {'most' if v > 0.5 else 'less than half'} of the gradient at a block takes the skip "
+                      f"({v:.0%} on average)" for n, v in shares.items()) + "."
+            if shares else notes[0])
     return fig, Caption(" ".join(notes), head)
 
 

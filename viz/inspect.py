@@ -114,6 +114,7 @@ def strongest_channels(out, k=8):
 # --- the page's data: models, galleries, class names, tables -------------------------------------------------
 
 GALLERY = 30  # test images per gallery
+UNTRAINED = "untrained-resnet20"  # the model Inspect shows while the zoo has no trained one
 
 
 def model_choices(catalog: pd.DataFrame, fallback: str):
@@ -178,3 +179,15 @@ def pixel_table(att) -> pd.DataFrame:
     return pd.DataFrame({"y": np.repeat(np.arange(32), 32), "x": np.tile(np.arange(32), 32),
                          "saliency": att.saliency.ravel(), "ig": att.ig.ravel(), "gradcam": att.gradcam.ravel()})
 
+
+
+def accuracy_note(catalog: pd.DataFrame, acc: dict, name: str) -> str | None:
+    """A model's test accuracy in words, from `model_choices`' accuracies (None where it has none)."""
+    label = dict(zip(catalog.name, catalog.label, strict=True)).get(name, name) if len(catalog) else name
+    return f"{label}: test accuracy {acc[name][0]:.1%} {acc[name][1]}." if name in acc else None
+
+
+def switches(n: int, no_skip, dropped) -> tuple[tuple, tuple]:
+    """(skip, drop) for a model's call from the blocks chosen: skip[i] = False removes block i's skip (None keeps the
+    config's), drop[i] = True removes its branch."""
+    return tuple(False if i in no_skip else None for i in range(n)), tuple(i in dropped for i in range(n))

@@ -172,39 +172,52 @@ def original(up):
     short (the chart is a third of the page wide): the source's name without its parenthesis; the caption has it all."""
     w, h = up.size
     whole = tuple(up.crop_box) == (0, 0, up.preview.shape[1], up.preview.shape[0])
+    side = min(w, h)  # the centred square kept (in the image's own pixels)
+    head = (f"The whole {w} x {h} image goes in." if whole else f"The model sees only the centred {side} x {side} "
+            f"square ({side / max(w, h):.0%} of the {'width' if w > h else 'height'}).")
     return (image_fig(up.preview, f"{up.format.split(' (')[0]}, {w} x {h}", up.crop_box),
-            f"The image: {up.format}, {w} x {h} pixels"
-            + ("." if whole else "; the yellow box is the centred square the model sees."))
+            Caption(f"The image: {up.format}, {w} x {h} pixels"
+                    + ("." if whole else "; the yellow box is the centred square the model sees."), head))
 
 
 def seen(up):
     why = ("The centred square resized to 32 x 32 (Lanczos). A centre crop, not padding: the networks learned from "
            "full-frame 32 x 32 images with no borders, so bars would be new to them and would shrink the object.")
-    return image_fig(up.pixels, "What the model sees: 32 x 32"), Caption(why, "The centred square, resized to 32 x 32.")
+    h, w = up.pixels.shape[:2]
+    return image_fig(up.pixels, f"What the model sees: {h} x {w}"), Caption(why, f"The centred square, resized to {h} x {w}.")
 
 
 def top(ins):
     t = ins.top
     rest = ", ".join(f"{lab} {p:.1%}" for lab, p in zip(t.label[1:3], t.prob[1:3], strict=True))
-    return top_fig(t), f"Top class: {t.label[0]} ({t.prob[0]:.1%})" + (f"; then {rest}." if rest else ".")
+    sure = f"; the next, {t.label[1]}, gets {t.prob[1]:.1%}" if len(t) > 1 else ""
+    return top_fig(t), Caption(f"Top class: {t.label[0]} ({t.prob[0]:.1%})" + (f"; then {rest}." if rest else "."),
+                               f"Top class: {t.label[0]} ({t.prob[0]:.1%}){sure}.")
 
 
 def block_maps(ins, shared: bool):
     fig, _ = block_maps_fig(ins.blocks, ins.x_maps, ins.f_maps, ins.out_maps, "all" if shared else "block")
     scale = "one colour scale for every map" if shared else "each block's three maps on one colour scale"
+    out = np.array([np.abs(m).mean() for m in ins.out_maps])  # the output map's mean size, per block
+    head = (f"All {len(ins.blocks)} blocks side by side: the output map is largest at block {int(out.argmax())} "
+            f"and smallest at block {int(out.argmin())}.")
     return fig, Caption(f"Channel means of x, F(x) and the output of all {len(ins.blocks)} blocks, {scale}: red above "
                         "0, blue below. In the first block of stages 2 and 3 the shortcut subsamples x and pads it with "
-                        "zero channels.", f"All {len(ins.blocks)} blocks side by side: what comes in, what F adds, what goes out.")
+                        "zero channels.", head)
 
 
 def ratios(ins):
     r = ins.blocks[~ins.blocks.dropped]
     if not len(r):
-        return ratio_fig(ins.blocks), "Every branch is removed: no block adds anything to its input."
+        gone = "Every branch is removed: no block adds anything to its input."
+        return ratio_fig(ins.blocks), Caption(gone, gone)
     lo, hi = r.loc[r.residual_ratio.idxmin()], r.loc[r.residual_ratio.idxmax()]
-    return ratio_fig(ins.blocks), (
+    big = int((r.residual_ratio > 1).sum())
+    head = (f"F(x) outweighs x in {big} of {len(r)} blocks; most in block {hi.block} ({hi.residual_ratio:.2f})." if big
+            else f"In every block F(x) is smaller than x: at most {hi.residual_ratio:.2f} of it (block {hi.block}).")
+    return ratio_fig(ins.blocks), Caption(
         f"Median ‖F(x)‖/‖x‖ = {r.residual_ratio.median():.2f}: from {lo.residual_ratio:.2f} (block {lo.block}) to "
-        f"{hi.residual_ratio:.2f} (block {hi.block}); a removed branch counts as 0.")
+        f"{hi.residual_ratio:.2f} (block {hi.block}); a removed branch counts as 0.", head)
 
 
 def channels(table, maps, block):
@@ -250,3 +263,34 @@ def importance(att, layer_ig: bool):
             ": at this many steps the bars are no reliable split of the gap; more IG steps bring the sum closer.")
     return importance_fig(b), Caption(DESCRIPTIONS["blocks"] + f" Here, {steps} steps: the bars sum to {total:.4g}, "
                                       f"score gap {gap:.4g}" + said, head)
+
+
+VIEWS = ("The block", "Its channels", "Every block", "Why (Captum)")  # the page draws one at a time under the picture
+
+
+def view(show, ins, here, twin, twin_ins, block, shared, arch):
+    """The (figure, caption) pairs and the tables to download, [(DataFrame, file name, label)], of one of VIEWS but
+    the last (the attributions need their own computation): the opened block beside the plain twin's, its strongest
+    channels, or every block's maps and residual sizes."""
+    from viz import network_charts
+    from viz.inspect import strongest_channels
+
+    if show == VIEWS[0]:
+        maps = [{"x": a.x_maps[block], "F(x)": a.f_maps[block], "out": a.out_maps[block]} for a in (ins, twin_ins)]
+        return [network_charts.block_detail([here, twin], block, maps=maps, **arch)], []
+    if show == VIEWS[1]:
+        table, chans = strongest_channels(ins.outs[block], k=8)
+        return [channels(table, chans, block)], [(table, "inspect-channels", "Channels (CSV)")]
+    if show == VIEWS[2]:
+        return [block_maps(ins, shared), ratios(ins)], [(ins.blocks, "inspect-blocks", "Per-block numbers (CSV)")]
+    return [], []
+
+
+def explained(pixels, att, classes, steps, noise, layer_ig):
+    """The last of VIEWS from `viz.attribution.attribute_all`'s result: the attribution maps and the per-block bars,
+    with their tables to download."""
+    from viz.inspect import pixel_table
+
+    return ([attributions(pixels, att, classes, steps, noise), importance(att, layer_ig)],
+            [(att.blocks, "inspect-block-importance", "Per-block importance (CSV)"),
+             (pixel_table(att), "inspect-attribution-maps", "Attribution maps, per pixel (CSV)")])

@@ -174,13 +174,39 @@ def network(trace, measure="grad_norm", norm="batch", activation="relu", shortcu
     parts = net.parts(norm, activation)
     label = 11  # px, for a page about 900 px wide; presentation mode scales the figure up
     xmax = float(L.x1.max())
-    # stem and head
-    for x0, x1, text in (
-        (-1.3, -0.3, "stem<br>conv<br>" + ("BN<br>" if norm == "batch" else "") + parts[2 if norm == "batch" else 1]),
-        (xmax + 0.3, xmax + 1.3, "head<br>avg pool<br>fc"),
+    act = _frame(ink, L, xmax, label, norm, parts)
+    _blocks(fig, ink, L, B, colours, parts, act, shortcut, label)
+    _mark_selected(ink, L, selected, label)
+    _tiles(fig, L, z, trace, xmax)
+    ink.apply(fig)
+    fig.update_layout(
+        coloraxis=axis,
+        template=TEMPLATE,
+        font=FONT,
+        height=height,
+        dragmode=False,
+        margin=dict(l=10, r=10, t=50, b=60),
+        hovermode="closest",
+        clickmode="event+select",
+        title=dict(text=f"{trace.name}: every block, coloured by {net.MEASURES[measure][1]}", x=0.01),
+    )
+    fig.update_xaxes(visible=False, range=[-1.45, xmax + 1.45], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[ROW - 0.55, 1.75], fixedrange=True)
+    return fig, _network_caption(trace, measure, L)
+
+
+def _frame(ink, L, xmax, label, norm, parts):
+    """The network picture's stem, head, main line and stage titles (and the boxes of folded blocks); returns the
+    activation's name as drawn."""
+    # stem and head; what is inside a box (the stem's, the head's, a branch's layers) is said on hover, so the picture
+    # reads at a glance: F, its skip, the (+)
+    act = parts[2 if norm == "batch" else 1]
+    for x0, x1, text, inside in (
+        (-1.3, -0.3, "stem", "conv → " + ("BN → " if norm == "batch" else "") + act),
+        (xmax + 0.3, xmax + 1.3, "head", "avg pool → fc"),
     ):
         ink.shape(type="rect", x0=x0, x1=x1, y0=-0.55, y1=0.55, line=dict(color=SIGNAL, width=1), fillcolor="#f2f2f2")
-        ink.note(x=(x0 + x1) / 2, y=0, text=text, font=dict(size=label))
+        ink.note(x=(x0 + x1) / 2, y=0, text=text, font=dict(size=label), hovertext=f"{text}: {inside}")
     ink.shape(type="line", x0=-0.3, x1=xmax + 0.3, y0=0, y1=0, line=dict(color=SIGNAL, width=1.5), layer="below")
     for stage, g in L.groupby("stage"):
         ink.note(
@@ -205,8 +231,14 @@ def network(trace, measure="grad_norm", norm="batch", activation="relu", shortcu
                 x=(s0 + s1) / 2,
                 y=0,
                 font=dict(size=label - 1),
-                text=f"{len(strip)} more<br>blocks {int(strip.block.min())}–{int(strip.block.max())}",
+                text=f"blocks<br>{int(strip.block.min())}–{int(strip.block.max())}",
+                hovertext=f"{len(strip)} more blocks, one cell each in the strip below",
             )
+    return act
+
+
+def _blocks(fig, ink, L, B, colours, parts, act, shortcut, label):
+    """Each block drawn in full: its background in its measure's colour, the branch F, its skip and the (+)."""
     w = net.W
     for r in L[L.full].itertuples():
         b = B.iloc[r.block]
@@ -236,8 +268,9 @@ def network(trace, measure="grad_norm", norm="batch", activation="relu", shortcu
         ink.note(
             x=(fb0 + fb1) / 2,
             y=0,
-            font=dict(size=label - 1, color="#777" if gone else SIGNAL),
-            text="<br>".join(parts) if not gone else "F<br>removed",
+            font=dict(size=label - 1 if gone else label + 4, color="#777" if gone else SIGNAL),
+            text="F" if not gone else "F<br>removed",
+            hovertext=f"F, the residual branch: {' → '.join(parts)}; then (+) and {act}" if not gone else None,
         )
         if gone:
             ink.shape(type="line", x0=fb0, x1=fb1, y0=-0.66, y1=0.66, line=dict(color=PLAIN_RED, width=2))
@@ -251,10 +284,8 @@ def network(trace, measure="grad_norm", norm="batch", activation="relu", shortcu
             "x" if lab == "identity" else lab.split(":")[0],
             label,
         )
-        ink.note(
-            x=x0 + 0.86 * w, y=-0.5, text=parts[2 if norm == "batch" else 1], font=dict(size=label - 2), textangle=-90
-        )
-        ink.note(x=x0 + w / 2, y=ROW - 0.3, text=f"block {r.block}", yanchor="top", font=dict(size=label))
+        ink.note(x=x0 + w / 2, y=ROW - 0.3, text=f"{r.block}", yanchor="top", font=dict(size=label),
+                 hovertext=f"block {r.block}")
     plus = L[L.full]
     fig.add_scatter(
         x=plus.x0 + 0.74 * w,
@@ -264,6 +295,10 @@ def network(trace, measure="grad_norm", norm="batch", activation="relu", shortcu
         showlegend=False,
         marker=dict(symbol="circle-cross-open", size=15, color=SIGNAL, line=dict(width=2)),
     )
+
+
+def _mark_selected(ink, L, selected, label):
+    """Outline the selected block (a block in a strip gets an arrow with its number)."""
     if selected is not None and 0 <= selected < len(L):
         s = L.iloc[selected]
         if s.full:
@@ -289,6 +324,10 @@ def network(trace, measure="grad_norm", norm="batch", activation="relu", shortcu
                 font=dict(size=label + 1),
                 bgcolor="white",
             )
+
+
+def _tiles(fig, L, z, trace, xmax):
+    """The colour row: a heat strip per folded stage, then the hoverable, selectable tile per block (last trace)."""
     # the colour row: one hoverable, selectable tile per block; under each strip's tiles a heat strip of its cells
     for _, g in L[~L.full].groupby("stage"):
         fig.add_heatmap(
@@ -316,21 +355,6 @@ def network(trace, measure="grad_norm", norm="batch", activation="relu", shortcu
         unselected=dict(marker=dict(opacity=1)),
         selected=dict(marker=dict(opacity=1)),
     )
-    ink.apply(fig)
-    fig.update_layout(
-        coloraxis=axis,
-        template=TEMPLATE,
-        font=FONT,
-        height=height,
-        dragmode=False,
-        margin=dict(l=10, r=10, t=50, b=60),
-        hovermode="closest",
-        clickmode="event+select",
-        title=dict(text=f"{trace.name}: every block, coloured by {net.MEASURES[measure][1]}", x=0.01),
-    )
-    fig.update_xaxes(visible=False, range=[-1.45, xmax + 1.45], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[ROW - 0.55, 1.75], fixedrange=True)
-    return fig, _network_caption(trace, measure, L)
 
 
 def _network_caption(trace, measure, L):
@@ -352,9 +376,9 @@ def _network_caption(trace, measure, L):
     folded = int((~L.full).sum())
     detail = (
         "Stem, three stages of residual blocks, head. In each block the branch F runs along the main path, the skip "
-        "arcs above it into the (+), and the activation follows the addition; where the shape changes the skip is "
-        "shortcut A (subsample and zero-pad) or B (1x1 conv). A dotted arc with a red cross is a switched-off skip; "
-        "a grey, struck-out F a removed branch. Each block's tile and background have the colour of its measure; "
+        "arcs above it into the (+), and the activation follows the addition (hover a box for its layers); where the "
+        "shape changes the skip is shortcut A (subsample and zero-pad) or B (1x1 conv). A dotted arc with a red "
+        "cross is a switched-off skip; a grey, struck-out F a removed branch. Each block's tile and background have the colour of its measure; "
         "hover a tile for all its numbers, click it to open the block."
         + (
             f" Stages of more than three blocks show their first two and last block in full; the other {folded} "
@@ -416,6 +440,12 @@ def _diagram(ink, c, e, norm, activation, shortcut_lab, size):
     _skip(ink, 0.4, 6.7, 1.55, e["skip"], shortcut_lab, size, c, width=3)
     ink.shape(c, type="rect", x0=7.35, x1=8.25, y0=-0.42, y1=0.42, fillcolor="white", line=dict(color=SIGNAL))
     ink.note(c, x=7.8, y=0, text=items[2], font=dict(size=size))
+    _diagram_numbers(ink, c, e, size)
+
+
+
+def _diagram_numbers(ink, c, e, size):
+    """A block diagram's live numbers: forward norms above the path, gradient norms (purple) below it."""
     g = lambda v: f"<span style='color:{GRADIENT}'>{v}</span>"  # noqa: E731
     # forward numbers above the path, gradient numbers below it
     ink.note(
@@ -463,7 +493,6 @@ def _diagram(ink, c, e, norm, activation, shortcut_lab, size):
         font=dict(size=size),
     )
     ink.note(c, x=4.7, y=-1.35, text=f"||F(x)|| / ||x|| = {fmt(e['ratio'])}", font=dict(size=size))
-
 
 def block_detail(traces, block, norm="batch", activation="relu", shortcut=None, maps=None, height=380):
     """One block opened: its diagram with the probe's numbers on every edge, one panel per trace (the residual net
@@ -637,6 +666,18 @@ def passes(traces, most=60, height=440):
 
     fig = make_subplots(rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.06)
     first = frame("forward", 0)
+    _pass_traces(fig, traces, first, at, kinds)
+    frames, slider = _pass_frames(steps, at, frame, list(range(len(fig.data))))
+    _pass_layout(fig, slider, height, at, allv)
+    # the frames are plain numbers built here: attached without Plotly's per-object validation (seconds for ~100 frames)
+    fig = go.Figure(dict(fig.to_dict(), frames=frames), _validate=False)
+    return fig, _passes_caption(traces, rel, at)
+
+
+def _pass_traces(fig, traces, first, at, kinds):
+    """The passes' traces, from the first frame: a tile row per network, a line per network, a marker per network
+    of where the pass is (with its numbers)."""
+    n = len(at)
     m = len(traces)
     for i, t in enumerate(traces):  # the tile rows
         fig.add_scatter(
@@ -683,7 +724,10 @@ def passes(traces, most=60, height=440):
             row=2,
             col=1,
         )
-    idx = list(range(len(fig.data)))
+
+
+def _pass_frames(steps, at, frame, idx):
+    """(frames, slider steps) of the passes: one frame per step, `frame(phase, k)` its traces' data."""
     frames, slider = [], []
     for s in steps.itertuples():
         k = at.index(s.block)
@@ -705,6 +749,11 @@ def passes(traces, most=60, height=440):
                 ],
             )
         )
+    return frames, slider
+
+
+def _pass_layout(fig, slider, height, at, allv):
+    """The passes' title, colour bar, Play/Pause buttons, slider and axes."""
     play = dict(frame=dict(duration=150, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate")
     fig.update_layout(
         template=TEMPLATE,
@@ -768,9 +817,6 @@ def passes(traces, most=60, height=440):
     ys = 10.0**allv if len(allv) else np.array([1.0])
     fig.update_yaxes(range=[math.log10(ys.min()) - 0.4, math.log10(ys.max()) + 0.8], row=2, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
-    # the frames are plain numbers built here: attached without Plotly's per-object validation (seconds for ~100 frames)
-    fig = go.Figure(dict(fig.to_dict(), frames=frames), _validate=False)
-    return fig, _passes_caption(traces, rel, at)
 
 
 def _dotted(d):

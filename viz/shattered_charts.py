@@ -1,5 +1,6 @@
-"""Plotly figures of the Shattered gradients page. Each returns (fig, headline): one sentence computed from the numbers
-drawn, the finding; `*_notes` give the detail (all numbers, method, the paper's figure and where we differ)."""
+"""Plotly figures of the Shattered gradients page. Each returns (fig, Caption): its headline is one sentence computed
+from the numbers drawn, the finding; its text, from `*_notes`, the detail (all numbers, method, the paper's figure and
+where we differ)."""
 
 import math
 
@@ -8,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.shattered import NEVER_TRAINED, Net, autocorrelation, neighbour_correlation, paper_trends
-from viz.style import FONT, PLAIN, RESIDUAL, TEMPLATE, color, fmt, layout
+from viz.style import FONT, PLAIN, RESIDUAL, TEMPLATE, Caption, color, fmt, layout
 
 BALDUZZI_2017 = ("Balduzzi et al. 2017 (Fig. 1-2, Theorems 1 and 3): the correlation between gradients at two inputs "
                  "decays like 2^-L in feedforward rectifier nets and like 1/sqrt(L) in resnets with BN.")
@@ -63,7 +64,7 @@ def gradient_curves(curves):
         head = f"Every gradient here looks like white noise (neighbour correlation at most {max(r.values()):.2f})."
     else:
         head = f"No gradient here looks like white noise: neighbour correlation {min(r.values()):.2f} or more."
-    return fig, head
+    return fig, Caption(gradient_notes(curves), head)
 
 
 def gradient_notes(curves):
@@ -96,7 +97,7 @@ def autocorrelations(curves, max_lag=40):
         head = f"{_list(kept)} stay{_s(kept)} above 0.5 over all {max_lag} lags: no white noise here."
     else:
         head = f"Every gradient falls below r = 0.5 within {max_lag} lags, none at the first step."
-    return fig, head
+    return fig, Caption(autocorrelation_notes(curves, max_lag), head)
 
 
 def autocorrelation_notes(curves, max_lag=40):
@@ -140,7 +141,10 @@ def correlation_depth(df):
     cap = f"At L = {L}, mean of the nets: " + ", ".join(f"{k} {v:.2f}" for k, v in r.items())
     cap += (f" (Balduzzi et al. 2017's rates there: 2^-L = {fmt(2.0 ** -(L - 1))}, 1/sqrt(L) = "
             f"{1 / math.sqrt(L):.2f}).")
-    return fig, cap
+    lo, hi = r.idxmin(), r.idxmax()
+    head = (f"At L = {L} {lo} has the least correlated gradients ({r[lo]:.2f}) and {hi} the most ({r[hi]:.2f})."
+            if lo != hi else f"At L = {L} the neighbour correlation is {r[lo]:.2f}.")
+    return fig, Caption(cap + " " + depth_notes(df), head)
 
 
 def headline(df):
@@ -191,8 +195,9 @@ def depth_notes(df):
             "depth-50 net per seed, each depth with its own readout. The ± is the standard error over the nets.")
 
 
-def image_lines(curves):
-    """curves: dict name -> DataFrame(t, grad) from viz.shattered.image_line_gradient."""
+def image_lines(curves, accuracy=None):
+    """curves: dict name -> DataFrame(t, grad) from viz.shattered.image_line_gradient; accuracy: {name: test
+    accuracy} for the detail, or None."""
     fig = go.Figure()
     r = {n: neighbour_correlation(df.grad.to_numpy()) for n, df in curves.items()}
     for i, (n, df) in enumerate(curves.items()):
@@ -207,7 +212,7 @@ def image_lines(curves):
         head = f"Along this line both classifiers' gradients are alike: neighbour correlation {_list(f'{v:.2f}' for v in r.values())}."
     else:
         head = f"Along this line {lo}'s gradient is the rougher: neighbour correlation {r[lo]:.2f} against {r[hi]:.2f} for {hi}."
-    return fig, head
+    return fig, Caption(image_notes(curves, accuracy), head)
 
 
 def image_notes(curves, accuracy=None):

@@ -7,8 +7,9 @@ pytestmark = pytest.mark.e2e
 
 def test_gradient_flow_renders_charts(open_page, charts, shot):
     page = open_page("gradient_flow")
-    # Plotly draws after the script run: at least 3 chart roots, each holding drawn data (an SVG trace).
-    assert charts(3) >= 3
+    # Plotly draws after the script run: the picture and the chart under it, each holding drawn data (an SVG trace);
+    # the product changed on purpose (issue 16): a first view draws those two, the other five are one click away
+    assert charts(2) >= 2
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Gradient flow").count() >= 1
     path = shot("gradient_flow")
@@ -32,13 +33,13 @@ def test_gradient_flow_reruns_in_the_browser(open_page, wait_for_run, charts, sh
     plain net: the log-scale charts and the captions must survive it.
     """
     page = open_page("gradient_flow")
-    charts(3)
+    charts(2)  # (the picture and the chart under it: a first view draws two)
     before = _captions(page)
     _radio(page, "Normalization", "none")
     wait_for_run()
     _radio(page, "Activation", "sigmoid")
     wait_for_run()
-    assert charts(3) >= 3
+    assert charts(2) >= 2
     after = _captions(page)
     assert after and after != before, "the captions did not change after switching to sigmoid without BatchNorm"
     shot("gradient_flow_sigmoid_nonorm")

@@ -37,3 +37,24 @@ def test_a_log_axis_spanning_little_gets_full_value_ticks():
     style.layout(wide, "t", "x", "y", log=True)
     assert (narrow.layout.yaxis.dtick, narrow.layout.yaxis.tickformat) == ("D2", ".2~g")
     assert wide.layout.yaxis.dtick is None and wide.layout.yaxis.tickformat is None
+
+
+def test_every_headline_follows_the_numbers_it_shows():
+    """Each chart's one-sentence finding is computed from the traces: change the numbers and the sentence changes."""
+    m = ResNet(ResNetConfig(depth=8, mean=SHAPES_MEAN, std=SHAPES_STD), seed=0)
+    x, y = make_shapes("test", n=8)
+    t = probe(m, x.float() / 255, y)
+    first, last = charts.first_last_gradients(t.layers)
+    head = charts.layer_gradients([t])[1].headline
+    assert f"{t.name} {style.fmt(first / last)}x" in head
+    convs = charts.main_convs(t.layers)
+    t.layers.loc[t.layers.layer == convs.layer.iloc[0], "grad_norm"] = 1000 * last  # the first layer's gradient
+    assert f"{t.name} 1000x (explodes toward the input)" in charts.layer_gradients([t])[1].headline
+    t.layers.loc[t.layers.layer == convs.layer.iloc[0], "grad_norm"] = 0.0
+    assert "vanished: exactly 0" in charts.layer_gradients([t])[1].headline
+    g = t.blocks.grad_norm
+    assert f"{style.fmt(float(g.iloc[0] / g.iloc[-1]))}x" in charts.block_gradients([t])[1].headline
+    t.blocks["residual_ratio"] = 2.5
+    assert f"{t.name} 2.5 (F outweighs x)" in charts.residual_ratios([t])[1].headline
+    t.blocks["skip_share"] = 0.25
+    assert "less than half of the gradient at a block takes the skip (25% on average)" in charts.skip_shares([t])[1].headline

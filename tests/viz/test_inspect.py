@@ -167,3 +167,23 @@ def test_the_original_image_view_says_the_yellow_box_only_when_there_is_one():
     assert len(fig.layout.shapes) == 1 and "yellow box" in caption and "80 x 48" in caption  # a cut-away: the box
     x0, y0, x1, y1 = (fig.layout.shapes[0][k] + 0.5 for k in ("x0", "y0", "x1", "y1"))
     assert x1 - x0 == y1 - y0 == 48 and x0 == 16  # the centred square
+    assert caption.headline == "The model sees only the centred 48 x 48 square (60% of the width)."
+
+
+def test_inspects_headlines_follow_the_numbers():
+    """Each chart's one-sentence finding is computed from what it draws: change the numbers, the sentence follows."""
+    import pandas as pd
+
+    from models.data import SHAPES_CLASSES, make_shapes
+    from viz.inspect_charts import ratios, top
+
+    x, _ = make_shapes("test", n=1)
+    ins = inspect(make(), x[0].float() / 255, SHAPES_CLASSES)
+    t = ins.top
+    said = f"Top class: {t.label[0]} ({t.prob[0]:.1%}); the next, {t.label[1]}, gets {t.prob[1]:.1%}."
+    assert top(ins)[1].headline == said
+    b = ins.blocks
+    for r, said in ((0.5, "In every block F(x) is smaller than x: at most 0.50"),
+                    (2.0, f"F(x) outweighs x in {len(b)} of {len(b)} blocks")):
+        ins.blocks = b.assign(residual_ratio=pd.Series(r, index=b.index))
+        assert ratios(ins)[1].headline.startswith(said), ratios(ins)[1].headline

@@ -185,6 +185,7 @@ def test_the_headline_says_what_reproduces_and_what_does_not_from_the_numbers():
     assert h.startswith("Unlike in Balduzzi et al.") and "shatters too" in h and "not reproduced" not in h
     fig, cap = sc.correlation_depth(_sweep_frame(ffbn=0.01, resbn=0.6, ff=0.7))
     assert isinstance(fig, go.Figure) and "1/sqrt(L) = 0.14" in cap and "residual+bn 0.60" in cap
+    assert cap.headline == "At L = 50 feedforward+bn has the least correlated gradients (0.01) and residual the most (0.80)."
     assert "0.60 against 0.14" in sc.depth_notes(_sweep_frame(ffbn=0.01, resbn=0.6, ff=0.7))
 
 
@@ -192,13 +193,16 @@ def test_chart_headlines_follow_the_curves():
     x = np.linspace(-2, 2, 256)
     noise = np.random.default_rng(0).standard_normal(256)
     curves = {sh.Net("feedforward+bn", 24): (x, noise), sh.Net("residual+bn", 24): (x, np.sin(x))}
-    fig, head = sc.gradient_curves(curves)
+    fig, cap = sc.gradient_curves(curves)
+    head = cap.headline  # (the caption's text is the detail: every number and the method)
+    assert "Neighbour correlation (the Pearson correlation" in cap
     assert len(fig.data) == 2 and head.startswith("Only feedforward+bn, L = 24 looks like white noise")
-    fig, head = sc.autocorrelations(curves)
+    fig, cap = sc.autocorrelations(curves)
+    head = cap.headline
     assert head.startswith("feedforward+bn, L = 24 forgets its neighbours: r < 0.5 one step away")
     assert "residual+bn, L = 24 stays above 0.5" in head
-    _, head = sc.gradient_curves({"a": (x, np.sin(x)), "b": (x, np.cos(x))})
+    head = sc.gradient_curves({"a": (x, np.sin(x)), "b": (x, np.cos(x))})[1].headline
     assert head.startswith("No gradient here looks like white noise")
     lines = {"ResNet-20": pd.DataFrame({"t": x, "grad": np.sin(x)}), "plain-20": pd.DataFrame({"t": x, "grad": noise})}
-    fig, head = sc.image_lines(lines)
-    assert "plain-20's gradient is the rougher" in head
+    fig, cap = sc.image_lines(lines, {"ResNet-20": 0.9, "plain-20": 0.05})
+    assert "plain-20's gradient is the rougher" in cap.headline and "(never trained: chance is 10%)" in cap
