@@ -29,15 +29,13 @@ def init_traces():
     shortcut = c[0].radio("Shortcut", ["A", "B"], horizontal=True, key="shortcut", bind="query-params",
                           help="A: identity, zero-padded where channels double. B: a 1x1 projection there.")
     bn_mode = c[1].radio("BatchNorm mode", ["train", "eval"], horizontal=True, key="bn_mode", bind="query-params",
-                         disabled=norm == "none",
-                         help="train: batch statistics, as in training. eval: running statistics (1 and 0 at init).")
+                         disabled=norm == "none", help="train: this batch's statistics. eval: running ones (1, 0 at init).")
     batch = c[2].number_input("Batch size", 2, 256, 32, step=2, key="batch", bind="query-params",
                               help="How many built-in shapes images go through the network in the one pass.")
     seed = c[3].number_input("Seed", 0, 10_000, 0, key="seed", bind="query-params",
                              help="Picks the initial weights and the images; the same seed gives the same numbers.")
     skip_off = st.multiselect("Switch off the skips of these stages in the residual network", [1, 2, 3], key="skip_off",
-                              bind="query-params",
-                              help="Stage 1 works at 32x32 with 16 channels, stage 2 at 16x16, stage 3 at 8x8.")
+                              bind="query-params", help="Stage 1: 32x32, 16 channels; stage 2: 16x16; stage 3: 8x8.")
     with ui.guard("build and probe this network"):
         cfg = ResNetConfig(depth=depth, norm=norm, activation=activation, init=init, shortcut=shortcut,
                            mean=SHAPES_MEAN, std=SHAPES_STD)
@@ -48,8 +46,7 @@ def init_traces():
                     "stack, and the plain twin, which has only those branches, passes no signal at all.")
         with st.spinner(f"Forward and backward through ResNet-{depth} and plain-{depth}..."):
             skips = tuple(stage + 1 not in skip_off for stage in range(3) for _ in range(cfg.n))
-            traces = [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, s) for s in (skips, (False,) * len(skips))]
-            return traces, cfg
+            return [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, s) for s in (skips, (False,) * len(skips))], cfg
     return None, None
 
 
@@ -91,7 +88,7 @@ def passes_chart(key, _traces):
     return network_charts.passes(_traces)
 
 
-LAYERS, BLOCK, PASSES, SHARES = "Layer gradients", "The block", "The passes", "Skip share"
+LAYERS, BLOCK, PASSES, SHARES = "Layer gradients", "The block", "The passes", "Skip share"  # Show's views
 VIEWS = {LAYERS: charts.layer_gradients, BLOCK: None, PASSES: None, "Block gradients": charts.block_gradients,
          "Residual size": charts.residual_ratios, SHARES: charts.skip_shares}
 
@@ -107,14 +104,13 @@ st.markdown("One forward and backward pass through a residual network and its *p
 
 # presenting: the controls fold into two popovers side by side, so the first chart starts on the first screen
 slots = st.columns([1, 1, 3]) if ui.presenting() else [st.container(), st.container()]
+BATCH = "batch size (2 to 256)"
 with slots[0], ui.url_bound({"bn_mode": "BatchNorm mode", "zoo_bn_mode": "BatchNorm mode", "skip_off": "list of stages",
-                   "batch": "batch size (2 to 256)", "zoo_batch": "batch size (2 to 256)",
-                   "seed": "seed (0 to 10000)"}):
+                             "batch": BATCH, "zoo_batch": BATCH, "seed": "seed (0 to 10000)"}):
     with ui.controls("Settings"):
         source = st.segmented_control("Networks", ["At init", "Trained"], default="At init", key="source",
-                                      bind="query-params",
-                                      help="At init: fresh weights on built-in images. Trained: the zoo's models, each "
-                                           "on a batch of its own test data.")
+                                      bind="query-params", help="At init: fresh weights on built-in images. Trained: "
+                                      "the zoo's models, each on a batch of its own test data.")
         traces, cfg = trained_traces() if source == "Trained" else init_traces()
 
 if traces:
@@ -129,9 +125,8 @@ if traces:
         measure = c[0].segmented_control("Colour the blocks by", list(network.MEASURES), default="grad_norm",
                                          format_func=network.LABELS.get, key="gf_measure", bind="query-params",
                                          help="What each block's colour shows; the colour bar says it in words.")
-        block = ui.number_input(c[1], "Block", 0, n - 1, "min", key="gf_block", what="block",
-                                help="The block opened below and marked in every chart; clicking a block's tile in "
-                                     "the picture sets it.")
+        block = ui.number_input(c[1], "Block", 0, n - 1, "min", key="gf_block", what="block", help="The block "
+                                "opened below and marked in every chart; clicking a block's tile in the picture sets it.")
     ui.show_chart(network_charts.network(resnet, measure or "grad_norm", selected=block, **arch), key="gf_pick",
                   on_select=open_block)
     # one chart at a time under the picture (a first view says one thing); the others are one click away

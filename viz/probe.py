@@ -13,10 +13,11 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.linalg import vector_norm
 
-from viz.measure import borrowed, forward_hooks, ratio, share
+from models.blocks import Additive
+from viz.measure import borrowed, forward_hooks, forward_pre_hooks, moment_std, ratio, share
 from viz.measure import norm as _norm
-from viz.measure import std as _std
 
 BLOCK_COLUMNS = ["block", "stage", "skip", "dropped", "x_norm", "fx_norm", "out_norm", "residual_ratio", "response_std",
                  "grad_norm", "grad_in_norm", "grad_skip_norm", "grad_branch_norm", "skip_share"]
@@ -64,21 +65,6 @@ def weight_layers(model):
     return rows
 
 
-def _once(measure):
-    """measure(t), computed once per tensor object of this pass (the pass keeps every tensor alive, so ids are
-    stable): a block's input is the previous block's output, its F(x) the last conv's response."""
-    seen = {}
-
-    def once(t):
-        if t is None:
-            return measure(t)
-        if id(t) not in seen:
-            seen[id(t)] = measure(t)
-        return seen[id(t)]
-
-    return once
-
-
 def network_name(depth, skips):
     """("ResNet-56", "ResNet") with every skip on, ("plain-56", "plain") with none, else a mixed name."""
     if all(skips):
@@ -109,47 +95,124 @@ def probe(model, images, labels, skip=None, drop=None, bn_mode="train"):
         return _probe(net, images, labels, *net.overrides(skip, drop))
 
 
-def _probe(net, images, labels, skips, drops):
-    layers, resp = weight_layers(net), {}
-    hooked = [(m, lambda mod, a, out, name=name: resp.__setitem__(name, out)) for name, m in conv_responses(net)]
-    with torch.enable_grad(), forward_hooks(hooked):
-        h0 = net.features(images)  # (B, w, 32, 32)
-        steps = list(net.run_blocks(h0, skips, drops))
-        loss = F.cross_entropy(net.head(steps[-1].out), labels)
-        live = [s for s in steps if s.fx is not None]
-        params = [m.weight for _, m, *_ in layers]
-        grads = torch.autograd.grad(loss, params + [h0] + [s.out for s in steps] + [s.fx for s in live],
-                                    allow_unused=True)
-    g_w, g_h0 = grads[: len(params)], grads[len(params)]
-    g_out = grads[len(params) + 1 : len(params) + 1 + len(steps)]
-    g_fx = dict(zip((s.block for s in live), grads[len(params) + 1 + len(steps) :], strict=True))
-    norm, std = _once(_norm), _once(_std)  # a block's x is the previous block's output: each tensor measured once
+def _direct(b):
+    """True for a block whose input feeds only its branch and its shortcut (`Additive.parts`) and whose skip VJP needs
+    only dL/dF(x) (`Additive.skip_vjp`): its gradient parts are measured as the backward pass reaches them, so nothing
+    of the pass outlives the pass itself. Other designs (dense, highway) keep F(x) and their gradients whole."""
+    return type(b).parts is Additive.parts and type(b).skip_vjp is Additive.skip_vjp
+
+
+def _rows(net, layers, g_w, resp_std, acts, gn, whole, kept, skips, drops):
+    """The layers' and blocks' rows of a Trace from what `_probe` measured during its pass."""
+    def grad(key):  # a gradient norm, 0 where the gradient never came (as measure.norm of None)
+        return float(gn[key]) if key in gn else 0.0
+
     with torch.no_grad():
         layer_rows = [dict(layer=name, kind="fc" if isinstance(m, nn.Linear) else "conv", block=blk, stage=stage,
-                           path=path, order=order, grad_norm=norm(g) if g is not None else float("nan"),
-                           weight_norm=norm(m.weight), response_std=std(resp[name]) if name in resp else float("nan"))
+                           path=path, order=order, grad_norm=_norm(g) if g is not None else float("nan"),
+                           weight_norm=_norm(m.weight), response_std=resp_std.get(name, float("nan")))
                       for order, ((name, m, blk, stage, path), g) in enumerate(zip(layers, g_w, strict=True))]
         block_rows = []
-        for k, st in enumerate(steps):
-            i, b = st.block, net.blocks[st.block]
-            g_in = g_h0 if k == 0 else g_out[k - 1]  # a block's input is the previous block's output
-            row = dict(block=i, stage=b.stage, skip=skips[i], dropped=drops[i], x_norm=norm(st.x),
-                       out_norm=norm(st.out), grad_norm=norm(g_out[k]), grad_in_norm=norm(g_in))
+        for i in sorted(acts):
+            b, (x_norm, out_norm, fx_norm, fx_std) = net.blocks[i], acts[i]
+            row = dict(block=i, stage=b.stage, skip=skips[i], dropped=drops[i], x_norm=float(x_norm),
+                       out_norm=float(out_norm), grad_norm=grad(("out", i)), grad_in_norm=grad(("out", i - 1)))
             if drops[i]:  # the block is its shortcut: all of the gradient takes the skip path
                 row.update(fx_norm=0.0, residual_ratio=0.0, response_std=float("nan"), grad_skip_norm=row["grad_in_norm"],
                            grad_branch_norm=0.0, skip_share=1.0)
             else:
-                row.update(fx_norm=norm(st.fx), response_std=std(st.fx))
+                row.update(fx_norm=float(fx_norm), response_std=fx_std)
                 row["residual_ratio"] = ratio(row["fx_norm"], row["x_norm"])
                 if not skips[i]:
                     a, c = 0.0, row["grad_in_norm"]
-                elif g_in is None or g_out[k] is None:
+                elif ("out", i - 1) not in gn or ("out", i) not in gn:
                     a = c = float("nan")
+                elif _direct(b):
+                    a, c = (float(gn[k]) if k in gn else float("nan") for k in (("skip", i), ("branch", i)))
                 else:
-                    g_skip = b.skip_vjp(st.x, st.fx, g_out[k], g_fx.get(i))
-                    a, c = _norm(g_skip), _norm(g_in - g_skip)  # temporaries: never memoized by id
+                    st, g_in = kept[i], whole[("out", i - 1)]
+                    g_skip = b.skip_vjp(st.x, st.fx, whole[("out", i)], whole.get(("fx", i)))
+                    a, c = _norm(g_skip), _norm(g_in - g_skip)
                 row.update(grad_skip_norm=a, grad_branch_norm=c, skip_share=0.0 if not skips[i] else share(a, c))
             block_rows.append(row)
+    return layer_rows, block_rows
+
+
+def _probe(net, images, labels, skips, drops):
+    # Every number is a reduction of a tensor the pass computes anyway, taken while the tensor is fresh: activations
+    # as each block finishes, gradients in tensor hooks as the backward pass reaches them. Nothing else is kept
+    # (keeping them costs fresh allocations: about 8% of the pass at ResNet-56), so the pass runs at the pace of a
+    # bare forward and backward.
+    n, layers = len(net.blocks), weight_layers(net)
+    direct = [_direct(b) for b in net.blocks]
+    pending, resp_std = {}, {}  # a conv's response until its block is done, then its std
+    gn, whole = {}, {}  # gradient norms (0-d tensors) by key; the whole gradients a generic block needs
+    hooked = [(m, lambda mod, a, out, name=name: pending.__setitem__(name, out)) for name, m in conv_responses(net)]
+
+    def on_grad(t, key, keep=False):
+        def hook(g):
+            gn[key] = vector_norm(g)
+            if keep:
+                whole[key] = g
+
+        t.register_hook(hook)
+
+    def branch_alias(i):  # the branch reads x through a view of its own: dL/d(view) is the part of dL/dx through F
+        def pre(mod, args):
+            xa = args[0].view_as(args[0])
+            on_grad(xa, ("branch", i))
+            return (xa, *args[1:])
+
+        return pre
+
+    def skip_part(i, b, x):  # dL/dF(x) = dL/d(F(x) + s(x)), carried back through the shortcut alone
+        def hook(g_fx):
+            gn[("skip", i)] = vector_norm(b.skip_vjp(x, None, None, g_fx))
+
+        return hook
+
+    def responses(fx=None):  # the std of each response of the block just run; F(x)'s, where F(x) is one of them
+        fx_std = None
+        for name, t in pending.items():
+            resp_std[name] = moment_std(t)
+            if t is fx:
+                fx_std = resp_std[name]
+        pending.clear()
+        return fx_std
+
+    aliased = [(b.branch, branch_alias(i)) for i, b in enumerate(net.blocks) if direct[i] and skips[i] and not drops[i]]
+    acts, kept = {}, {}  # per block: (x_norm, out_norm, fx_norm, fx_std); a generic block's Step
+    with torch.enable_grad():
+        with forward_hooks(hooked), forward_pre_hooks(aliased):
+            h = net.features(images)  # (B, w, 32, 32)
+            on_grad(h, ("out", -1), keep=not direct[0])  # the input of block 0
+            with torch.no_grad():
+                responses()
+                h_norm = vector_norm(h)
+            for st in net.run_blocks(h, skips, drops):
+                i, b = st.block, net.blocks[st.block]
+                on_grad(st.out, ("out", i), keep=not direct[i] or (i + 1 < n and not direct[i + 1]))
+                if st.fx is not None and skips[i]:
+                    if direct[i]:
+                        st.fx.register_hook(skip_part(i, b, st.x))
+                    else:
+                        on_grad(st.fx, ("fx", i), keep=True)
+                        kept[i] = st
+                with torch.no_grad():
+                    x_norm = h_norm if st.x is h else vector_norm(st.x)  # a block's input is the previous output
+                    fx_norm = fx_std = None
+                    if st.fx is not None:
+                        fx_norm, fx_std = vector_norm(st.fx), responses(st.fx)
+                        fx_std = moment_std(st.fx) if fx_std is None else fx_std
+                    responses()
+                    h, h_norm = st.out, vector_norm(st.out)
+                acts[i] = (x_norm, h_norm, fx_norm, fx_std)
+            del st  # F(x) of the last block: not kept through the backward pass
+            loss = F.cross_entropy(net.head(h), labels)
+        params = [m.weight for _, m, *_ in layers]
+        g_w = torch.autograd.grad(loss, params, allow_unused=True)
+
+    layer_rows, block_rows = _rows(net, layers, g_w, resp_std, acts, gn, whole, kept, skips, drops)
     name, kind = network_name(net.config.depth, skips)
     return Trace(layers=pd.DataFrame(layer_rows), blocks=pd.DataFrame(block_rows, columns=BLOCK_COLUMNS),
                  loss=float(loss.detach()), name=name, depth=net.config.depth, kind=kind)

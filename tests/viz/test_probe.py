@@ -66,6 +66,24 @@ def test_every_gradient_norm_equals_autograd(kw, skip_on):
         assert (t.blocks.skip_share == 0).all() and t.name == "plain-20"
 
 
+@pytest.mark.parametrize("kw", [dict(block="preact"), dict(block="bottleneck"), dict(block="inverted", shortcut="B"),
+                                dict(shortcut="B", norm="none")])
+def test_gradient_parts_read_during_the_backward_pass_equal_autograd(kw):
+    """Additive blocks are measured as the backward pass reaches each tensor (tensor hooks; the branch reads x through
+    a view of its own): each part of dL/dx, through the skip and through F, equals autograd's through an alias of x."""
+    m = build(20, **kw)
+    x, y = batch()
+    skip = [i % 3 != 1 for i in range(len(m.blocks))]  # skip-on and skip-off blocks, and shape changes, mixed
+    t = probe(m, x, y, skip=skip)
+    loss, gw, gout, gs, gb = oracle(m, x, y, skip)
+    assert t.loss == pytest.approx(loss, rel=1e-5)
+    assert torch.allclose(torch.tensor(t.layers.grad_norm.to_list()), torch.tensor(gw), rtol=1e-5, equal_nan=True)
+    assert torch.allclose(torch.tensor(t.blocks.grad_norm.to_list()), torch.tensor(gout), rtol=1e-5)
+    assert torch.allclose(torch.tensor(t.blocks.grad_in_norm.to_list()[1:]), torch.tensor(gout[:-1]), rtol=1e-5)
+    assert torch.allclose(torch.tensor(t.blocks.grad_skip_norm.to_list()), torch.tensor(gs), rtol=1e-5)
+    assert torch.allclose(torch.tensor(t.blocks.grad_branch_norm.to_list()), torch.tensor(gb), rtol=1e-5)
+
+
 def test_residual_ratio_and_response_std_are_those_of_the_branch():
     m = build(20)
     x, y = batch()
