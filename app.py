@@ -11,6 +11,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layout="wide")
+from pages import warmup  # noqa: E402
+
+warmup.yield_to_visitors()  # the start-up warm-up's runs take the CPU only when no visitor wants it
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -28,7 +31,7 @@ page = st.navigation(PAGES)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
-from pages import report, ui, warmup  # noqa: E402 (after st.navigation: pages.ui may switch a fresh server to it)
+from pages import report, ui  # noqa: E402 (after st.navigation: pages.ui may switch a fresh server to it)
 
 with ui.url_bound({"present": "switch (true or false)"}):
     present = st.sidebar.toggle("Presentation mode", key="present", bind="query-params",

@@ -40,18 +40,19 @@ def widget_state(wid: str, kind: str, proto, value):
 class Session:
     """One websocket session; run() sends a rerun_script and reads ForwardMsgs until that run finished."""
 
-    def __init__(self, url: str, defaults: dict | None = None):
+    def __init__(self, url: str, defaults: dict | None = None, headers: dict | None = None):
         """url: the server's http://host:port[/base]; defaults: {page: {widget key: value}}, the settings a step
-        records for a page before its link's own (what the page shows when the link names nothing)."""
+        records for a page before its link's own (what the page shows when the link names nothing); headers: sent
+        with the websocket's handshake (the page reads them as st.context.headers)."""
         self.url, self.ws, self.pages, self.page_hash, self.query, self.widgets = url, None, {}, "", "", {}
-        self.defaults = defaults or {}
+        self.defaults, self.headers = defaults or {}, headers or {}
 
     async def open(self):
         from websockets.asyncio.client import connect
 
         ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
         self.ws = await connect(ws_url, subprotocols=["streamlit"], max_size=None, ping_interval=None,
-                                open_timeout=60)
+                                open_timeout=60, additional_headers=self.headers)
 
     async def close(self):
         if self.ws is not None:

@@ -4,6 +4,10 @@ Streamlit's own protocol, as a browser would. The pages' own code computes each 
 caches all sessions share (st.cache_data, st.cache_resource), so a class's first clicks find it there. Nothing is
 stored or written by hand: the cache is filled by the real computation, as any visitor's visit would fill it.
 
+Its runs take the CPU only when nobody else wants it: the visitor says who it is in a header, and app.py calls
+`yield_to_visitors()` first, which gives the run's thread (and the PyTorch threads it starts) the lowest priority,
+so a real visitor's page runs first.
+
 Off with SKIPLAB_WARMUP=0 (for a measurement of cold pages). Its progress and timings go to the server's log
 (logger "skiplab.warmup"), one line per visit and a last line "warm-up finished ...". Not a page."""
 
@@ -12,6 +16,7 @@ import os
 import threading
 import time
 
+import streamlit as st
 from streamlit.logger import get_logger
 
 from pages import streamlit_internals as internals
@@ -19,6 +24,7 @@ from pages.visitor import Session
 from viz.lesson import STEPS
 
 LOG = get_logger("skiplab.warmup")
+HEADER = "X-Skiplab-Warmup"  # sent by the warm-up's visitor
 TIMEOUT_S = 600.0  # one visit's limit: a visit this slow is logged and the warm-up goes on with the next page
 # After a page's default view, the other views a class switches to, each a change of one control from the page's
 # defaults (widget key, value as the control shows it). A renamed key is a logged error (tests/e2e/test_warmup.py).
@@ -46,6 +52,16 @@ def plan(page_paths: list[str], switches: bool = True) -> list[tuple]:
     return visits
 
 
+def yield_to_visitors():
+    """In a run of the warm-up's session: the lowest CPU priority (nice 19) for this run's thread, before any
+    PyTorch work (the OpenMP threads it starts inherit it). Linux sets the nice value per thread."""
+    if st.context.headers.get(HEADER) and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError as e:  # (not allowed here: the warm-up still runs, at normal priority)
+            LOG.warning("warm-up: could not lower its priority (%s)", e)
+
+
 def start(page_paths: list[str]) -> bool:
     """Start the warm-up in a background thread unless it has started in this process, is switched off, or the
     app is not being served (AppTest, a bare `python app.py`). True when this call started it."""
@@ -63,7 +79,7 @@ async def visit_all(url: str, visits: list[tuple], timeout: float = TIMEOUT_S) -
     """Run each visit in one session of the server at `url`; returns (visit, seconds, texts shown, errors) per visit
     and logs the seconds. A failed visit is logged and skipped: the warm-up never stops the server or a session."""
     done, t0 = [], time.monotonic()
-    session = Session(url)
+    session = Session(url, headers={HEADER: "1"})
     try:
         await session.open()
         for visit in visits:
