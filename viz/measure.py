@@ -56,25 +56,13 @@ def borrowed(model: nn.Module, train: bool = False):
 
 
 @contextlib.contextmanager
-def forward_hooks(pairs):
-    """Forward hooks on (module, fn(module, inputs, output)) pairs, removed in `finally`; fn must return None."""
+def forward_hooks(pairs, pre=False):
+    """Forward hooks on (module, fn(module, inputs, output) -> None) pairs, or with pre=True forward pre-hooks on
+    (module, fn(module, inputs) -> None or new inputs) pairs; removed in `finally`."""
     handles = []
     try:
         for m, fn in pairs:
-            handles.append(m.register_forward_hook(fn))
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-
-
-@contextlib.contextmanager
-def forward_pre_hooks(pairs):
-    """Forward pre-hooks on (module, fn(module, inputs) -> None or new inputs) pairs, removed in `finally`."""
-    handles = []
-    try:
-        for m, fn in pairs:
-            handles.append(m.register_forward_pre_hook(fn))
+            handles.append(m.register_forward_pre_hook(fn) if pre else m.register_forward_hook(fn))
         yield
     finally:
         for h in handles:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.linalg import vector_norm
 
 from models.blocks import Additive
-from viz.measure import borrowed, forward_hooks, forward_pre_hooks, moment_std, ratio, share
+from viz.measure import borrowed, forward_hooks, moment_std, ratio, share
 from viz.measure import norm as _norm
 
 BLOCK_COLUMNS = ["block", "stage", "skip", "dropped", "x_norm", "fx_norm", "out_norm", "residual_ratio", "response_std",
@@ -183,7 +183,7 @@ def _probe(net, images, labels, skips, drops):
     aliased = [(b.branch, branch_alias(i)) for i, b in enumerate(net.blocks) if direct[i] and skips[i] and not drops[i]]
     acts, kept = {}, {}  # per block: (x_norm, out_norm, fx_norm, fx_std); a generic block's Step
     with torch.enable_grad():
-        with forward_hooks(hooked), forward_pre_hooks(aliased):
+        with forward_hooks(hooked), forward_hooks(aliased, pre=True):
             h = net.features(images)  # (B, w, 32, 32)
             on_grad(h, ("out", -1), keep=not direct[0])  # the input of block 0
             with torch.no_grad():
