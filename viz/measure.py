@@ -3,12 +3,14 @@
 A measurement never changes the model it is given (a cached model is shared by every Streamlit session): it works on
 a private copy whose module objects (mode, BN running statistics, hooks) are its own and whose parameters are the
 model's. Copies are lent from a small pool per model, since building one costs about a third of a forward and
-backward pass of a ResNet-20 at batch 64.
+backward pass of a ResNet-20 at batch 64. At most AT_ONCE measurements run at a time in a process (the server runs
+every session in one): more would not finish sooner on its cores, only hold more activations in memory at once.
 """
 
 import contextlib
 import copy
 import math
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -21,6 +23,9 @@ from torch.linalg import vector_norm
 POOL = 4  # idle copies kept per model
 _pools: "weakref.WeakKeyDictionary[nn.Module, list]" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+AT_ONCE = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+_slots = threading.BoundedSemaphore(AT_ONCE)  # measurements running now, across all threads (sessions)
+_depth = threading.local()  # a thread's nested borrows take one slot
 
 
 def private_copy(model: nn.Module) -> nn.Module:
@@ -32,7 +37,23 @@ def private_copy(model: nn.Module) -> nn.Module:
 @contextlib.contextmanager
 def borrowed(model: nn.Module, train: bool = False):
     """A private copy of `model` for the duration of the block, in train or eval mode, its buffers (BN running
-    statistics) equal to the model's at the start; safe from many threads at once (each borrower has its own)."""
+    statistics) equal to the model's at the start; safe from many threads at once (each borrower has its own). Waits
+    while AT_ONCE other threads are measuring (a thread's nested borrows count once)."""
+    outer = getattr(_depth, "n", 0) == 0
+    if outer:
+        _slots.acquire()
+    _depth.n = getattr(_depth, "n", 0) + 1
+    try:
+        with _lend(model, train) as net:
+            yield net
+    finally:
+        _depth.n -= 1
+        if outer:
+            _slots.release()
+
+
+@contextlib.contextmanager
+def _lend(model: nn.Module, train: bool):
     with _lock:
         free = _pools.setdefault(model, [])
         net = free.pop() if free else None

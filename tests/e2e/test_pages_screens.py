@@ -17,11 +17,13 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGES = [
     ("", "home", "skiplab", "Home", 2),
     ("lesson", "lesson", "Lesson: why the skip works", "Lesson", 0),  # a step's chart appears once it is revealed
-    ("gradient_flow", "gradient-flow", "Gradient flow", "Gradient flow", 7),
-    ("inspect", "inspect", "Inspect: look inside every block", "Inspect", 10),  # opens on the gallery
+    # (issue 16: Gradient flow, Inspect and Shattered draw one picture and one chart first; Show picks the rest)
+    ("gradient_flow", "gradient-flow", "Gradient flow", "Gradient flow", 2),  # the picture, the layer gradients
+    ("inspect", "inspect", "Inspect: look inside every block", "Inspect", 5),  # on the gallery: image, 32x32, top-5,
+    # the picture, the block
     ("residuals", "residuals", "Residuals", "Residuals", 2),
     ("landscape", "landscape", "Loss landscapes", "Loss landscape", 1),
-    ("shattered", "shattered", "Shattered gradients", "Shattered gradients", 4),
+    ("shattered", "shattered", "Shattered gradients", "Shattered gradients", 1),
     ("designs", "designs", "Skip designs", "Skip designs", 2),
     ("train", "train", "Train", "Train", 3),  # last: its run saves models to the server's zoo
 ]
