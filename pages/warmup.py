@@ -1,6 +1,6 @@
 """The start-up warm-up (issue 16): once per server process, right after its first visit, a headless visitor
-(pages/visitor.py) opens every page of the navigation at its defaults and then reveals every Lesson step, over
-Streamlit's own protocol, as a browser would. The pages' own code computes each default view and keeps it in the
+(pages/visitor.py) opens every page of the navigation at its defaults, reveals every Lesson step, then opens the
+other views a class switches to (SWITCHES), over Streamlit's own protocol, as a browser would. The pages' own code computes each default view and keeps it in the
 caches all sessions share (st.cache_data, st.cache_resource), so a class's first clicks find it there. Nothing is
 stored or written by hand: the cache is filled by the real computation, as any visitor's visit would fill it.
 
@@ -42,7 +42,7 @@ _started = threading.Lock()  # taken once per process, by the run that starts th
 def plan(page_paths: list[str], switches: bool = True) -> list[tuple]:
     """The visits, in the order a class meets them: every page of the navigation at its defaults (its URL path, no
     settings), then each Lesson step opened by its link and its Reveal button pressed, then (switches) each page's
-    other views of SWITCHES, the costliest last."""
+    other views of SWITCHES, from its defaults."""
     visits = [(path, {}) for path in page_paths]
     if "lesson" in page_paths:
         for k, step in enumerate(STEPS, start=1):
