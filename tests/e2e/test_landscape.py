@@ -4,7 +4,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-PAGES = [("landscape", "Loss landscapes", 1), ("shattered", "Shattered gradients", 4), ("designs", "Skip designs", 2)]
+# (Shattered draws one chart at a time since issue 16: Show picks the others)
+PAGES = [("landscape", "Loss landscapes", 1), ("shattered", "Shattered gradients", 1), ("designs", "Skip designs", 2)]
 
 
 def drawn(page, n):

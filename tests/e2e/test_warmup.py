@@ -7,6 +7,7 @@ warm-up's seconds are in the server's log and in bench/load.py. No browser: the 
 import asyncio
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,14 @@ def lookups(url: str) -> dict:
     return {(f"{t}:{c}", kind): int(n) for c, t, kind, n in LOOKUP.findall(text)}
 
 
+def run(coro):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def visit(url: str, switches: bool = True) -> list[tuple]:
-    return asyncio.run(warmup.visit_all(url, warmup.plan(PATHS, switches)))
+    return run(warmup.visit_all(url, warmup.plan(PATHS, switches)))
 
 
 def shown(results) -> dict:
@@ -50,7 +57,7 @@ def warm(tmp_path_factory):
     zoo = str(tmp_path_factory.mktemp("zoo"))  # (empty: the shipped models only; the cold server below uses it too)
     proc, url = start_server(log, env={"SKIPLAB_ZOO": zoo, "SKIPLAB_WARMUP": "1"})
     try:
-        first = asyncio.run(warmup.visit_all(url, [("", {})]))
+        first = run(warmup.visit_all(url, [("", {})]))
         assert not first[0][3], first
         deadline = time.monotonic() + 1800
         while "warm-up finished" not in log.read_text(errors="replace"):
