@@ -1,6 +1,7 @@
 """The network picture on Gradient flow in a real browser: click a block, see inside it, step the passes; and the
 presentation mode's first screen (1280x720) starts with a chart."""
 
+import contextlib
 import time
 
 import pytest
@@ -98,6 +99,12 @@ def test_click_a_block_and_step_the_passes(open_page, wait_for_run, charts, shot
     page.mouse.click(rail["x"] + rail["width"] - 2, rail["y"] + rail["height"] / 2)  # the last step: back at block 0
     page.wait_for_function("el => el.querySelector('.slider-label').textContent.endsWith('←0')",
                            arg=passes.element_handle(), timeout=10_000)
+    # the slider's label moves before Plotly has drawn the frame's data: wait (bounded) for the backward step's text
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function("el => String(el._fullData[4].text[0]).includes('at (+)')", arg=passes.element_handle(),
+                               timeout=10_000)
     text = passes.evaluate("gd => gd._fullData[4].text[0]")
     assert "at (+): skip" in text, text  # the backward step names the split at the (+)
     passes.screenshot(path=str(SHOTS / "network_view_passes.png"))
