@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pages.visitor import Session, client_state, widget_state  # noqa: E402,F401 (the protocol client)
+from pages.visitor import Session  # noqa: E402 (the protocol client, shared with the warm-up)
 
 # ==== SCENARIOS: the one table to adapt when pages change paths, widget keys or texts ===========================
 # A step is (page url path, {widget key: value} sent as that page's query string: a link or a page switch), or
