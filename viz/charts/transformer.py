@@ -48,7 +48,11 @@ def layer_gradients(grads, ratios, depth: int):
     r = ratios[ratios.depth == depth].set_index("variant").ratio
     post, pre = float(r.get("Post-LN", math.nan)), float(r.get("Pre-LN", math.nan))
     headline = f"At {depth} layers Post-LN's gradient {_trend(post)}; Pre-LN's {_trend(pre)}."
-    extra = f" Without skips the last layer gets {fmt(float(r['no skip']))}x the first's." if "no skip" in r else ""
+    last = ratios[ratios.depth == depth].set_index("variant")["last"]
+    extra = (f" Post-LN's last layer gets {fmt(float(last['Post-LN'] / last['Pre-LN']))}x the gradient of Pre-LN's "
+             "last layer (the paper: about sqrt(L) times, from Theorem 1)." if {"Post-LN", "Pre-LN"} <= set(last.index)
+             else "")
+    extra += f" Without skips the last layer gets {fmt(float(r['no skip']))}x the first's." if "no skip" in r else ""
     return fig, Caption(f"{headline}{extra} {agreement(post, pre)} The paper: {PAPER} Ours: one forward and backward "
                         "pass of freshly initialised character transformers on the same batch of the shipped corpus; "
                         "a layer's norm is over its four weight matrices (attention qkv and output, MLP in and out).",
