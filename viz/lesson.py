@@ -1,4 +1,4 @@
-"""The lesson: seven predict-then-reveal steps, each a question answered by a live computation on real networks.
+"""The lesson: eight predict-then-reveal steps, each a question answered by a live computation on real networks.
 
 A step's `reveal(setting)` computes its numbers (no cached or stored number), names the answer the numbers give and
 writes the takeaway sentence from them, so changing the setting changes the text. No plotting here (see
@@ -17,6 +17,7 @@ from models.resnet import ResNet, ResNetConfig
 from viz import designs, landscape, residuals
 from viz.gradient_flow_charts import first_last_gradients
 from viz.landscape_charts import smoother
+from viz.measures import transformer as tf
 from viz.probe import probe
 from viz.style import fmt
 
@@ -165,8 +166,24 @@ def design_step(depth: int) -> Reveal:
                   dict(zip(table.design, table.ratio_first_to_last, strict=True)), {"traces": traces, "table": table})
 
 
+def transformer_step(depth: int) -> Reveal:
+    """Fresh Post-LN and Pre-LN character transformers, one pass on 16 windows of the corpus: last/first layer's
+    gradient norm (Xiong et al. 2020)."""
+    grads, _, ratios = tf.init_gradients([depth])
+    r = ratios.set_index("variant").ratio
+    post, pre = float(r["Post-LN"]), float(r["Pre-LN"])
+    answer = "about the same in both" if max(post, pre) < 1.1 * min(post, pre) else "Post-LN" if post > pre else "Pre-LN"
+    return Reveal(answer, f"With {depth} layers, the last layer's gradient is {fmt(post)}x the first layer's in "
+                          f"Post-LN and {fmt(pre)}x in Pre-LN. Xiong et al. (2020) found Post-LN's gradient growing "
+                          "toward the output and Pre-LN's flat, which is why Post-LN needs a learning-rate warm-up."
+                          + ("" if post > 1.5 and 1 / 1.5 <= pre <= 1.5 else " Ours shows the direction, less "
+                             "strongly than the paper states: see the full page."),
+                  dict(ratio_post_ln=post, ratio_pre_ln=pre), {"grads": grads, "ratios": ratios})
+
+
 REVEALS = {"identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
-           "lesion": delete_block, "landscape": landscape_step, "designs": design_step}
+           "lesion": delete_block, "landscape": landscape_step, "designs": design_step,
+           "transformer": transformer_step}
 
 STEPS = (
     Step("identity", "The block", "If a residual block's branch outputs F(x) = 0, what does the block compute?",
@@ -191,6 +208,10 @@ STEPS = (
          "last block's, at init?", tuple(DESIGNS), "depth", (20, 56), "designs",
          "Pre-activation, bottleneck, MobileNetV2's inverted residual, DenseNet's concatenation and highway gates all "
          "keep a path that skips the layers."),
+    Step("transformer", "The transformer's stream", "At init, in which transformer does the last layer get the larger "
+         "gradient relative to the first layer?", ("Post-LN", "Pre-LN", "about the same in both"), "layers",
+         (12, 6, 24), "transformer", "Post-LN normalises after each sum, so the skip no longer carries the gradient "
+         "back unchanged; Pre-LN leaves the stream a clean sum."),
 )
 
 
@@ -214,6 +235,8 @@ def query(step: Step, setting) -> dict:
                 "res_n": str(setting)}
     if step.key == "landscape":
         return {"ls_pair": "cifar10 depth 56", "ls_images": str(setting), "ls_steps_1d": "11"}
+    if step.key == "transformer":
+        return {"tf_depth": str(setting)}
     return {"ds_depth": str(setting), "ds_batch": "8"}
 
 

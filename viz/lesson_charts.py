@@ -3,6 +3,7 @@
 import plotly.graph_objects as go
 
 from viz import designs_charts, gradient_flow_charts, landscape_charts, residuals_charts
+from viz.charts import transformer as transformer_charts
 from viz.style import KIND, Caption, layout
 
 
@@ -42,5 +43,7 @@ def chart(step_key, reveal):
         return residuals_charts.single_lesions(t["lesions"])
     if step_key == "landscape":
         return landscape_charts.slice_1d(t["curves"], t["skips"])
+    if step_key == "transformer":
+        return transformer_charts.layer_gradients(t["grads"], t["ratios"], int(t["ratios"].depth.iloc[0]))
     fig, cap = designs_charts.design_gradients(t["traces"])
     return fig, Caption(str(cap), "")

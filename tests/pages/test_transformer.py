@@ -11,7 +11,7 @@ def test_transformer_page_shows_init_charts_then_races():
     assert at.title[0].value == "Transformer stream"
     assert len(charts(at)) == 3
     caps = text(at) + " " + text(at, "markdown") + " " + " ".join(str(e.value) for e in at.info)
-    assert "At 4 layers Post-LN's gradient" in caps and "Xiong et al." in caps and "Per token, the stream" in caps
+    assert "At 4 layers Post-LN's last layer gets" in caps and "Xiong et al." in caps and "Per token, the stream" in caps
     at.multiselect(key="tf_noskip").set_value([1, 2]).run()
     assert not at.exception and not at.error and len(charts(at)) == 3
     at.session_state["tf_race_depth"] = 2

@@ -83,6 +83,9 @@ def test_xiong_claim_as_measured_at_depth_12():
     assert pre.iloc[-1] > pre.iloc[1]  # never normalised: the Pre-LN stream grows
     _, cap = charts.layer_gradients(grads, ratios, 12)
     assert charts.fmt(r["Post-LN"]) in cap and charts.fmt(r["Pre-LN"]) in cap and "Xiong" in cap
+    last = ratios.set_index("variant")["last"]
+    assert last["Post-LN"] > 2 * last["Pre-LN"]  # Theorem 1: Post-LN's last layer about sqrt(L) times Pre-LN's
+    assert f"gets {charts.fmt(last['Post-LN'] / last['Pre-LN'])}x the gradient of Pre-LN's" in cap.headline
 
 
 def test_agreement_sentence_follows_the_numbers():

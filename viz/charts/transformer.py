@@ -45,14 +45,15 @@ def layer_gradients(grads, ratios, depth: int):
         fig.add_scatter(x=d.layer, y=d.grad_norm, name=v, mode="lines+markers", line=dict(color=COLORS.get(v)))
     layout(fig, f"Gradient norm per layer at init, {depth} layers", "layer (input side to output side)",
            "||dL/dW|| of the layer", log=True, integer_x=True)
-    r = ratios[ratios.depth == depth].set_index("variant").ratio
-    post, pre = float(r.get("Post-LN", math.nan)), float(r.get("Pre-LN", math.nan))
+    r = ratios[ratios.depth == depth].set_index("variant")
+    post, pre = float(r.ratio.get("Post-LN", math.nan)), float(r.ratio.get("Pre-LN", math.nan))
     headline = f"At {depth} layers Post-LN's gradient {_trend(post)}; Pre-LN's {_trend(pre)}."
-    last = ratios[ratios.depth == depth].set_index("variant")["last"]
-    extra = (f" Post-LN's last layer gets {fmt(float(last['Post-LN'] / last['Pre-LN']))}x the gradient of Pre-LN's "
-             "last layer (the paper: about sqrt(L) times, from Theorem 1)." if {"Post-LN", "Pre-LN"} <= set(last.index)
-             else "")
-    extra += f" Without skips the last layer gets {fmt(float(r['no skip']))}x the first's." if "no skip" in r else ""
+    if {"Post-LN", "Pre-LN"} <= set(r.index):
+        lead = float(r["last"]["Post-LN"] / r["last"]["Pre-LN"])
+        headline = (f"At {depth} layers Post-LN's last layer gets {fmt(lead)}x the gradient of Pre-LN's (the paper's "
+                    f"bounds differ by sqrt({depth}) = {fmt(math.sqrt(depth))}x); from first layer to last, Post-LN's "
+                    f"gradient {_trend(post)}, Pre-LN's {_trend(pre)}.")
+    extra = f" Without skips the last layer gets {fmt(float(r.ratio['no skip']))}x the first's." if "no skip" in r.index else ""
     return fig, Caption(f"{headline}{extra} {agreement(post, pre)} The paper: {PAPER} Ours: one forward and backward "
                         "pass of freshly initialised character transformers on the same batch of the shipped corpus; "
                         "a layer's norm is over its four weight matrices (attention qkv and output, MLP in and out).",
