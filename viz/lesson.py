@@ -15,6 +15,7 @@ from models.blocks import DESIGNS
 from models.data import SAMPLE, SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz import designs, landscape, residuals
+from viz.charts.transformer import agreement as charts_agreement
 from viz.gradient_flow_charts import first_last_gradients
 from viz.landscape_charts import smoother
 from viz.measures import transformer as tf
@@ -167,18 +168,19 @@ def design_step(depth: int) -> Reveal:
 
 
 def transformer_step(depth: int) -> Reveal:
-    """Fresh Post-LN and Pre-LN character transformers, one pass on 16 windows of the corpus: last/first layer's
-    gradient norm (Xiong et al. 2020)."""
+    """Fresh Post-LN and Pre-LN character transformers, one pass on 16 windows of the corpus: the last layer's
+    gradient norm in each, and each one's last/first layer ratio (Xiong et al. 2020)."""
     grads, _, ratios = tf.init_gradients([depth])
-    r = ratios.set_index("variant").ratio
-    post, pre = float(r["Post-LN"]), float(r["Pre-LN"])
+    r = ratios.set_index("variant")
+    post, pre = float(r["last"]["Post-LN"]), float(r["last"]["Pre-LN"])
     answer = "about the same in both" if max(post, pre) < 1.1 * min(post, pre) else "Post-LN" if post > pre else "Pre-LN"
-    return Reveal(answer, f"With {depth} layers, the last layer's gradient is {fmt(post)}x the first layer's in "
-                          f"Post-LN and {fmt(pre)}x in Pre-LN. Xiong et al. (2020) found Post-LN's gradient growing "
-                          "toward the output and Pre-LN's flat, which is why Post-LN needs a learning-rate warm-up."
-                          + ("" if post > 1.5 and 1 / 1.5 <= pre <= 1.5 else " Ours shows the direction, less "
-                             "strongly than the paper states: see the full page."),
-                  dict(ratio_post_ln=post, ratio_pre_ln=pre), {"grads": grads, "ratios": ratios})
+    rp, rq = float(r.ratio["Post-LN"]), float(r.ratio["Pre-LN"])
+    return Reveal(answer, f"With {depth} layers, Post-LN's last layer gets a gradient of {fmt(post)}, Pre-LN's "
+                          f"{fmt(pre)}: {fmt(post / pre)}x (Xiong et al. 2020 bound them O(1) against O(1/sqrt(L)): "
+                          f"sqrt({depth}) = {fmt(depth ** 0.5)}x). From first layer to last, Post-LN's gradient changes "
+                          f"{fmt(rp)}x and Pre-LN's {fmt(rq)}x. " + charts_agreement(rp, rq),
+                  dict(last_post_ln=post, last_pre_ln=pre, ratio_post_ln=rp, ratio_pre_ln=rq),
+                  {"grads": grads, "ratios": ratios})
 
 
 REVEALS = {"identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
@@ -208,10 +210,10 @@ STEPS = (
          "last block's, at init?", tuple(DESIGNS), "depth", (20, 56), "designs",
          "Pre-activation, bottleneck, MobileNetV2's inverted residual, DenseNet's concatenation and highway gates all "
          "keep a path that skips the layers."),
-    Step("transformer", "The transformer's stream", "At init, in which transformer does the last layer get the larger "
-         "gradient relative to the first layer?", ("Post-LN", "Pre-LN", "about the same in both"), "layers",
-         (12, 6, 24), "transformer", "Post-LN normalises after each sum, so the skip no longer carries the gradient "
-         "back unchanged; Pre-LN leaves the stream a clean sum."),
+    Step("transformer", "The transformer's stream", "At init, in which transformer does the last layer (next to the "
+         "output) get the larger gradient?", ("Post-LN", "Pre-LN", "about the same in both"), "layers",
+         (12, 6, 24), "transformer", "Pre-LN's stream is a clean sum that grows with depth, and each layer's normalised input "
+         "makes its share of the output, and so its gradient, smaller; Post-LN renormalises after every sum."),
 )
 
 

@@ -25,7 +25,7 @@ def oracle(model, x, y, skips):
     params = dict(net.named_parameters())
     grads = torch.autograd.grad(loss, [params[n] for n in names] + outs)
     norms = {n.removesuffix(".weight"): float(g.norm()) for n, g in zip(names, grads)}
-    return float(loss.detach()), norms, [float(o.norm()) for o in outs], [float(g.norm()) for g in grads[len(names):]]
+    return float(loss.detach()), norms, [float(o.detach().norm()) for o in outs], [float(g.norm()) for g in grads[len(names):]]
 
 
 @pytest.mark.parametrize("variant", T.VARIANTS)
@@ -72,11 +72,11 @@ def test_probe_leaves_the_transformer_untouched():
 
 @pytest.mark.slow
 def test_xiong_claim_as_measured_at_depth_12():
-    """Xiong et al. 2020: at init Post-LN's gradient grows toward the output, Pre-LN's does not. Measured here, the
-    Post-LN last/first ratio is above Pre-LN's, and above 1; the caption says what the numbers say."""
+    """Xiong et al. 2020: at init Post-LN's gradient grows toward the output, Pre-LN's does not, and Post-LN's last
+    layer gets about sqrt(L) times Pre-LN's (Theorem 1). Measured here: the last layers' comparison holds; the
+    per-layer profiles are whatever the pass gives (not asserted), and the caption says agree or disagree from them."""
     grads, streams, ratios = T.init_gradients([12])
     r = ratios.set_index("variant").ratio
-    assert r["Post-LN"] > 1 and r["Post-LN"] > 1.3 * r["Pre-LN"]
     s = streams[streams.variant == "Post-LN"].stream_norm.iloc[1:]
     assert s.to_numpy() == pytest.approx(math.sqrt(64), rel=1e-3)  # LayerNorm after every sublayer: ||h|| = sqrt(d)
     pre = streams[streams.variant == "Pre-LN"].stream_norm
@@ -86,6 +86,7 @@ def test_xiong_claim_as_measured_at_depth_12():
     last = ratios.set_index("variant")["last"]
     assert last["Post-LN"] > 2 * last["Pre-LN"]  # Theorem 1: Post-LN's last layer about sqrt(L) times Pre-LN's
     assert f"gets {charts.fmt(last['Post-LN'] / last['Pre-LN'])}x the gradient of Pre-LN's" in cap.headline
+    assert charts.agreement(r["Post-LN"], r["Pre-LN"]) in cap
 
 
 def test_agreement_sentence_follows_the_numbers():
