@@ -67,7 +67,7 @@ with ui.controls("Training settings"), ui.url_bound({"tf_race_depth": "number of
     lr = c[1].select_slider("Learning rate", [3e-4, 1e-3, 3e-3, 1e-2], value=3e-3, key="tf_lr", bind="query-params",
                             format_func=lambda v: f"{v:g}")
     steps = c[2].select_slider("Steps", [30, 60, 100, 150], value=100, key="tf_steps", bind="query-params",
-                               help="About 15 s per 100 steps per model on two free cores.")
+                               help="At 12 layers, 100 steps of both models took about a minute on 2 shared CPU cores.")
 if st.button("Race Post-LN and Pre-LN", type="primary", key="tf_race") or st.session_state.get("tf_raced"):
     st.session_state.tf_raced = True
     with ui.guard("train the two transformers"):

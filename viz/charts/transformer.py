@@ -86,9 +86,12 @@ def stream_norms(streams, depth: int):
     end = s.groupby("variant", sort=False).stream_norm.agg(["first", "last"])
     parts = [f"{v} from {fmt(float(a))} to {fmt(float(b))}" for v, (a, b) in end.iterrows()]
     headline = "Per token, the stream goes " + "; ".join(parts) + "."
-    return fig, Caption(f"{headline} Post-LN normalises the stream after every sublayer, so its norm is sqrt(d) "
-                        "throughout; Pre-LN adds each sublayer's output to a stream it never normalises, so the "
-                        "stream grows with depth and each new sublayer changes it relatively less.", headline)
+    pre = s[s.variant == "Pre-LN"].stream_norm
+    grows = (f"; here Pre-LN's stream grows {fmt(float(pre.iloc[-1] / pre.iloc[1]))}x from layer 1 to layer {depth}"
+             if len(pre) > 2 else "")
+    return fig, Caption(f"{headline} Post-LN normalises the stream after every sublayer (at init its norm per token is "
+                        "sqrt(d_model)); Pre-LN adds each sublayer's output to a stream it never normalises, so each new "
+                        f"sublayer changes it relatively less as it grows{grows}.", headline)
 
 
 def race(losses, summary, lr: float, chance: float, unigram: float):
