@@ -10,7 +10,7 @@ A run is finished at its script_finished FINISHED_SUCCESSFULLY; an exception ele
 a page-not-found or a timeout is an error. Cross-talk checks: each run's captions name its session's own depth only and
 its numbers equal what PyTorch computes here, as the page does. --browsers N adds N real Chromium sessions
 (Playwright) alongside, as the end-to-end check. A warm-up session runs first (the teacher), and
-the class starts once the app's own start-up warm-up (pages/warmup.py) has finished, as it would before a lesson.
+the class starts once the app's own start-up warm-up (frame/warmup.py) has finished, as it would before a lesson.
 
 Prints, per scenario: completed sessions, errors, cross-talk checks, p50/p95 seconds to a finished run (per step and
 over all runs), server CPU seconds per session and the arithmetic that bounds the last session's wait (server CPU
@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pages.visitor import Session  # noqa: E402 (the protocol client, shared with the warm-up)
+from frame.visitor import Session  # noqa: E402 (the protocol client, shared with the warm-up)
 
 # ==== SCENARIOS: the one table to adapt when pages change paths, widget keys or texts ===========================
 # A step is (page url path, {widget key: value} sent as that page's query string: a link or a page switch), or
@@ -149,8 +149,8 @@ def expect(page: str, s: dict, memo: dict) -> str | None:
     seed, batch = (int(s["seed"]), int(s["batch"])) if page == GF else (0, 16)
     key = (page, depth, seed, batch)
     if key not in memo:
-        model = ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD), seed=seed)  # pages.ui.init_model
-        x, y = make_shapes("test", n=batch, seed=seed)  # pages.ui.shapes_batch
+        model = ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD), seed=seed)  # frame.ui.init_model
+        x, y = make_shapes("test", n=batch, seed=seed)  # frame.ui.shapes_batch
         x = x.float() / 255
         traces = [probe(model, x, y, skip=[sk] * len(model.blocks), bn_mode="train") for sk in (True, False)]
         charts = _charts()
@@ -315,7 +315,7 @@ def cache_bytes(url: str) -> dict:
 
 
 def wait_for_app_warmup(log: Path, since: float, limit: float):
-    """Seconds from `since` until the app's own start-up warm-up (pages/warmup.py, started by the first visit) logged
+    """Seconds from `since` until the app's own start-up warm-up (frame/warmup.py, started by the first visit) logged
     that it finished, as before a class; None when it did not within `limit` seconds or is switched off."""
     end = time.monotonic() + limit
     while time.monotonic() < end and os.environ.get("SKIPLAB_WARMUP", "1") != "0":

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from frame import ui
 from models.blocks import DESIGNS
-from pages import ui
 from viz import designs as D
 from viz import designs_charts as dc
 from viz import gradient_flow_charts as charts

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from frame import ui
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
-from pages import ui
 from viz import gradient_flow_charts as charts
 from viz import network_charts
 from viz.style import fmt

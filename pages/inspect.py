@@ -2,11 +2,11 @@
 
 import streamlit as st
 
+from frame import ui
 from models import zoo
 from models.data import SHAPES_CLASSES
 from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
-from pages import ui
 from viz import inspect as I
 from viz import inspect_charts as ch
 from viz import network_charts

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+from frame import ui
 from models import zoo
 from models.data import SAMPLE, load_dataset, make_shapes, on_disk, subset
 from models.resnet import ResNetConfig
-from pages import ui
 from viz import landscape as ls
 from viz import landscape_charts as lc
 

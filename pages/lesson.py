@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import ui
+from frame import ui
 from viz import lesson as L
 from viz import lesson_charts
 

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from pages import ui
+from frame import ui
 from viz import residuals as R
 from viz import residuals_charts as rc
 

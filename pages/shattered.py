@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+from frame import ui
 from models import zoo
 from models.data import dataset_info, make_shapes, which_test_split
 from models.resnet import ResNetConfig
-from pages import ui
 from viz import shattered as sh
 from viz import shattered_charts as sc
 

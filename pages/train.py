@@ -5,11 +5,11 @@ import time
 
 import streamlit as st
 
+from frame import ui
 from models import zoo
 from models.data import data_root, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
-from pages import ui
 from viz import train as vt
 from viz import train_charts as tc
 

@@ -168,7 +168,7 @@ def report(at):
 def test_the_report_collects_inspects_charts(tiny_zoo):
     # Inspect draws one view at a time under the network picture (issue 16): the report collects what each view draws;
     # over the four views, all ten charts: the image, its 32x32 and the top-5, the picture, then the views' charts
-    from pages.report import html_file
+    from frame.report import html_file
 
     caps = ""
     for view, n in (("The block", 5), ("Its channels", 5), ("Every block", 6), ("Why (Captum)", 6)):

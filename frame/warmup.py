@@ -1,5 +1,5 @@
 """The start-up warm-up (issue 16): once per server process, right after its first visit, a headless visitor
-(pages/visitor.py) opens every page of the navigation at its defaults, reveals every Lesson step, then opens the
+(frame/visitor.py) opens every page of the navigation at its defaults, reveals every Lesson step, then opens the
 other views a class switches to (SWITCHES), over Streamlit's own protocol, as a browser would. The pages' own code computes each default view and keeps it in the
 caches all sessions share (st.cache_data, st.cache_resource), so a class's first clicks find it there. Nothing is
 stored or written by hand: the cache is filled by the real computation, as any visitor's visit would fill it.
@@ -12,18 +12,24 @@ Off with SKIPLAB_WARMUP=0 (for a measurement of cold pages). Its progress and ti
 (logger "skiplab.warmup"), one line per visit and a last line "warm-up finished ...". Not a page."""
 
 import asyncio
+import logging
 import os
 import threading
 import time
 
 import streamlit as st
-from streamlit.logger import get_logger
 
-from pages import streamlit_internals as internals
-from pages.visitor import Session
+from frame import streamlit_compat as compat
+from frame.visitor import Session
 from viz.lesson import STEPS
 
-LOG = get_logger("skiplab.warmup")
+LOG = logging.getLogger("skiplab.warmup")  # to the server's log (stderr), as Streamlit's own lines
+if not LOG.handlers:
+    _to_stderr = logging.StreamHandler()
+    _to_stderr.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(message)s", "%Y-%m-%d %H:%M:%S"))
+    LOG.addHandler(_to_stderr)
+    LOG.setLevel(logging.INFO)
+    LOG.propagate = False
 HEADER = "X-Skiplab-Warmup"  # sent by the warm-up's visitor
 TIMEOUT_S = 600.0  # one visit's limit: a visit this slow is logged and the warm-up goes on with the next page
 # After a page's default view, the other views a class switches to, each a change of one control from the page's
@@ -65,11 +71,11 @@ def yield_to_visitors():
 def start(page_paths: list[str]) -> bool:
     """Start the warm-up in a background thread unless it has started in this process, is switched off, or the
     app is not being served (AppTest, a bare `python app.py`). True when this call started it."""
-    if os.environ.get("SKIPLAB_WARMUP", "1") == "0" or not internals.serving():
+    if os.environ.get("SKIPLAB_WARMUP", "1") == "0" or not compat.serving():
         return False
     if not _started.acquire(blocking=False):
         return False
-    url = internals.own_url()
+    url = own_url()
     threading.Thread(target=lambda: asyncio.run(visit_all(url, plan(page_paths))), name="skiplab-warmup",
                      daemon=True).start()
     return True
@@ -99,3 +105,11 @@ async def visit_all(url: str, visits: list[tuple], timeout: float = TIMEOUT_S) -
     LOG.info("warm-up finished: %d visits in %.1f s, %d with errors", len(done), time.monotonic() - t0,
              sum(bool(e) for *_, e in done))
     return done
+
+
+def own_url() -> str:
+    """This server's own address as seen from the machine it runs on: http://host:port[/base]."""
+    host = st.get_option("server.address") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost") else host
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"http://{host}:{st.get_option('server.port')}" + (f"/{base}" if base else "")

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from pages import streamlit_internals as internals
+from frame import streamlit_compat as compat
 
 _RANGES = "_skiplab_link_ranges"  # {key: "seed (0 to 10000)"}: what a number input bound by `number_input` takes
 
@@ -53,7 +53,7 @@ def url_bound(labels: dict | None = None):
         v = st.session_state[k]
         if st.query_params.get_all(k) == raw:  # Streamlit kept it as written: taken
             continue
-        choices = internals.choice_texts(k)
+        choices = compat.choice_texts(k)
         if choices is not None and raw and all(r in choices for r in raw):  # valid, dropped as the default
             continue
         if isinstance(v, (list, tuple)):
@@ -82,7 +82,7 @@ def drop_infinite_link_values():
     bad = {k: v for k in st.query_params for v in st.query_params.get_all(k) if _infinite(v)}
     if not bad:
         return
-    internals.remove_link_values(bad)
+    compat.remove_link_values(bad)
     for k, v in bad.items():
         st.info(f"The link's {_code(k + '=' + v)} is not a number skiplab can use; using the default.",
                 icon=":material/link_off:")

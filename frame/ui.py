@@ -4,14 +4,9 @@
 import streamlit as st
 import torch
 
-from models import zoo
-from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes, which_test_split
-from models.resnet import ResNet, ResNetConfig
-from pages import streamlit_internals as internals
-
 # The pages' one entry to the shared glue: ui.url_bound, ui.show_chart, ui.zoo_catalog, ...
-from pages.catalog import WHO_SEES, remember_mine, zoo_catalog  # noqa: F401
-from pages.draw import (  # noqa: F401
+from frame.catalog import WHO_SEES, remember_mine, zoo_catalog  # noqa: F401
+from frame.draw import (  # noqa: F401
     controls,
     csv_download,
     follow_new,
@@ -22,10 +17,11 @@ from pages.draw import (  # noqa: F401
     show_chart,
     tables_expander,
 )
-from pages.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401
+from frame.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401
+from models import zoo
+from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes, which_test_split
+from models.resnet import ResNet, ResNetConfig
 from viz.probe import Trace, probe
-
-internals.keep_navigation_mode()
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

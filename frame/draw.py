@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pages import report
+from frame import report
 from viz.measure import concat
 
 

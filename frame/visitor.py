@@ -1,9 +1,11 @@
 """A headless visitor: Streamlit's own websocket protocol (ws://host:port/_stcore/stream, protobuf BackMsg and
 ForwardMsg, as the 1.67 frontend speaks it), so a page can be run on a live server without a browser. Used by the
-start-up warm-up (pages/warmup.py) and by the load benchmark (bench/load.py). Not a page."""
+start-up warm-up (frame/warmup.py) and by the load benchmark (bench/load.py). Not a page."""
 
 import time
 from urllib.parse import urlencode
+
+from frame import streamlit_compat as compat
 
 WIDGET_FIELD = {"selectbox": "string_value", "radio": "string_value", "text_input": "string_value",
                 "number_input": "double_value", "checkbox": "bool_value", "multiselect": "string_array_value",
@@ -82,7 +84,6 @@ class Session:
         from streamlit.proto.Alert_pb2 import Alert
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
         from streamlit.proto.Markdown_pb2 import Markdown
-        from streamlit.runtime.state.common import user_key_from_element_id
 
         texts, captions, errors, widgets = [], [], [], {}
         t0 = time.monotonic()
@@ -119,7 +120,7 @@ class Session:
                         captions.append(sub.body)
                 wid = getattr(sub, "id", "") if ek not in ("exception", "alert") else ""
                 if isinstance(wid, str) and wid.startswith("$$ID"):
-                    key = user_key_from_element_id(wid)
+                    key = compat.user_key(wid)
                     if key:
                         widgets[key] = (wid, ek, sub)
             elif kind == "script_finished":

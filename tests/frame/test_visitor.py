@@ -1,9 +1,9 @@
-"""pages/visitor.py speaks Streamlit's websocket protocol as the frontend does (the warm-up and bench/load.py use it).
+"""frame/visitor.py speaks Streamlit's websocket protocol as the frontend does (the warm-up and bench/load.py use it).
 Its messages are checked here field by field; tests/e2e/test_warmup.py runs it against a real server."""
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from pages import visitor
+from frame import visitor
 
 
 def test_rerun_backmsg_round_trips():
