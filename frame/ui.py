@@ -17,6 +17,7 @@ from frame.draw import (  # noqa: F401
     show_chart,
     tables_expander,
 )
+from frame.framing import require_frame  # noqa: F401
 from frame.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401
 from models import zoo
 from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes, which_test_split

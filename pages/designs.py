@@ -8,6 +8,8 @@ from viz import designs as D
 from viz import designs_charts as dc
 from viz import gradient_flow_charts as charts
 
+ui.require_frame(__file__)
+
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def traces(depth: int, batch: int, seed: int, bn_mode: str):

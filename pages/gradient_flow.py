@@ -9,6 +9,8 @@ from viz import gradient_flow_charts as charts
 from viz import network, network_charts
 from viz.style import fmt
 
+ui.require_frame(__file__)
+
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 
 

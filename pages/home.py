@@ -9,6 +9,8 @@ from viz import gradient_flow_charts as charts
 from viz import network_charts
 from viz.style import fmt
 
+ui.require_frame(__file__)
+
 # What the app's own probe shows (python -m viz.probe --depth 56 ...: seed 0, 32 shapes images, at init);
 # tests/viz/test_network.py runs those probes and checks every number and claim of this text.
 TRUTH = (

@@ -12,6 +12,8 @@ from viz import inspect_charts as ch
 from viz import network_charts
 from viz.attribution import attribute_all
 
+ui.require_frame(__file__)
+
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def model_and_classes(name, sha256):  # the model, its class names, its gallery; sha256 keys the cache on the weights

@@ -10,6 +10,8 @@ from models.resnet import ResNetConfig
 from viz import landscape as ls
 from viz import landscape_charts as lc
 
+ui.require_frame(__file__)
+
 EXPECTED = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plain56"]
 DEFAULTS = ["cifar10 depth 56", "shapes depth 20"]  # our trained twins, CIFAR-10 first (He et al.'s Fig. 6 pair)
 FRESH = "untrained depth 20"

@@ -6,6 +6,8 @@ from frame import ui
 from viz import lesson as L
 from viz import lesson_charts
 
+ui.require_frame(__file__)
+
 STEPS, N = L.STEPS, len(L.STEPS)
 
 

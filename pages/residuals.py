@@ -7,6 +7,8 @@ from frame import ui
 from viz import residuals as R
 from viz import residuals_charts as rc
 
+ui.require_frame(__file__)
+
 WANTED = ["resnet20", "plain20", "resnet56", "plain56", "resnet110", "plain110"]  # He et al.'s Fig. 7 set
 VIEWS = ["Residual sizes", "Lesions", "Gradient paths", "Switches"]  # (their values are what a link holds)
 CHUNK = 250

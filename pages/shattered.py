@@ -10,6 +10,8 @@ from models.resnet import ResNetConfig
 from viz import shattered as sh
 from viz import shattered_charts as sc
 
+ui.require_frame(__file__)
+
 DEPTHS = (1, 2, 4, 8, 16, 32, 50)
 FRESH = "untrained depth 20"  # freshly initialised shapes twins
 

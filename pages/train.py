@@ -13,6 +13,8 @@ from models.train import Recipe, as_data, train
 from viz import train as vt
 from viz import train_charts as tc
 
+ui.require_frame(__file__)
+
 TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models.train.as_data's test_limit)
 
 st.title("Train")
