@@ -22,16 +22,23 @@ _this_run = threading.local()  # each script run has a thread of its own
 @contextmanager
 def framed():
     """app.py runs the page inside this: the page's require_frame sees it is framed."""
-    _this_run.framed = True
+    _this_run.framed, _this_run.page_file = True, None
     try:
         yield
     finally:
         _this_run.framed = False
 
 
+def page_file() -> str | None:
+    """The file of the page this run framed (after the page ran), or None."""
+    return getattr(_this_run, "page_file", None)
+
+
 def require_frame(page_file: str):
-    """A page's first call: outside the frame (a fresh server's legacy mode), rerun the app so it frames this page."""
+    """A page's first call: outside the frame (a fresh server's legacy mode), rerun the app so it frames this page.
+    Inside the frame it notes the page's file (`page_file()`: the HTML report reads the page's control labels)."""
     if getattr(_this_run, "framed", False):
+        _this_run.page_file = page_file
         return
     # The page beside a stand-in default page: a default page's URL is the app's root, so alone it would not match the
     # link (Streamlit would show "Page not found").

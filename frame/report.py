@@ -1,9 +1,14 @@
 """An HTML report of a page: every chart (with its caption) and table a run drew, in one file that opens offline."""
 
+import ast
 import datetime
+import functools
 import html
+from pathlib import Path
 
 import streamlit as st
+
+from frame import framing
 
 _REPORT = "_skiplab_report"
 _REPORT_MAX = 60  # items per run: a page that draws in a loop cannot grow a session without bound
@@ -33,7 +38,7 @@ def html_file(title: str, items: list, settings: dict | None = None) -> str:
            ".cap{color:#555;margin:0 0 2em}</style></head><body>"),
            f"<h1>skiplab: {esc(title)}</h1><p class='cap'>Made {when}."]
     if settings:
-        out.append(" Settings: " + esc(", ".join(f"{k}={v}" for k, v in settings.items())) + ".")
+        out.append(" Settings: " + esc("; ".join(f"{label}: {value}" for label, value in settings.items())) + ".")
     out.append("</p>")
     plotlyjs = True
     for kind, obj, text in items:
@@ -63,14 +68,44 @@ def download(where, title: str):
                                f"{sum(k == 'table' for k, _, _ in items)} tables, one file that opens offline.")
 
 
-def settings_of_run() -> dict:
-    """Every setting of this run, defaults included: the session's widget values of simple types ({key: text}), so a
-    report of a default view still says what it was made with."""
-    simple = (bool, int, float, str)
-    out = {}
-    for k in sorted(st.session_state):
-        v = st.session_state[k]
-        if k.startswith("_") or not (isinstance(v, simple) or (isinstance(v, (list, tuple)) and all(isinstance(x, simple) for x in v))):
+# The widgets whose value is a setting a person chooses (buttons, downloads, uploads and links are not settings)
+SETTING_WIDGETS = {"checkbox", "color_picker", "date_input", "multiselect", "number_input", "pills", "radio",
+                   "segmented_control", "select_slider", "selectbox", "slider", "text_input", "time_input", "toggle"}
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+@functools.lru_cache(maxsize=32)
+def control_labels(source_file: str) -> dict[str, str]:
+    """{widget key: its label} of the setting widgets a script draws, in the order it draws them: every call of a
+    SETTING_WIDGETS function (st.selectbox, a column's .radio, ui.number_input, ...) with a constant key, its label
+    the call's first text argument (the key where the label is computed)."""
+    found = []
+    for call in ast.walk(ast.parse(Path(source_file).read_text())):
+        name = getattr(call.func, "attr", getattr(call.func, "id", None)) if isinstance(call, ast.Call) else None
+        if name not in SETTING_WIDGETS:
             continue
-        out[k] = "&".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v).lower() if isinstance(v, bool) else str(v)
-    return out
+        key = next((k.value.value for k in call.keywords if k.arg == "key" and isinstance(k.value, ast.Constant)), None)
+        if not isinstance(key, str):
+            continue
+        texts = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        texts += [k.value.value for k in call.keywords if k.arg == "label" and isinstance(k.value, ast.Constant)]
+        found.append((call.lineno, call.col_offset, key, texts[0] if texts else key))
+    return {key: label for _, _, key, label in sorted(found)}
+
+
+def in_words(value) -> str:
+    """A widget's value as a person reads it: on/off, a list joined by commas, numbers as shown."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(in_words(v) for v in value) if value else "none"
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def settings_of_run() -> dict:
+    """The settings of this run as {control label: value in words}: every setting widget the frame (app.py) and the
+    page drew, defaults included, so a report of a default view still says what it was made with. Never a button,
+    a download or a key the code keeps for itself."""
+    sources = [str(APP)] + ([framing.page_file()] if framing.page_file() else [])
+    return {label: in_words(st.session_state[key]) for source in sources
+            for key, label in control_labels(source).items() if key in st.session_state}
