@@ -1,4 +1,4 @@
-"""The one module that reaches into Streamlit's private modules, for four things its public API does not offer.
+"""The one module that reaches into Streamlit's private modules, for five things its public API does not offer.
 
 Each use names the public API that is missing and is guarded: if a Streamlit release moves or renames what it
 reaches for, the use falls back to a degraded but safe behaviour (said in its docstring) or fails with a sentence
@@ -6,6 +6,8 @@ saying what to do, never with a bare AttributeError deep in a page. tests/frame/
 every use on the installed Streamlit and fails loudly when one of them stops working, so a new release is checked
 before it reaches a class. Everything else in skiplab imports only public Streamlit (tests/test_house.py checks).
 """
+
+from types import SimpleNamespace
 
 import streamlit as st
 
@@ -73,3 +75,19 @@ def user_key(element_id: str) -> str:
     except ImportError as e:
         raise StreamlitChanged("the widget keys in its protocol", e) from e
     return user_key_from_element_id(element_id)
+
+
+def protocol() -> SimpleNamespace:
+    """Streamlit's websocket protocol messages (BackMsg, ForwardMsg, WidgetState, Alert, Markdown), for the
+    warm-up's visitor (frame/visitor.py). RuntimeError with what to do when Streamlit changed."""
+    # Missing public API: none for a client of the websocket protocol; these messages are its frontend's own.
+    try:
+        from streamlit.proto.Alert_pb2 import Alert
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        from streamlit.proto.Markdown_pb2 import Markdown
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+    except ImportError as e:
+        raise StreamlitChanged("its protocol messages", e) from e
+    return SimpleNamespace(Alert=Alert, BackMsg=BackMsg, ForwardMsg=ForwardMsg, Markdown=Markdown,
+                           WidgetState=WidgetState)

@@ -15,7 +15,7 @@ WIDGET_FIELD = {"selectbox": "string_value", "radio": "string_value", "text_inpu
 def client_state(query: str, page_name="", page_hash="", widgets=(), url=""):
     """The ClientState of a rerun_script BackMsg as the frontend fills it: a first load names the page by its URL
     path (page_name) and sends no widget states; later reruns name it by its script hash."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
+    BackMsg = compat.protocol().BackMsg
 
     m = BackMsg()
     cs = m.rerun_script
@@ -27,7 +27,7 @@ def client_state(query: str, page_name="", page_hash="", widgets=(), url=""):
 
 def widget_state(wid: str, kind: str, proto, value):
     """One widget's new value, in the field its kind uses (streamlit/elements/widgets/*: value_type=...)."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    WidgetState = compat.protocol().WidgetState
 
     s = WidgetState(id=wid)
     field = "string_array_value" if kind == "slider" and proto.options else WIDGET_FIELD.get(kind, "double_array_value")
@@ -81,9 +81,8 @@ class Session:
         return await self.run(client_state(self.query, page_hash=self.pages[page]))  # a page switch
 
     async def run(self, msg: bytes):
-        from streamlit.proto.Alert_pb2 import Alert
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-        from streamlit.proto.Markdown_pb2 import Markdown
+        proto = compat.protocol()
+        Alert, ForwardMsg, Markdown = proto.Alert, proto.ForwardMsg, proto.Markdown
 
         texts, captions, errors, widgets = [], [], [], {}
         t0 = time.monotonic()
