@@ -7,15 +7,19 @@ server the first visitor's first run does not run app.py but, for a link such as
 Two public means keep that visitor in the frame:
 - .streamlit/config.toml sets client.showSidebarNavigation = false, so the legacy mode's list of the folder's files
   is never drawn; the frame draws its own links to the navigation's pages (app.py, st.page_link).
-- Each page calls `require_frame(__file__)` first. Run outside the frame, it calls st.navigation (which ends the
-  legacy mode for the whole server) with the page itself, so the link resolves to it, and st.rerun(): the rerun runs
-  app.py, which draws the frame around the same page. Inside the frame it does nothing. Not a page."""
+- Each page calls `require_frame(__file__)` first. Run outside the frame, it runs app.py in the same script run:
+  app.py's st.navigation ends the legacy mode for the whole server and resolves the link to this same page, which
+  it runs inside the frame; then the bare run stops. In the same run, not a rerun, so a click that started the run
+  is not lost (AppTest starts every run in the legacy mode). Inside the frame it does nothing. Not a page."""
 
+import runpy
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 
+APP = Path(__file__).resolve().parents[1] / "app.py"
 _this_run = threading.local()  # each script run has a thread of its own
 
 
@@ -35,16 +39,10 @@ def page_file() -> str | None:
 
 
 def require_frame(page_file: str):
-    """A page's first call: outside the frame (a fresh server's legacy mode), rerun the app so it frames this page.
-    Inside the frame it notes the page's file (`page_file()`: the HTML report reads the page's control labels)."""
+    """A page's first call: outside the frame (a fresh server's legacy mode), run the app, which frames this page,
+    and stop the bare run. Inside the frame it notes the page's file (`page_file()`: the report reads its labels)."""
     if getattr(_this_run, "framed", False):
         _this_run.page_file = page_file
         return
-    # The page beside a stand-in default page: a default page's URL is the app's root, so alone it would not match the
-    # link (Streamlit would show "Page not found").
-    st.navigation([st.Page(_stand_in, default=True), st.Page(page_file)], position="hidden")
-    st.rerun()
-
-
-def _stand_in():
-    """The default page of require_frame's one-off navigation; never run (the rerun runs app.py's navigation)."""
+    runpy.run_path(str(APP), run_name="__main__")  # its st.navigation resolves the link to this page and runs it
+    st.stop()
