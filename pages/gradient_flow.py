@@ -7,7 +7,7 @@ from models.resnet import ResNetConfig
 from pages import ui
 from viz import gradient_flow_charts as charts
 from viz import network, network_charts
-from viz.style import fmt
+from viz.charts.style import fmt
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 

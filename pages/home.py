@@ -7,7 +7,7 @@ from models.resnet import ResNetConfig
 from pages import ui
 from viz import gradient_flow_charts as charts
 from viz import network_charts
-from viz.style import fmt
+from viz.charts.style import fmt
 
 # What the app's own probe shows (python -m viz.probe --depth 56 ...: seed 0, 32 shapes images, at init);
 # tests/viz/test_network.py runs those probes and checks every number and claim of this text.

@@ -22,7 +22,7 @@ from captum.attr import (
 )
 from torch import nn
 
-from viz.measure import private_copy
+from viz.measures.common import private_copy
 
 DESCRIPTIONS = {
     "saliency": "Saliency: the largest absolute gradient of the class score over the three colour channels of each "

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
-from viz.style import Caption, color, fmt, layout
+from viz.charts.style import Caption, color, fmt, layout
 
 
 def main_convs(layers: pd.DataFrame) -> pd.DataFrame:

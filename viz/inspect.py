@@ -1,7 +1,7 @@
 """Look inside every block for one image: x, F(x) and the output act(F(x) + shortcut(x)), top-5 predictions.
 
 The blocks run through the model's block runner (`ResNet.run_blocks`) on a private copy in eval mode
-(`viz.measure.borrowed`), so a cached model is never touched.
+(`viz.measures.common.borrowed`), so a cached model is never touched.
 """
 
 import math
@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from models.data import SAMPLE, SHAPES_CLASSES, dataset_info, load_dataset, make_shapes, on_disk
-from viz.measure import borrowed, norm, ratio
+from viz.measures.common import borrowed, norm, ratio
 
 
 @dataclass

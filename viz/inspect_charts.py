@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.attribution import DESCRIPTIONS
-from viz.style import DIVERGING, STAGES, Caption
+from viz.charts.style import DIVERGING, STAGES, Caption
 
 _AX = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="")
 

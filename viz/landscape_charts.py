@@ -5,8 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from viz.charts.style import Caption, color, fmt, layout
 from viz.landscape import grid, shape_stats, smoothness
-from viz.style import Caption, color, fmt, layout
 
 LOSS_CAP = 10.0  # Li et al.'s contour plots stop at loss 10 (vmax=10); so do ours
 LI_2018 = ("Li et al. 2018 (Fig. 5, CIFAR-10): ResNet-56's surface is smooth and nearly convex around the minimum; "

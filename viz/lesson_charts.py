@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 
 from viz import designs_charts, gradient_flow_charts, landscape_charts, residuals_charts
-from viz.style import KIND, Caption, layout
+from viz.charts.style import KIND, Caption, layout
 
 
 def identity_chart(blocks):

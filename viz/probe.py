@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch.linalg import vector_norm
 
 from models.blocks import Additive
-from viz.measure import borrowed, forward_hooks, moment_std, ratio, share
-from viz.measure import norm as _norm
+from viz.measures.common import borrowed, forward_hooks, moment_std, ratio, share
+from viz.measures.common import norm as _norm
 
 BLOCK_COLUMNS = ["block", "stage", "skip", "dropped", "x_norm", "fx_norm", "out_norm", "residual_ratio", "response_std",
                  "grad_norm", "grad_in_norm", "grad_skip_norm", "grad_branch_norm", "skip_share"]

@@ -6,7 +6,7 @@ Everything works in chunks of test images: a `*_sums` function measures one chun
 sums in a DataFrame, a `*_table` function turns the sums of all chunks into the numbers (so a page can cache
 chunk by chunk, show progress and stop in between). `in_chunks` does the loop for scripts and tests.
 Models are never changed: each function works on a private copy in eval mode (BN running statistics, lent by
-`viz.measure.borrowed`) that shares the model's parameters; no gradient is written to them. Blocks run through the
+`viz.measures.common.borrowed`) that shares the model's parameters; no gradient is written to them. Blocks run through the
 model's block runner, `ResNet.run_blocks`.
 """
 
@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.blocks import Additive
-from viz.measure import as_float, borrowed, chunks, concat, forward_hooks, in_chunks
+from viz.measures.common import as_float, borrowed, chunks, concat, forward_hooks, in_chunks
 from viz.probe import conv_responses
 
 __all__ = ["chunks", "concat", "in_chunks"]  # the chunk helpers, re-exported for the pages and scripts

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.style import FONT, Caption, color, fmt, layout, legend_below, pct
+from viz.charts.style import FONT, Caption, color, fmt, layout, legend_below, pct
 
 HE_FIG7 = ("He et al. 2015 (Fig. 7, CIFAR-10): ResNets respond less than their plain counterparts, and the deeper "
            "ResNet responds less per layer (ResNet-20 > 56 > 110): residual functions are generally closer to zero.")

@@ -3,7 +3,7 @@
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz import gradient_flow_charts as charts
-from viz import style
+from viz.charts import style
 from viz.probe import probe
 
 

@@ -8,8 +8,8 @@ from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz import gradient_flow_charts, network_charts
 from viz import network as net
+from viz.charts.style import fmt
 from viz.probe import Trace, probe
-from viz.style import fmt
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz import residuals as R
-from viz.measure import borrowed
+from viz.measures.common import borrowed
 from viz.probe import probe
 
 
