@@ -4,9 +4,9 @@ import streamlit as st
 
 from models.blocks import DESIGNS
 from pages import ui
-from viz import designs as D
 from viz import designs_charts as dc
 from viz import gradient_flow_charts as charts
+from viz.measures import designs as D
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -6,8 +6,9 @@ from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from pages import ui
 from viz import gradient_flow_charts as charts
-from viz import network, network_charts
+from viz import network_charts
 from viz.charts.style import fmt
+from viz.measures import network
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 

@@ -7,10 +7,10 @@ from models.data import SHAPES_CLASSES
 from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
 from pages import ui
-from viz import inspect as I
 from viz import inspect_charts as ch
 from viz import network_charts
-from viz.attribution import attribute_all
+from viz.measures import inspect as I
+from viz.measures.attribution import attribute_all
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from pages import ui
-from viz import lesson as L
 from viz import lesson_charts
+from viz.measures import lesson as L
 
 STEPS, N = L.STEPS, len(L.STEPS)
 

@@ -21,7 +21,7 @@ from streamlit.logger import get_logger
 
 from pages import streamlit_internals as internals
 from pages.visitor import Session
-from viz.lesson import STEPS
+from viz.measures.lesson import STEPS
 
 LOG = get_logger("skiplab.warmup")
 HEADER = "X-Skiplab-Warmup"  # sent by the warm-up's visitor

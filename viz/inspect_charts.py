@@ -5,8 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.attribution import DESCRIPTIONS
 from viz.charts.style import DIVERGING, STAGES, Caption
+from viz.measures.attribution import DESCRIPTIONS
 
 _AX = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="")
 
@@ -273,7 +273,7 @@ def view(show, ins, here, twin, twin_ins, block, shared, arch):
     the last (the attributions need their own computation): the opened block beside the plain twin's, its strongest
     channels, or every block's maps and residual sizes."""
     from viz import network_charts
-    from viz.inspect import strongest_channels
+    from viz.measures.inspect import strongest_channels
 
     if show == VIEWS[0]:
         maps = [{"x": a.x_maps[block], "F(x)": a.f_maps[block], "out": a.out_maps[block]} for a in (ins, twin_ins)]
@@ -287,9 +287,9 @@ def view(show, ins, here, twin, twin_ins, block, shared, arch):
 
 
 def explained(pixels, att, classes, steps, noise, layer_ig):
-    """The last of VIEWS from `viz.attribution.attribute_all`'s result: the attribution maps and the per-block bars,
+    """The last of VIEWS from `viz.measures.attribution.attribute_all`'s result: the attribution maps and the per-block bars,
     with their tables to download."""
-    from viz.inspect import pixel_table
+    from viz.measures.inspect import pixel_table
 
     return ([attributions(pixels, att, classes, steps, noise), importance(att, layer_ig)],
             [(att.blocks, "inspect-block-importance", "Per-block importance (CSV)"),

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.charts.style import Caption, color, fmt, layout
-from viz.landscape import grid, shape_stats, smoothness
+from viz.measures.landscape import grid, shape_stats, smoothness
 
 LOSS_CAP = 10.0  # Li et al.'s contour plots stop at loss 10 (vmax=10); so do ours
 LI_2018 = ("Li et al. 2018 (Fig. 5, CIFAR-10): ResNet-56's surface is smooth and nearly convex around the minimum; "
@@ -21,7 +21,7 @@ def _stats_sentence(name, df):
 
 
 def smoother(tables, skips) -> str:
-    """One sentence from `viz.landscape.smoothness`: which surface is smoother here, and whether Li et al. agree."""
+    """One sentence from `viz.measures.landscape.smoothness`: which surface is smoother here, and whether Li et al. agree."""
     c = smoothness(tables, skips)
     if c is None:
         return ""

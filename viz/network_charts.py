@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from viz import network as net
 from viz.charts.style import DIVERGING, FONT, KIND, TEMPLATE, Caption, color, fmt, pct
+from viz.measures import network as net
 
 SEQUENTIAL = "Viridis"  # Plotly's perceptual scale: dark = small, yellow = large, readable on a projector
 SIGNAL, GRADIENT = color(6), color(3)  # forward numbers dark grey, backward numbers purple, on every figure

@@ -1,5 +1,5 @@
 """Plotly figures for the Residuals page: each builder returns (fig, caption), the caption computed from the numbers
-drawn, with the paper's finding beside ours and where they differ. Tables come from `viz.residuals`; `tables` are
+drawn, with the paper's finding beside ours and where they differ. Tables come from `viz.measures.residuals`; `tables` are
 dicts {label: DataFrame}: the label is only displayed; each table carries its network's `depth` and `skip` as columns."""
 
 

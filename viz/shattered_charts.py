@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.charts.style import FONT, PLAIN, RESIDUAL, TEMPLATE, Caption, color, fmt, layout
-from viz.shattered import NEVER_TRAINED, Net, autocorrelation, neighbour_correlation, paper_trends
+from viz.measures.shattered import NEVER_TRAINED, Net, autocorrelation, neighbour_correlation, paper_trends
 
 BALDUZZI_2017 = ("Balduzzi et al. 2017 (Fig. 1-2, Theorems 1 and 3): the correlation between gradients at two inputs "
                  "decays like 2^-L in feedforward rectifier nets and like 1/sqrt(L) in resnets with BN.")

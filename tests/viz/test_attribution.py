@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from models.data import make_shapes
 from tests.viz.test_inspect import make
-from viz.attribution import (
+from viz.measures.attribution import (
     DESCRIPTIONS,
     attribute_all,
     block_importance,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from models.resnet import ResNet, ResNetConfig
-from viz.inspect import inspect, strongest_channels
+from viz.measures.inspect import inspect, strongest_channels
 
 
 def make(seed=0, **kw):
@@ -152,8 +152,8 @@ def test_the_original_image_view_says_the_yellow_box_only_when_there_is_one():
     from PIL import Image
 
     from models.uploads import Upload, decode_image
-    from viz.inspect import gallery
     from viz.inspect_charts import original
+    from viz.measures.inspect import gallery
 
     x, y, classes = gallery("shapes", n=4)
     source = f"shapes test #3 (true class: {classes[y[3]]})"

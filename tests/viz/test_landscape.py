@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import landscape as ls
+from viz.measures import landscape as ls
 
 
 @pytest.fixture(scope="module")

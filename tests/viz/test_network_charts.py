@@ -7,8 +7,8 @@ import pytest
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz import gradient_flow_charts, network_charts
-from viz import network as net
 from viz.charts.style import fmt
+from viz.measures import network as net
 from viz.probe import Trace, probe
 
 

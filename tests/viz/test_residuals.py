@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import residuals as R
+from viz.measures import residuals as R
 from viz.measures.common import borrowed
 from viz.probe import probe
 

@@ -12,8 +12,8 @@ import torch
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import shattered as sh
 from viz import shattered_charts as sc
+from viz.measures import shattered as sh
 
 
 def test_one_layer_gradient_is_the_analytic_piecewise_constant_function():

@@ -6,7 +6,7 @@ import pandas as pd
 from models.blocks import DESIGNS, convs_per_block
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig, count_parameters
-from viz.probe import probe
+from viz.measures.probe import probe
 
 COLUMN_NAMES = {"convs_per_block": "convs per block", "grad_first_block": "gradient at first block",
                 "grad_last_block": "gradient at last block", "ratio_first_to_last": "first / last",

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from models.blocks import Additive
 from viz.measures.common import as_float, borrowed, chunks, concat, forward_hooks, in_chunks
-from viz.probe import conv_responses
+from viz.measures.probe import conv_responses
 
 __all__ = ["chunks", "concat", "in_chunks"]  # the chunk helpers, re-exported for the pages and scripts
 

@@ -86,7 +86,7 @@ def look_inside(model, image, classes=None, skip=None, drop=None):
         (Inspection, its probe Trace, the twin's Trace, the twin's Inspection); the traces' loss is the cross-entropy
         of the image's own top class, so their gradients say what the network's answer depends on.
     """
-    from viz.probe import probe
+    from viz.measures.probe import probe
 
     ins = inspect(model, image, classes, skip=skip, drop=drop)
     y, twin = torch.as_tensor(ins.top.cls[:1].to_numpy()), [not model.config.skip] * len(model.blocks)

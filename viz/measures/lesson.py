@@ -14,11 +14,11 @@ from models import zoo
 from models.blocks import DESIGNS
 from models.data import SAMPLE, SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import designs, landscape, residuals
 from viz.charts.style import fmt
 from viz.gradient_flow_charts import first_last_gradients
 from viz.landscape_charts import smoother
-from viz.probe import probe
+from viz.measures import designs, landscape, residuals
+from viz.measures.probe import probe
 
 PUBLISHED = [f"cifar10-resnet{d}-published" for d in (20, 32, 44, 56)]
 
