@@ -30,7 +30,7 @@ from PIL import Image
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNet, ResNetConfig
 from models.uploads import decode_image
-from viz import inspect_charts as ch
+from viz.charts import inspect as ch
 from viz.measures.attribution import attribute_all
 from viz.measures.inspect import inspect, strongest_channels
 

@@ -5,10 +5,10 @@ import streamlit as st
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from pages import ui
-from viz import gradient_flow_charts as charts
-from viz import network_charts
+from viz.charts import gradient_flow as charts
+from viz.charts import network as network_charts
 from viz.charts.style import fmt
-from viz.measures import network
+from viz.measures import gradient_flow, network
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 
@@ -146,6 +146,6 @@ if traces:
 
     with st.expander("The tables behind the charts"):
         for table in ("layers", "blocks"):
-            df = charts.tidy(traces, table)
+            df = gradient_flow.tidy(traces, table)
             st.dataframe(df, hide_index=True, height=240)
             ui.csv_download(df, f"gradient_flow_{table}", f"Download {table} (CSV)")

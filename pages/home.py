@@ -5,8 +5,8 @@ import streamlit as st
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from pages import ui
-from viz import gradient_flow_charts as charts
-from viz import network_charts
+from viz.charts import gradient_flow as charts
+from viz.charts import network as network_charts
 from viz.charts.style import fmt
 
 # What the app's own probe shows (python -m viz.probe --depth 56 ...: seed 0, 32 shapes images, at init);

@@ -7,8 +7,8 @@ from models.data import SHAPES_CLASSES
 from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
 from pages import ui
-from viz import inspect_charts as ch
-from viz import network_charts
+from viz.charts import inspect as ch
+from viz.charts import network as network_charts
 from viz.measures import inspect as I
 from viz.measures.attribution import attribute_all
 

@@ -7,7 +7,7 @@ from models import zoo
 from models.data import SAMPLE, load_dataset, make_shapes, on_disk, subset
 from models.resnet import ResNetConfig
 from pages import ui
-from viz import landscape_charts as lc
+from viz.charts import landscape as lc
 from viz.measures import landscape as ls
 
 EXPECTED = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plain56"]

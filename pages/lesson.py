@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages import ui
-from viz import lesson_charts
+from viz.charts import lesson as lesson_charts
 from viz.measures import lesson as L
 
 STEPS, N = L.STEPS, len(L.STEPS)

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from pages import ui
-from viz import residuals_charts as rc
+from viz.charts import residuals as rc
 from viz.measures import residuals as R
 
 WANTED = ["resnet20", "plain20", "resnet56", "plain56", "resnet110", "plain110"]  # He et al.'s Fig. 7 set

@@ -7,7 +7,7 @@ from models import zoo
 from models.data import dataset_info, make_shapes, which_test_split
 from models.resnet import ResNetConfig
 from pages import ui
-from viz import shattered_charts as sc
+from viz.charts import shattered as sc
 from viz.measures import shattered as sh
 
 DEPTHS = (1, 2, 4, 8, 16, 32, 50)

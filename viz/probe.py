@@ -49,7 +49,8 @@ def main(argv=None):
     else:
         with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200, "display.float_format", "{:.4g}".format):
             print(f"{t.name}  loss {t.loss:.4f}\n\nlayers\n{t.layers}\n\nblocks\n{t.blocks}")
-        from viz.gradient_flow_charts import describe_gradient_ratio, first_last_gradients
+        from viz.charts.gradient_flow import describe_gradient_ratio
+        from viz.measures.gradient_flow import first_last_gradients
 
         print("\n" + describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
 

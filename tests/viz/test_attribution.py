@@ -166,7 +166,7 @@ def test_noise_tunnel_is_reproducible_and_leaves_the_global_generator_alone(imag
 def test_at_few_steps_the_gate_shares_miss_the_gap_and_the_caption_says_so(images):
     """IG over the branch gates is complete only in the limit of many steps: at 8 steps the shares of this image
     miss score(all branches) - score(none) by more than half of it, so a caption may not say they add up to it."""
-    from viz.inspect_charts import importance
+    from viz.charts.inspect import importance
 
     model = make(0, depth=8)
     x, t = images[0][0:1], 0
@@ -186,7 +186,7 @@ def test_at_few_steps_the_gate_shares_miss_the_gap_and_the_caption_says_so(image
 def test_layer_ig_bars_need_not_add_up_and_the_caption_says_so(images):
     """Each block's LayerIG is complete for that block alone (see the swap test above): the bars' sum matches
     neither score(all branches) - score(none) nor score(image) - score(black) here."""
-    from viz.inspect_charts import importance
+    from viz.charts.inspect import importance
 
     model = make(5, depth=8)
     x, t = images[0][4:5], 7

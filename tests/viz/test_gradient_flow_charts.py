@@ -2,8 +2,9 @@
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import gradient_flow_charts as charts
+from viz.charts import gradient_flow as charts
 from viz.charts import style
+from viz.measures import gradient_flow
 from viz.probe import probe
 
 
@@ -44,10 +45,10 @@ def test_every_headline_follows_the_numbers_it_shows():
     m = ResNet(ResNetConfig(depth=8, mean=SHAPES_MEAN, std=SHAPES_STD), seed=0)
     x, y = make_shapes("test", n=8)
     t = probe(m, x.float() / 255, y)
-    first, last = charts.first_last_gradients(t.layers)
+    first, last = gradient_flow.first_last_gradients(t.layers)
     head = charts.layer_gradients([t])[1].headline
     assert f"{t.name} {style.fmt(first / last)}x" in head
-    convs = charts.main_convs(t.layers)
+    convs = gradient_flow.main_convs(t.layers)
     t.layers.loc[t.layers.layer == convs.layer.iloc[0], "grad_norm"] = 1000 * last  # the first layer's gradient
     assert f"{t.name} 1000x (explodes toward the input)" in charts.layer_gradients([t])[1].headline
     t.layers.loc[t.layers.layer == convs.layer.iloc[0], "grad_norm"] = 0.0

@@ -152,7 +152,7 @@ def test_the_original_image_view_says_the_yellow_box_only_when_there_is_one():
     from PIL import Image
 
     from models.uploads import Upload, decode_image
-    from viz.inspect_charts import original
+    from viz.charts.inspect import original
     from viz.measures.inspect import gallery
 
     x, y, classes = gallery("shapes", n=4)
@@ -175,7 +175,7 @@ def test_inspects_headlines_follow_the_numbers():
     import pandas as pd
 
     from models.data import SHAPES_CLASSES, make_shapes
-    from viz.inspect_charts import ratios, top
+    from viz.charts.inspect import ratios, top
 
     x, _ = make_shapes("test", n=1)
     ins = inspect(make(), x[0].float() / 255, SHAPES_CLASSES)

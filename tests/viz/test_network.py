@@ -13,8 +13,8 @@ import torch
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz.charts.style import fmt
-from viz.gradient_flow_charts import first_last_gradients
 from viz.measures import network as net
+from viz.measures.gradient_flow import first_last_gradients
 from viz.probe import probe
 
 ROOT = Path(__file__).resolve().parents[2]

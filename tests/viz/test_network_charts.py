@@ -6,7 +6,8 @@ import pytest
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import gradient_flow_charts, network_charts
+from viz.charts import gradient_flow as gradient_flow_charts
+from viz.charts import network as network_charts
 from viz.charts.style import fmt
 from viz.measures import network as net
 from viz.probe import Trace, probe

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz.gradient_flow_charts import first_last_gradients
+from viz.measures.gradient_flow import first_last_gradients
 from viz.probe import probe
 
 

@@ -196,7 +196,7 @@ def test_path_gradients_refuse_a_plain_net(data):
 
 # --- captions are computed from the numbers -------------------------------------------------------------
 
-from viz import residuals_charts as C  # noqa: E402
+from viz.charts import residuals as C  # noqa: E402
 
 
 def layers_with_std(values, depth, skip):

@@ -12,7 +12,7 @@ import torch
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import shattered_charts as sc
+from viz.charts import shattered as sc
 from viz.measures import shattered as sh
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from models import zoo
-from viz import train_charts as tc
+from viz.charts import train as tc
 
 
 def card(name, dataset, depth, skip, train_err, test_err):

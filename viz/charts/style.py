@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from viz.words import fmt, pct  # noqa: F401 (re-exported: the charts' captions format numbers with these)
+
 PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222")
 RESIDUAL, PLAIN = "#1f6fb4", "#d6392b"  # a residual net is blue, its plain twin red, on every page
 KIND = {True: RESIDUAL, False: PLAIN}  # by skip
@@ -68,25 +70,3 @@ def narrow_log_ticks(fig, decades=3.5):
         ys += list(y[np.isfinite(y) & (y > 0)])
     if ys and math.log10(max(ys) / min(ys)) < decades:
         fig.update_yaxes(dtick="D2", tickformat=".2~g")
-
-
-def fmt(v):
-    """A number as a person reads it: 3 significant digits, powers of ten when large or small."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    if math.isinf(v):
-        return "infinite"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if 100 <= a < 1e4:
-        return f"{v:.0f}"
-    if 1e-3 <= a < 100:
-        return f"{v:.3g}"
-    e = math.floor(math.log10(a))
-    return f"{v / 10**e:.2g}e{e}"
-
-
-def pct(v):
-    """A fraction as a percentage with one decimal ("n/a" when missing)."""
-    return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from viz.words import fmt
+
 
 def filter_normalized_direction(model, seed=0):
     """A random direction in parameter space with each filter's norm equal to the model's filter.
@@ -236,6 +238,21 @@ def pairs(catalog: pd.DataFrame) -> dict:
             label += " (" + ("plain net" if plain else "model") + " never trained: at chance)"
         out[label] = sorted(names, key=lambda n: ("plain" in n, n))
     return out
+
+
+def smoother(tables, skips) -> str:
+    """One sentence from `smoothness`: which surface is smoother here, and whether Li et al. agree."""
+    c = smoothness(tables, skips)
+    if c is None:
+        return ""
+    r, p, rise, minima = c["residual"], c["plain"], c["rise"], c["minima"]
+    detail = (f"the loss rises by {fmt(rise[r])} from the centre to the edge for {r}, by {fmt(rise[p])} for {p}; "
+              f"local minima {minima[r]} vs {minima[p]}")
+    if c["winner"] == r:
+        return f"{r} has the smoother surface here ({detail}), as Li et al. found."
+    if c["winner"] == p:
+        return f"Unlike Li et al., {p} has the smoother surface here ({detail})."
+    return f"Neither surface is clearly smoother here ({detail}); Li et al. found the ResNet's smoother."
 
 
 def main(argv=None):

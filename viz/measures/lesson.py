@@ -2,7 +2,7 @@
 
 A step's `reveal(setting)` computes its numbers (no cached or stored number), names the answer the numbers give and
 writes the takeaway sentence from them, so changing the setting changes the text. No plotting here (see
-viz/lesson_charts.py); no streamlit (see pages/lesson.py).
+viz/charts/lesson.py); no streamlit (see pages/lesson.py).
 """
 
 import math
@@ -14,11 +14,10 @@ from models import zoo
 from models.blocks import DESIGNS
 from models.data import SAMPLE, SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz.charts.style import fmt
-from viz.gradient_flow_charts import first_last_gradients
-from viz.landscape_charts import smoother
 from viz.measures import designs, landscape, residuals
+from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
+from viz.words import fmt
 
 PUBLISHED = [f"cifar10-resnet{d}-published" for d in (20, 32, 44, 56)]
 
@@ -146,7 +145,7 @@ def landscape_step(images: int) -> Reveal:
         m = zoo.load(name)
         curves[m.config.name] = landscape.slice_1d(m, x.float() / 255, y, steps=11)
         skips[m.config.name] = m.config.skip
-    text, winner = smoother(curves, skips), landscape.smoothness(curves, skips)["winner"]
+    text, winner = landscape.smoother(curves, skips), landscape.smoothness(curves, skips)["winner"]
     answer = winner or "neither"
     edge = {k: float(d.loss.max()) for k, d in curves.items()}
     return Reveal(answer, f"On {len(x)} exact test images: " + text, edge, {"curves": curves, "skips": skips})

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from viz.charts.style import pct
+from viz.words import pct
 
 CHECKPOINTS = ["safetensors", "th", "pt", "pth"]  # what the Train page's upload takes (models.imports.SUFFIXES)
 STEP_COLUMNS = ["name", "skip", "x", "loss", "acc"]

@@ -1,7 +1,7 @@
 """Plotly figures for the Skip-designs page: the Gradient-flow page's block charts, one line per design."""
 
+from viz.charts.gradient_flow import block_gradients, skip_shares
 from viz.charts.style import Caption, color, fmt, legend_below
-from viz.gradient_flow_charts import block_gradients, skip_shares
 
 
 def _design_look(fig, traces, title):

@@ -2,7 +2,10 @@
 
 import plotly.graph_objects as go
 
-from viz import designs_charts, gradient_flow_charts, landscape_charts, residuals_charts
+from viz.charts import designs as designs_charts
+from viz.charts import gradient_flow as gradient_flow_charts
+from viz.charts import landscape as landscape_charts
+from viz.charts import residuals as residuals_charts
 from viz.charts.style import KIND, Caption, layout
 
 

@@ -2,21 +2,10 @@
 
 import math
 
-import pandas as pd
 import plotly.graph_objects as go
 
 from viz.charts.style import Caption, color, fmt, layout
-
-
-def main_convs(layers: pd.DataFrame) -> pd.DataFrame:
-    """The conv layers on the signal's main path (stem and branches), in input-to-output order."""
-    return layers[layers.path.isin(["stem", "branch"]) & (layers.kind == "conv")].sort_values("order").reset_index(drop=True)
-
-
-def first_last_gradients(layers: pd.DataFrame):
-    """(first conv's gradient norm, last conv's gradient norm) on the main path."""
-    convs = main_convs(layers)
-    return float(convs.grad_norm.iloc[0]), float(convs.grad_norm.iloc[-1])
+from viz.measures.gradient_flow import first_last_gradients, main_convs
 
 
 def describe_gradient_ratio(name, first, last):
@@ -158,10 +147,3 @@ def skip_shares(traces, mark_block=None):
                       f"({v:.0%} on average)" for n, v in shares.items()) + "."
             if shares else notes[0])
     return fig, Caption(" ".join(notes), head)
-
-
-def tidy(traces, table):
-    """One table for several traces, with a `network` column first."""
-    return pd.concat([getattr(t, table).assign(network=t.name) for t in traces], ignore_index=True).pipe(
-        lambda d: d[["network"] + [c for c in d.columns if c != "network"]]
-    )

@@ -272,7 +272,7 @@ def view(show, ins, here, twin, twin_ins, block, shared, arch):
     """The (figure, caption) pairs and the tables to download, [(DataFrame, file name, label)], of one of VIEWS but
     the last (the attributions need their own computation): the opened block beside the plain twin's, its strongest
     channels, or every block's maps and residual sizes."""
-    from viz import network_charts
+    from viz.charts import network as network_charts
     from viz.measures.inspect import strongest_channels
 
     if show == VIEWS[0]:

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.charts.style import Caption, color, fmt, layout
-from viz.measures.landscape import grid, shape_stats, smoothness
+from viz.measures.landscape import grid, shape_stats, smoother
 
 LOSS_CAP = 10.0  # Li et al.'s contour plots stop at loss 10 (vmax=10); so do ours
 LI_2018 = ("Li et al. 2018 (Fig. 5, CIFAR-10): ResNet-56's surface is smooth and nearly convex around the minimum; "
@@ -18,21 +18,6 @@ def _stats_sentence(name, df):
     return (f"{name}: loss {fmt(s['loss_centre'])} at the centre (the model itself), up to {fmt(s['loss_max'])} at the edge; "
             f"{s['local_minima']} local minim{'um' if s['local_minima'] == 1 else 'a'} on the grid, "
             f"{s['nonconvex_share']:.0%} of interior points curve downward.")
-
-
-def smoother(tables, skips) -> str:
-    """One sentence from `viz.measures.landscape.smoothness`: which surface is smoother here, and whether Li et al. agree."""
-    c = smoothness(tables, skips)
-    if c is None:
-        return ""
-    r, p, rise, minima = c["residual"], c["plain"], c["rise"], c["minima"]
-    detail = (f"the loss rises by {fmt(rise[r])} from the centre to the edge for {r}, by {fmt(rise[p])} for {p}; "
-              f"local minima {minima[r]} vs {minima[p]}")
-    if c["winner"] == r:
-        return f"{r} has the smoother surface here ({detail}), as Li et al. found."
-    if c["winner"] == p:
-        return f"Unlike Li et al., {p} has the smoother surface here ({detail})."
-    return f"Neither surface is clearly smoother here ({detail}); Li et al. found the ResNet's smoother."
 
 
 def slice_1d(curves, skips=None):
