@@ -6,7 +6,7 @@ from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from pages import ui
 from viz.charts import gradient_flow as charts
-from viz.charts import network as network_charts
+from viz.charts import network_overview
 from viz.charts.style import fmt
 
 # What the app's own probe shows (python -m viz.probe --depth 56 ...: seed 0, 32 shapes images, at init);
@@ -48,7 +48,7 @@ with right:
         cfg = ResNetConfig(depth=depth, init="zero_residual" if zero else "kaiming", mean=SHAPES_MEAN, std=SHAPES_STD)
         traces = [ui.probe_at_init(cfg, 0, 16, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
         B = traces[0].blocks
-        fig, caption = network_charts.network(traces[0], "grad_norm", height=260)
+        fig, caption = network_overview.network(traces[0], "grad_norm", height=260)
         fig.update_layout(title=None, margin=dict(t=10))
         ui.show_chart((fig, caption))
         with left:

@@ -8,7 +8,7 @@ from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
 from pages import ui
 from viz.charts import inspect as ch
-from viz.charts import network as network_charts
+from viz.charts import network_overview
 from viz.measures import inspect as I
 from viz.measures.attribution import attribute_all
 
@@ -136,7 +136,7 @@ with ui.guard("run the model on this image"):
     with ui.url_bound(LABELS):
         show, blk, shared, (target, cam, steps, noise, layer_ig) = chart_settings(n, classes, ins)
     arch = dict(norm=model.config.norm, activation=model.config.activation, shortcut=model.config.shortcut)
-    ui.show_chart(network_charts.network(here, "residual_ratio", selected=blk, **arch), key="ins_pick",
+    ui.show_chart(network_overview.network(here, "residual_ratio", selected=blk, **arch), key="ins_pick",
                   on_select=open_block)
     pairs, tables = ch.view(show, ins, here, twin, twin_ins, blk, shared, arch)
 if ins is not None and show == ch.VIEWS[3]:

@@ -1,4 +1,5 @@
-"""viz.network_charts: the network picture, an opened block and the stepped passes."""
+"""viz.charts.network_overview, network_block, network_passes: the network picture, an opened block and the stepped
+passes."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +8,7 @@ import pytest
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz.charts import gradient_flow as gradient_flow_charts
-from viz.charts import network as network_charts
+from viz.charts import network_block, network_overview, network_passes
 from viz.charts.style import fmt
 from viz.measures import network as net
 from viz.probe import Trace, probe
@@ -51,7 +52,7 @@ def hoverable(fig):
 def test_one_hoverable_element_per_block(which, request):
     t = request.getfixturevalue("resnet56") if which == "resnet56" else trace_1202()
     for measure in net.MEASURES:
-        fig, caption = network_charts.network(t, measure)
+        fig, caption = network_overview.network(t, measure)
         [points] = hoverable(fig)
         ids = np.asarray(points.customdata)[:, 0].astype(int)
         assert list(ids) == list(t.blocks.block)  # one point per block, in order: a selection names its block
@@ -61,12 +62,12 @@ def test_one_hoverable_element_per_block(which, request):
 
 
 def test_the_colours_are_the_measure(resnet56):
-    fig, caption = network_charts.network(resnet56, "grad_norm")
+    fig, caption = network_overview.network(resnet56, "grad_norm")
     [points] = hoverable(fig)
     assert np.allclose(10 ** np.asarray(points.marker.color, float), resnet56.blocks.grad_norm, rtol=1e-9)
     g = resnet56.blocks.grad_norm
     assert f"from {fmt(float(g.min()))} (block {int(g.idxmin())})" in caption.headline
-    fig, _ = network_charts.network(resnet56, "skip_share")
+    fig, _ = network_overview.network(resnet56, "skip_share")
     assert np.allclose(hoverable(fig)[0].marker.color, resnet56.blocks.skip_share)
 
 
@@ -77,7 +78,7 @@ def _shapes_in(fig, x0, x1):
 
 def test_a_cut_skip_and_a_removed_branch_are_drawn_differently(traces):
     t = traces[0]
-    fig, caption = network_charts.network(t, "grad_norm")
+    fig, caption = network_overview.network(t, "grad_norm")
     L = net.block_layout(t.blocks)
 
     def looks(block):
@@ -99,7 +100,7 @@ def test_a_cut_skip_and_a_removed_branch_are_drawn_differently(traces):
 def test_the_detail_shows_the_probes_numbers(traces):
     res, plain = traces
     for block in (0, 3, 4):
-        fig, caption = network_charts.block_detail([res, plain], block)
+        fig, caption = network_block.block_detail([res, plain], block)
         texts = [a.text for a in fig.layout.annotations]
         for k, t in enumerate((res, plain), start=1):
             r = t.blocks.iloc[block]
@@ -110,19 +111,19 @@ def test_the_detail_shows_the_probes_numbers(traces):
         assert any(f"{plain.name}</b></span>, block {block}" in x for x in texts)
         assert caption.headline.startswith(f"Block {block}:")
         assert fmt(float(res.blocks.grad_skip_norm[block])) in caption  # the detail has every number
-    fig, caption = network_charts.block_detail([res, plain], 1)
+    fig, caption = network_block.block_detail([res, plain], 1)
     assert "branch removed" in " ".join(a.text for a in fig.layout.annotations)
 
 
 def test_the_detail_takes_maps(traces):
     maps = [{"x": np.random.rand(8, 8), "F(x)": np.random.rand(8, 8), "out": np.random.rand(8, 8)}, None]
-    fig, _ = network_charts.block_detail(list(traces), 2, maps=maps)
+    fig, _ = network_block.block_detail(list(traces), 2, maps=maps)
     assert sum(t.type == "heatmap" for t in fig.data) == 1
 
 
 def test_the_passes_step_through_the_probes_numbers(traces):
     res, plain = traces
-    fig, caption = network_charts.passes([res, plain])
+    fig, caption = network_passes.passes([res, plain])
     steps = net.pass_steps(res.blocks)
     assert [f.name for f in fig.frames] == [f"{p} {b}" for p, b in zip(steps.phase, steps.block)]
     assert len(fig.layout.sliders[0].steps) == len(fig.frames) == 2 * len(res.blocks)

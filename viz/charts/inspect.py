@@ -272,12 +272,12 @@ def view(show, ins, here, twin, twin_ins, block, shared, arch):
     """The (figure, caption) pairs and the tables to download, [(DataFrame, file name, label)], of one of VIEWS but
     the last (the attributions need their own computation): the opened block beside the plain twin's, its strongest
     channels, or every block's maps and residual sizes."""
-    from viz.charts import network as network_charts
+    from viz.charts.network_block import block_detail
     from viz.measures.inspect import strongest_channels
 
     if show == VIEWS[0]:
         maps = [{"x": a.x_maps[block], "F(x)": a.f_maps[block], "out": a.out_maps[block]} for a in (ins, twin_ins)]
-        return [network_charts.block_detail([here, twin], block, maps=maps, **arch)], []
+        return [block_detail([here, twin], block, maps=maps, **arch)], []
     if show == VIEWS[1]:
         table, chans = strongest_channels(ins.outs[block], k=8)
         return [channels(table, chans, block)], [(table, "inspect-channels", "Channels (CSV)")]

@@ -1,5 +1,5 @@
 """The network as a picture: where each block is drawn, what it is made of, the numbers on its edges, the steps
-of a pass. Tables and dicts only; the figures are in viz/charts/network.py."""
+of a pass. Tables and dicts only; the figures are in viz/charts/network_overview.py, network_block.py and network_passes.py."""
 
 import math
 
