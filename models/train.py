@@ -135,10 +135,6 @@ class TrainResult:
     out: Path | None = None
 
 
-class Diverged(RuntimeError):
-    pass
-
-
 def _dist():
     """(rank, world, device); initialises the process group under torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))

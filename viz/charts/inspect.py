@@ -11,12 +11,6 @@ from viz.measures.attribution import DESCRIPTIONS
 _AX = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="")
 
 
-def _square_axes(fig):
-    fig.update_xaxes(**_AX, constrain="domain")
-    fig.update_yaxes(**_AX, autorange="reversed", scaleanchor=None)
-    return fig
-
-
 def image_fig(pixels, title="", box=None, height=280):
     """An RGB image (H, W, 3) uint8, with an optional rectangle box=(x0, y0, x1, y1) drawn on it."""
     fig = go.Figure(go.Image(z=pixels, hovertemplate="x %{x}, y %{y}<br>RGB %{z}<extra></extra>"))

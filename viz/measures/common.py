@@ -95,11 +95,6 @@ def norm(t) -> float:
     return float(vector_norm(t)) if t is not None else 0.0
 
 
-def std(t) -> float:
-    """Sample std over all elements."""
-    return float(t.std()) if t.numel() > 1 else 0.0
-
-
 def moment_std(t) -> float:
     """`std`, from two float32 sums (of t and of t*t; cascade sums, exact to about 1e-8) taken in double: about 2.5x
     faster than Tensor.std on CPU. Where the mean is larger than the std (the difference of the sums would cancel)
@@ -152,7 +147,3 @@ def concat(parts):
     if parts and isinstance(parts[0], tuple):
         return tuple(pd.concat(p, ignore_index=True) for p in zip(*parts, strict=True))
     return pd.concat(parts, ignore_index=True)
-
-
-def finite(*values) -> bool:
-    return all(math.isfinite(v) for v in values)
