@@ -200,3 +200,40 @@ def test_layer_ig_bars_need_not_add_up_and_the_caption_says_so(images):
     _, caption = importance(att, layer_ig=True)
     assert f"the bars sum to {total:.4g}; score(network) - score(every branch removed) = {gap:.4g}" in caption
     assert "need not add up" in caption and "8 steps per block" in caption
+
+
+def test_an_attribution_waits_while_every_measurement_slot_is_held(monkeypatch, images):
+    """A held slot (another session's probe) makes an attribution wait for it: Captum runs count against the same
+    limit as every other measurement."""
+    import threading
+
+    from viz.measures import common
+
+    trying = threading.Event()
+
+    class Slots(threading.BoundedSemaphore):
+        def acquire(self, *args, **kw):
+            if threading.current_thread().name == "attribution":
+                trying.set()
+            return super().acquire(*args, **kw)
+
+    monkeypatch.setattr(common, "_slots", Slots(1))
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def hold():
+        with common.measuring():
+            held.set()
+            release.wait(30)
+
+    model, (xs, ys) = make(0, depth=8), images
+    holder = threading.Thread(target=hold)
+    worker = threading.Thread(target=lambda: (saliency(model, xs[:1], int(ys[0])), done.set()), name="attribution")
+    holder.start()
+    assert held.wait(30)
+    worker.start()
+    assert trying.wait(30), "the attribution did not ask for a measurement slot"
+    assert not done.is_set()  # the only slot is held: it cannot have run
+    release.set()
+    holder.join(30)
+    worker.join(30)
+    assert done.is_set()

@@ -22,7 +22,7 @@ from captum.attr import (
 )
 from torch import nn
 
-from viz.measures.common import private_copy
+from viz.measures.common import measuring, private_copy
 
 DESCRIPTIONS = {
     "saliency": "Saliency: the largest absolute gradient of the class score over the three colour channels of each "
@@ -73,6 +73,7 @@ def _one(x):
     return x.float().detach()
 
 
+@measuring()  # each method holds a measurement slot (viz.measures.common.measuring), as the probe does
 def saliency(model, x, target, skip=None, drop=None):
     """Saliency map. x: (1, C, 32, 32) in [0, 1]; target: class index. Returns (32, 32): max |d score / d pixel|."""
     fwd, _, _ = _wrap(model, skip, drop)
@@ -80,6 +81,7 @@ def saliency(model, x, target, skip=None, drop=None):
     return a[0].amax(0).numpy()
 
 
+@measuring()
 def integrated_gradients(model, x, target, steps=32, skip=None, drop=None, noise=0.0, samples=4, seed=0):
     """Integrated Gradients from a black baseline.
 
@@ -104,6 +106,7 @@ def integrated_gradients(model, x, target, steps=32, skip=None, drop=None, noise
     return a[0].detach().numpy(), float(delta[0])
 
 
+@measuring()
 def gradcam(model, x, target, block, skip=None, drop=None):
     """LayerGradCam at a block's output. x: (1, C, 32, 32); block: index into model.blocks.
 
@@ -133,6 +136,7 @@ def _gated(net, gates):
             h.remove()
 
 
+@measuring()
 def branch_gates(model, x, target, steps=32, skip=None, drop=None):
     """Per-block importance: Captum IntegratedGradients over branch gates g (one per block), from all 0 to all 1.
 
@@ -173,6 +177,7 @@ def _all_branches_gap(net, fwd, x, target):
         return full - float(fwd(x)[0, int(target)])
 
 
+@measuring()
 def block_importance(model, x, target, steps=8, skip=None, drop=None):
     """LayerIntegratedGradients on every block's residual branch F (one call per block: branches feed each other).
 
@@ -216,6 +221,7 @@ class Attributions:
     seconds: dict = field(default_factory=dict)
 
 
+@measuring()
 def attribute_all(model, x, target, block, steps=32, noise=0.0, layer_ig=False, skip=None, drop=None):
     """All five methods for one image: saliency, IG, IG + NoiseTunnel (if noise > 0; 4 noisy copies of steps/4
     points each), LayerGradCam at `block`, per-block importance (branch gates, `steps` points; or, with

@@ -35,21 +35,28 @@ def private_copy(model: nn.Module) -> nn.Module:
 
 
 @contextlib.contextmanager
-def borrowed(model: nn.Module, train: bool = False):
-    """A private copy of `model` for the duration of the block, in train or eval mode, its buffers (BN running
-    statistics) equal to the model's at the start; safe from many threads at once (each borrower has its own). Waits
-    while AT_ONCE other threads are measuring (a thread's nested borrows count once)."""
+def measuring():
+    """One of the AT_ONCE measurement slots for the duration of the block: waits while AT_ONCE other threads are
+    measuring; a thread's nested measurements take one slot. Also usable as a decorator."""
     outer = getattr(_depth, "n", 0) == 0
     if outer:
         _slots.acquire()
     _depth.n = getattr(_depth, "n", 0) + 1
     try:
-        with _lend(model, train) as net:
-            yield net
+        yield
     finally:
         _depth.n -= 1
         if outer:
             _slots.release()
+
+
+@contextlib.contextmanager
+def borrowed(model: nn.Module, train: bool = False):
+    """A private copy of `model` for the duration of the block, in train or eval mode, its buffers (BN running
+    statistics) equal to the model's at the start; safe from many threads at once (each borrower has its own). Holds
+    a measurement slot (`measuring`) while it runs."""
+    with measuring(), _lend(model, train) as net:
+        yield net
 
 
 @contextlib.contextmanager
