@@ -10,7 +10,7 @@ from viz.charts import network_overview
 from viz.charts.style import fmt
 
 # What the app's own probe shows (python -m viz.probe --depth 56 ...: seed 0, 32 shapes images, at init);
-# tests/viz/test_network.py runs those probes and checks every number and claim of this text.
+# tests/viz/measures/test_network.py runs those probes and checks every number and claim of this text.
 TRUTH = (
     "With BatchNorm, a deep plain network's gradient "
     "*explodes* toward the input at init (plain-56: its first layer's is 650 times its last's; Yang et al., 2019). "

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from models.data import make_shapes
-from tests.viz.test_inspect import make
+from tests.viz.measures.test_inspect import make
 from viz.measures.attribution import (
     DESCRIPTIONS,
     attribute_all,

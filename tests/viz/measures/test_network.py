@@ -17,7 +17,7 @@ from viz.measures import network as net
 from viz.measures.gradient_flow import first_last_gradients
 from viz.probe import probe
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def structure(depth):
