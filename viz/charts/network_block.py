@@ -163,26 +163,7 @@ def block_detail(traces, block, norm="batch", activation="relu", shortcut=None, 
         fig.update_xaxes(visible=False, range=[-1.6, 11.0], fixedrange=True, row=1, col=c)
         fig.update_yaxes(visible=False, range=[-1.6, 2.3], fixedrange=True, row=1, col=c)
     if maps:
-        for c, m in enumerate(maps, start=1):
-            if not m:
-                continue
-            names = list(m)
-            imgs = [np.asarray(m[n], dtype=float) for n in names]
-            h = max(i.shape[0] for i in imgs)
-            gap = np.full((h, 2), np.nan)
-            row = np.concatenate(
-                sum(([np.pad(i, ((0, h - i.shape[0]), (0, 0)), constant_values=np.nan), gap] for i in imgs), [])[:-1],
-                axis=1,
-            )
-            fig.add_heatmap(z=row[::-1], colorscale="Gray", showscale=False, hoverinfo="skip", row=2, col=c)
-            x = 0
-            for n, i in zip(names, imgs):
-                fig.add_annotation(
-                    x=x + i.shape[1] / 2, y=h + 0.5, text=n, showarrow=False, yanchor="bottom", row=2, col=c
-                )
-                x += i.shape[1] + 2
-            fig.update_xaxes(visible=False, row=2, col=c)
-            fig.update_yaxes(visible=False, scaleanchor=f"x{c + k}", row=2, col=c)
+        _maps_row(fig, maps, k)
     ink.apply(fig)
     fig.update_layout(
         template=TEMPLATE,
@@ -193,6 +174,30 @@ def block_detail(traces, block, norm="batch", activation="relu", shortcut=None, 
         dragmode=False,
     )
     return fig, _detail_caption(traces, vals)
+
+
+def _maps_row(fig, maps, k):
+    """Row 2: each trace's activation maps (dicts name -> (H, W)) side by side as grey images, named above."""
+    for c, m in enumerate(maps, start=1):
+        if not m:
+            continue
+        names = list(m)
+        imgs = [np.asarray(m[n], dtype=float) for n in names]
+        h = max(i.shape[0] for i in imgs)
+        gap = np.full((h, 2), np.nan)
+        row = np.concatenate(
+            sum(([np.pad(i, ((0, h - i.shape[0]), (0, 0)), constant_values=np.nan), gap] for i in imgs), [])[:-1],
+            axis=1,
+        )
+        fig.add_heatmap(z=row[::-1], colorscale="Gray", showscale=False, hoverinfo="skip", row=2, col=c)
+        x = 0
+        for n, i in zip(names, imgs):
+            fig.add_annotation(
+                x=x + i.shape[1] / 2, y=h + 0.5, text=n, showarrow=False, yanchor="bottom", row=2, col=c
+            )
+            x += i.shape[1] + 2
+        fig.update_xaxes(visible=False, row=2, col=c)
+        fig.update_yaxes(visible=False, scaleanchor=f"x{c + k}", row=2, col=c)
 
 
 def _detail_caption(traces, vals):

@@ -27,33 +27,8 @@ def passes(traces, most=60, height=440):
     steps = net.pass_steps(traces[0].blocks, most)
     at = net.stations(traces[0].blocks, most)
     n = len(at)
-    rows, rel = [], {}
-    for t in traces:
-        B = t.blocks.set_index("block").loc[at]
-        rows.append(B)
-        rel[t.name] = {
-            "forward": net.relative(B.out_norm, float(t.blocks.x_norm.iloc[0])),
-            "backward": net.relative(B.grad_norm, float(t.blocks.grad_norm.iloc[-1])),
-        }
-    allv = np.concatenate([v for r in rel.values() for v in r.values()])
-    allv = allv[np.isfinite(allv)]
-    # tiles: each pass on its own scale (the signal changes by a few times, the gradient by orders of magnitude)
-    spans = {}
-    for phase in ("forward", "backward"):
-        v = np.concatenate([r[phase] for r in rel.values()])
-        v = np.abs(v[np.isfinite(v)])
-        spans[phase] = max(float(v.max()) if len(v) else 0.0, 0.05)
+    rows, rel, spans, allv = _relative_sizes(traces, at)
     kinds = [KIND[bool(t.blocks.skip.any())] for t in traces]
-
-    def label(t, B, phase, k):
-        r = B.iloc[k]
-        if phase == "forward":
-            return f"||out|| = {fmt(float(r.out_norm))}"
-        if r.dropped or not r.skip:
-            return f"dL/d out = {fmt(float(r.grad_norm))}<br>at (+): all through {'the skip' if r.dropped else 'F'}"
-        gs, gb = float(r.grad_skip_norm), float(r.grad_branch_norm)
-        share = f" ({gs / (gs + gb):.0%} skip)" if gs + gb > 0 else ""
-        return f"dL/d out = {fmt(float(r.grad_norm))}<br>at (+): skip {fmt(gs)}, F {fmt(gb)}{share}"
 
     def frame(phase, k):
         reached = np.zeros(n, bool)
@@ -73,7 +48,7 @@ def passes(traces, most=60, height=440):
             y = np.where(reached & np.isfinite(v), 10.0 ** np.nan_to_num(v), np.nan)
             lines.append({"y": [None if not math.isfinite(a) else a for a in y]})
             cur = 10.0 ** v[k] if math.isfinite(v[k]) else None
-            marks.append({"x": [at[k]], "y": [cur], "text": [label(t, B, phase, k)]})
+            marks.append({"x": [at[k]], "y": [cur], "text": [_step_label(B, phase, k)]})
         return tiles + lines + marks
 
     fig = make_subplots(rows=2, cols=1, row_heights=[0.3, 0.7], shared_xaxes=True, vertical_spacing=0.06)
@@ -84,6 +59,40 @@ def passes(traces, most=60, height=440):
     # the frames are plain numbers built here: attached without Plotly's per-object validation (seconds for ~100 frames)
     fig = go.Figure(dict(fig.to_dict(), frames=frames), _validate=False)
     return fig, _passes_caption(traces, rel, at)
+
+
+def _relative_sizes(traces, at):
+    """Per trace, the blocks at the stations and each pass's log10 size relative to where it started; each pass's
+    colour span; every finite value (for the line's axis)."""
+    rows, rel = [], {}
+    for t in traces:
+        B = t.blocks.set_index("block").loc[at]
+        rows.append(B)
+        rel[t.name] = {
+            "forward": net.relative(B.out_norm, float(t.blocks.x_norm.iloc[0])),
+            "backward": net.relative(B.grad_norm, float(t.blocks.grad_norm.iloc[-1])),
+        }
+    allv = np.concatenate([v for r in rel.values() for v in r.values()])
+    allv = allv[np.isfinite(allv)]
+    # tiles: each pass on its own scale (the signal changes by a few times, the gradient by orders of magnitude)
+    spans = {}
+    for phase in ("forward", "backward"):
+        v = np.concatenate([r[phase] for r in rel.values()])
+        v = np.abs(v[np.isfinite(v)])
+        spans[phase] = max(float(v.max()) if len(v) else 0.0, 0.05)
+    return rows, rel, spans, allv
+
+
+def _step_label(B, phase, k):
+    """The hover text at step k: the size reached (forward) or the gradient and its split at (+) (backward)."""
+    r = B.iloc[k]
+    if phase == "forward":
+        return f"||out|| = {fmt(float(r.out_norm))}"
+    if r.dropped or not r.skip:
+        return f"dL/d out = {fmt(float(r.grad_norm))}<br>at (+): all through {'the skip' if r.dropped else 'F'}"
+    gs, gb = float(r.grad_skip_norm), float(r.grad_branch_norm)
+    share = f" ({gs / (gs + gb):.0%} skip)" if gs + gb > 0 else ""
+    return f"dL/d out = {fmt(float(r.grad_norm))}<br>at (+): skip {fmt(gs)}, F {fmt(gb)}{share}"
 
 
 def _pass_traces(fig, traces, first, at, kinds):
