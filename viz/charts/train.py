@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.charts.style import KIND, Caption, color, layout
-from viz.measures.train import Recorder, plural, progress  # noqa: F401 (the live run's tables and words, viz/measures/train.py)
+from viz.measures.train import plural
 
 DEPTH_COLORS = {20: color(4), 56: color(3)}  # one colour per depth (orange, purple): blue/red mean residual/plain
 

@@ -8,6 +8,7 @@ import pytest
 
 from models import zoo
 from viz.charts import train as tc
+from viz.measures import train as vt
 
 
 def card(name, dataset, depth, skip, train_err, test_err):
@@ -123,7 +124,7 @@ def test_degradation_draws_he_et_als_two_panels_with_a_replay(shipped):
 
 
 def test_the_live_run_charts_say_how_far_each_net_got():
-    rec = tc.Recorder()
+    rec = vt.Recorder()
     for e in (1, 2):
         for s in (1, 2):
             rec.step("ResNet-8", True, {"epoch": e, "step": s, "steps": 2, "loss": 2.3 / (e * s), "acc": 0.1 * e * s})
@@ -132,4 +133,4 @@ def test_the_live_run_charts_say_how_far_each_net_got():
     assert acc_cap.headline == "ResNet-8: 60.0% test accuracy after 2 epochs (6.0× chance, 10%)."
     assert loss_cap.headline.startswith("ResNet-8: training loss 2.30 → ") and "test loss 0.5 after epoch 2" in loss_cap
     assert acc.data[0].line.color == tc.KIND[True] and acc.layout.yaxis.tickformat == ".0%"
-    assert tc.plural(1, "epoch") == "1 epoch" and tc.plural(3, "epoch") == "3 epochs"
+    assert vt.plural(1, "epoch") == "1 epoch" and vt.plural(3, "epoch") == "3 epochs"
