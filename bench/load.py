@@ -24,7 +24,6 @@ server's process group is always killed at the end.
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import re
 import signal
@@ -130,19 +129,13 @@ def stop_server(proc):
 
 # ---- the oracle: PyTorch, as the pages compute ----
 
-def _charts():
-    for name in ("viz.gradient_flow_charts", "viz.charts"):  # (renamed during the pages' refactor)
-        with contextlib.suppress(ImportError):
-            return importlib.import_module(name)
-    raise ImportError("no Gradient flow charts module")
-
-
 def expect(page: str, s: dict, memo: dict) -> str | None:
     """The text a run of the page must show for settings s, computed here (None: no number to check)."""
     if page not in (GF, HOME):
         return None
     from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
     from models.resnet import ResNet, ResNetConfig
+    from viz.charts import gradient_flow as charts
     from viz.probe import probe
 
     depth = int(s[DEPTH_OF[page]])
@@ -153,7 +146,6 @@ def expect(page: str, s: dict, memo: dict) -> str | None:
         x, y = make_shapes("test", n=batch, seed=seed)  # frame.ui.shapes_batch
         x = x.float() / 255
         traces = [probe(model, x, y, skip=[sk] * len(model.blocks), bn_mode="train") for sk in (True, False)]
-        charts = _charts()
         if page == GF:  # the caption under the charts
             memo[key] = "Loss on this batch: " + ", ".join(f"{t.name} {charts.fmt(t.loss)}" for t in traces) + "."
         else:  # Home's miniature: the layer-gradients caption

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from frame import report
-from viz.measure import concat
+from viz.measures.common import concat
 
 
 @contextlib.contextmanager
@@ -36,7 +36,7 @@ CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", 
 
 def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None, on_select="ignore"):
     """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting (every text,
-    annotations included). A caption with a headline (`viz.style.Caption`) shows the headline, the chart's finding in
+    annotations included). A caption with a headline (`viz.charts.style.Caption`) shows the headline, the chart's finding in
     one sentence, under the chart and its detail (every number, the method, the paper) in a collapsed expander.
     config: Plotly's config for the browser (default: no Plotly logo); key, on_select="rerun": a chart whose points
     can be clicked. Returns st.plotly_chart's value (the selection state for a clickable chart)."""

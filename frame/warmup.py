@@ -21,7 +21,7 @@ import streamlit as st
 
 from frame import streamlit_compat as compat
 from frame.visitor import Session
-from viz.lesson import STEPS
+from viz.measures.lesson import STEPS
 
 LOG = logging.getLogger("skiplab.warmup")  # to the server's log (stderr), as Streamlit's own lines
 if not LOG.handlers:

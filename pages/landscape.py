@@ -7,8 +7,8 @@ from frame import ui
 from models import zoo
 from models.data import SAMPLE, load_dataset, make_shapes, on_disk, subset
 from models.resnet import ResNetConfig
-from viz import landscape as ls
-from viz import landscape_charts as lc
+from viz.charts import landscape as lc
+from viz.measures import landscape as ls
 
 ui.require_frame(__file__)
 

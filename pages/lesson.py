@@ -3,8 +3,8 @@
 import streamlit as st
 
 from frame import ui
-from viz import lesson as L
-from viz import lesson_charts
+from viz.charts import lesson as lesson_charts
+from viz.measures import lesson as L
 
 ui.require_frame(__file__)
 

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from frame import ui
-from viz import residuals as R
-from viz import residuals_charts as rc
+from viz.charts import residuals as rc
+from viz.measures import residuals as R
 
 ui.require_frame(__file__)
 

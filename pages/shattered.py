@@ -7,8 +7,8 @@ from frame import ui
 from models import zoo
 from models.data import dataset_info, make_shapes, which_test_split
 from models.resnet import ResNetConfig
-from viz import shattered as sh
-from viz import shattered_charts as sc
+from viz.charts import shattered as sc
+from viz.measures import shattered as sh
 
 ui.require_frame(__file__)
 

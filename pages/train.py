@@ -10,8 +10,8 @@ from models import zoo
 from models.data import data_root, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
-from viz import train as vt
-from viz import train_charts as tc
+from viz.charts import train as tc
+from viz.measures import train as vt
 
 ui.require_frame(__file__)
 

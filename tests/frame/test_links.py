@@ -77,7 +77,7 @@ def as_link(v) -> list[str]:
 def inspect_class_not_top(link) -> str:
     """A class name the Inspect page would not pick by itself (its default is the predicted class), from the
     model run directly on the linked gallery image with the linked switches."""
-    from viz.inspect import gallery, inspect
+    from viz.measures.inspect import gallery, inspect
 
     x, _, _ = gallery("shapes")
     img = torch.from_numpy(x[int(link["ins_image"])]).permute(2, 0, 1).float().div(255)
