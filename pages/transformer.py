@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from frame import ui
 from models.text import load_corpus
 from models.transformer import chance_loss
-from pages import ui
 from viz.charts import transformer as charts
 from viz.measures import transformer as T
+
+ui.require_frame(__file__)
 
 DEPTHS = list(T.DEPTHS)
 
@@ -46,7 +48,7 @@ skips = tuple(layer not in noskip for layer in range(1, max(DEPTHS) + 1))
 with ui.guard("probe the transformers at init"):
     with st.spinner(f"One pass through 3 x {len(DEPTHS)} fresh transformers..."):
         grads, streams, ratios = at_init(int(width), int(batch), int(seed), skips)
-    st.info(charts.PAPER, icon=":material/menu_book:")
+    st.info(T.PAPER, icon=":material/menu_book:")
     ui.show_chart(charts.layer_gradients(grads, ratios, int(depth)))
     left, right = st.columns(2)
     with left:

@@ -5,36 +5,10 @@ import math
 
 import plotly.graph_objects as go
 
-from viz.style import Caption, color, fmt, layout
+from viz.charts.style import Caption, color, fmt, layout
+from viz.measures.transformer import PAPER, agreement, trend
 
-PAPER = ("Xiong et al. (ICML 2020, Fig. 3 and Theorem 1): at initialisation the gradient norm of Post-LN's parameters "
-         "grows with the layer index, largest next to the output, while Pre-LN's stays about the same in every layer; "
-         "hence Post-LN needs a learning-rate warm-up and Pre-LN does not.")
 COLORS = {"Post-LN": color(1), "Pre-LN": color(0), "no skip": color(6)}
-FLAT = 1.5  # a last/first ratio within a factor of FLAT either way counts as "about flat"
-
-
-def _trend(ratio: float) -> str:
-    if not math.isfinite(ratio):
-        return "has no finite ratio"
-    if ratio > FLAT:
-        return f"grows toward the output ({fmt(ratio)}x from the first layer to the last)"
-    if ratio < 1 / FLAT:
-        return f"shrinks toward the output (the last layer gets {fmt(ratio)}x the first's)"
-    return f"is about flat (last/first {fmt(ratio)})"
-
-
-def agreement(post: float, pre: float) -> str:
-    """One sentence: where our last/first ratios agree with Xiong et al. and where they do not."""
-    grows, flat = post > FLAT, 1 / FLAT <= pre <= FLAT
-    if grows and flat:
-        return "Both agree with the paper."
-    parts = [] if grows else [f"Post-LN's ratio {fmt(post)} does not show the paper's growth toward the output"]
-    if not flat:
-        parts.append(f"Pre-LN's ratio {fmt(pre)} is not flat as the paper's is")
-    if post > pre:
-        parts.append(f"yet Post-LN's is {fmt(post / pre)}x Pre-LN's, the paper's direction")
-    return "Here ours disagrees with the paper: " + "; ".join(parts) + "."
 
 
 def layer_gradients(grads, ratios, depth: int):
@@ -47,12 +21,12 @@ def layer_gradients(grads, ratios, depth: int):
            "||dL/dW|| of the layer", log=True, integer_x=True)
     r = ratios[ratios.depth == depth].set_index("variant")
     post, pre = float(r.ratio.get("Post-LN", math.nan)), float(r.ratio.get("Pre-LN", math.nan))
-    headline = f"At {depth} layers Post-LN's gradient {_trend(post)}; Pre-LN's {_trend(pre)}."
+    headline = f"At {depth} layers Post-LN's gradient {trend(post)}; Pre-LN's {trend(pre)}."
     if {"Post-LN", "Pre-LN"} <= set(r.index):
         lead = float(r["last"]["Post-LN"] / r["last"]["Pre-LN"])
         headline = (f"At {depth} layers Post-LN's last layer gets {fmt(lead)}x the gradient of Pre-LN's (the paper's "
                     f"bounds differ by sqrt({depth}) = {fmt(math.sqrt(depth))}x); from first layer to last, Post-LN's "
-                    f"gradient {_trend(post)}, Pre-LN's {_trend(pre)}.")
+                    f"gradient {trend(post)}, Pre-LN's {trend(pre)}.")
     extra = f" Without skips the last layer gets {fmt(float(r.ratio['no skip']))}x the first's." if "no skip" in r.index else ""
     return fig, Caption(f"{headline}{extra} {agreement(post, pre)} The paper: {PAPER} Ours: one forward and backward "
                         "pass of freshly initialised character transformers on the same batch of the shipped corpus; "

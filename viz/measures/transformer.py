@@ -13,7 +13,38 @@ import torch
 
 from models.text import load_corpus, windows
 from models.transformer import Transformer, TransformerConfig
-from viz.probe import probe
+from viz.measures.probe import probe
+from viz.words import fmt
+
+PAPER = ("Xiong et al. (ICML 2020, Fig. 3 and Theorem 1): at initialisation the gradient norm of Post-LN's parameters "
+         "grows with the layer index, largest next to the output, while Pre-LN's stays about the same in every layer; "
+         "hence Post-LN needs a learning-rate warm-up and Pre-LN does not.")
+FLAT = 1.5  # a last/first ratio within a factor of FLAT either way counts as "about flat"
+
+
+def trend(ratio: float) -> str:
+    """A last/first gradient ratio in words: grows toward the output, shrinks, or about flat."""
+    if not math.isfinite(ratio):
+        return "has no finite ratio"
+    if ratio > FLAT:
+        return f"grows toward the output ({fmt(ratio)}x from the first layer to the last)"
+    if ratio < 1 / FLAT:
+        return f"shrinks toward the output (the last layer gets {fmt(ratio)}x the first's)"
+    return f"is about flat (last/first {fmt(ratio)})"
+
+
+def agreement(post: float, pre: float) -> str:
+    """One sentence: where our last/first ratios agree with Xiong et al. and where they do not."""
+    grows, flat = post > FLAT, 1 / FLAT <= pre <= FLAT
+    if grows and flat:
+        return "Both agree with the paper."
+    parts = [] if grows else [f"Post-LN's ratio {fmt(post)} does not show the paper's growth toward the output"]
+    if not flat:
+        parts.append(f"Pre-LN's ratio {fmt(pre)} is not flat as the paper's is")
+    if post > pre:
+        parts.append(f"yet Post-LN's is {fmt(post / pre)}x Pre-LN's, the paper's direction")
+    return "Here ours disagrees with the paper: " + "; ".join(parts) + "."
+
 
 VARIANTS = ("Post-LN", "Pre-LN", "no skip")  # "no skip": the Pre-LN arrangement x = F(ln(x)), every skip removed
 DEPTHS = (2, 4, 6, 8, 12, 16, 24)
