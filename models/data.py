@@ -172,6 +172,19 @@ def data_root() -> Path:
     return Path(os.environ.get("SKIPLAB_DATA") or Path.home() / ".cache" / "skiplab").expanduser()
 
 
+def offered_folders() -> dict[str, Path]:
+    """The image folders visitors may train from, by name: $SKIPLAB_FOLDERS, folder paths separated by os.pathsep,
+    set by the server's operator. A link or a visitor only ever names one of these names, never a path; folders
+    that do not exist are left out."""
+    out = {}
+    for raw in os.environ.get("SKIPLAB_FOLDERS", "").split(os.pathsep):
+        path = Path(raw.strip()).expanduser()
+        if raw.strip() and path.is_dir():
+            name = path.name if path.name not in out else f"{path.name} ({path.parent.name})"
+            out.setdefault(name, path)
+    return out
+
+
 def _check_split(split):
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', not {split!r}.")
