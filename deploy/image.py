@@ -51,6 +51,7 @@ def start_daemon(log: Path, wait=60.0) -> str | None:
         return None
     if os.geteuid() != 0 or not shutil.which("dockerd"):
         return "no Docker daemon answers, and dockerd cannot be started here (not root, or not installed)"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         subprocess.Popen(["dockerd"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     end = time.monotonic() + wait
