@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +130,8 @@ def first_visit(url: str, timeout: float):
         finally:
             await s.close()
 
-    errors = asyncio.run(asyncio.wait_for(visit(), timeout))
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: the caller may be inside an event loop (Playwright)
+        errors = pool.submit(asyncio.run, asyncio.wait_for(visit(), timeout)).result()
     if errors:
         raise SystemExit(f"the first visit of {url} failed: {'; '.join(errors)[:500]}")
 
