@@ -345,18 +345,20 @@ def parse_args():
 
 
 def start_topology(args, log: Path, env: dict, timeout: float):
-    """(url, server pids, server logs, stop): one bare server, --replicas N behind nginx, or the --url given."""
+    """(url, server pids, server logs, stop, the urls the teacher's warm-up session opens: each replica's own, as
+    nginx would send it to one only): one bare server, --replicas N behind nginx, or the --url given."""
     if args.url:
-        return args.url.rstrip("/"), [], [], lambda: None
+        return args.url.rstrip("/"), [], [], lambda: None, [args.url.rstrip("/")]
     if args.replicas:
         from deploy import replicas
 
         run_dir = Path(tempfile.mkdtemp(prefix="skiplab-load-replicas-"))
         state = replicas.start(args.replicas, free_port(), run_dir, timeout=timeout, env=env)
         logs = [run_dir / f"replica-{i}.log" for i in range(args.replicas)]
-        return state["url"], [r["pid"] for r in state["replicas"]], logs, lambda: replicas.stop(run_dir)
+        direct = [f"http://127.0.0.1:{r['port']}" for r in state["replicas"]]
+        return state["url"], [r["pid"] for r in state["replicas"]], logs, lambda: replicas.stop(run_dir), direct
     proc, url = start_server(log, env=env, timeout=timeout)
-    return url, [proc.pid], [log], lambda: stop_server(proc)
+    return url, [proc.pid], [log], lambda: stop_server(proc), [url]
 
 
 def total(measure, pids) -> float:
@@ -377,15 +379,17 @@ def run(args) -> dict:
     log.parent.mkdir(exist_ok=True)
     zoo = tempfile.TemporaryDirectory(prefix="skiplab-load-zoo-")
     load0 = os.getloadavg()
-    url, pids, logs, stop = start_topology(args, log, {"SKIPLAB_ZOO": zoo.name}, min(180, left()))
+    url, pids, logs, stop, warm_urls = start_topology(args, log, {"SKIPLAB_ZOO": zoo.name}, min(180, left()))
     sampler = Sampler(pids)
     sampler.start()
     try:
         time.sleep(1)
         idle = total(rss_mb, pids)
         t, warm_rec = time.monotonic(), {}
-        bounded(drive(url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], []), left() - args.settle - 30,
-                [warm_rec], "the warm-up session did not finish before the deadline")
+        for warm_url in warm_urls:  # (one warm-up session per replica; the last one's record is reported)
+            warm_rec = {}
+            bounded(drive(warm_url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], []),
+                    left() - args.settle - 30, [warm_rec], "the warm-up session did not finish before the deadline")
         warm_s = time.monotonic() - t
         waits = [wait_for_app_warmup(x, t, min(900, left() / 2)) for x in logs]  # each replica warms up its own
         app_warm_s = max(waits) if waits and None not in waits else None
