@@ -77,8 +77,9 @@ def _spawn(cmd, log: Path, env=None) -> subprocess.Popen:
 
 def start(replicas: int, port: int, run_dir: Path = DEFAULT_RUN, timeout: float = 180.0, env=None,
           warm: bool = True) -> dict:
-    """Start `replicas` Streamlit servers and nginx on `port`; wait until all are healthy. Returns the state written
-    to run_dir/state.json: {"url", "replicas": [{"port", "pid"}], "nginx_pid"}."""
+    """Start `replicas` Streamlit servers and nginx on `port`; wait until all are healthy (warm: and each has had its
+    first visit, see the module's docstring). Returns the state written to run_dir/state.json:
+    {"url", "replicas": [{"port", "pid"}], "nginx_pid"}. Anything that fails on the way stops what was started."""
     if not shutil.which("nginx"):
         raise SystemExit("nginx is not installed (Debian: apt-get install nginx-light or nginx).")
     run_dir.mkdir(parents=True, exist_ok=True)
