@@ -121,7 +121,7 @@ def _save(run_dir: Path, state: dict):
 
 def first_visit(url: str, timeout: float):
     """One session opens Home on this replica and waits for its run to finish (the imports, Home's caches)."""
-    from pages.visitor import Session
+    from frame.visitor import Session
 
     async def visit():
         s = Session(url)

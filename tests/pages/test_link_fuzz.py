@@ -5,7 +5,7 @@ the full sweep (every kind on every page) is marked slow. The pages run on the t
 
 import pytest
 
-from tests.pages.test_links import NONSENSE, TAKEN, as_link, open_link
+from tests.frame.test_links import NONSENSE, TAKEN, as_link, open_link
 
 FUZZ = {
     "out of range": "123456789",
