@@ -8,7 +8,7 @@ Each replica is `streamlit run app.py` on a free loopback port; nginx listens on
 template compose.yaml uses too): sticky sessions, the websocket on /_stcore/stream, Streamlit's static files cached.
 All replicas share one cookie secret ($SKIPLAB_COOKIE_SECRET, else a random one kept in the run folder, mode 0600)
 and the disk folders SKIPLAB_DATA and SKIPLAB_ZOO (as set in the environment). Each replica gets its first visit
-(Home, through the websocket) from the script before nginx sends it anyone: cold replicas met by a whole class at
+(Gradient flow, through the websocket) from the script before nginx sends it anyone: cold replicas met by a whole class at
 once have failed runs with "ImportError: cannot import name 'ui' from 'pages'" (concurrent first imports).
 """
 
@@ -120,14 +120,14 @@ def _save(run_dir: Path, state: dict):
 
 
 def first_visit(url: str, timeout: float):
-    """One session opens Home on this replica and waits for its run to finish (the imports, Home's caches)."""
+    """One session opens Gradient flow on this replica and waits for its run to finish (the imports, its caches)."""
     from frame.visitor import Session
 
     async def visit():
         s = Session(url)
         try:
             await s.open()
-            return (await s.step(("home", {}), {}))[3]
+            return (await s.step(("gradient_flow", {}), {}))[3]
         finally:
             await s.close()
 
