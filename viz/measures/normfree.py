@@ -5,12 +5,14 @@ BN / Fixup / SkipInit / ReZero (models.normfree), and of the plain net, from one
 """
 
 import argparse
+from dataclasses import replace
 
 import pandas as pd
 import torch
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
+from models.train import Recipe, load_data, train
 from viz.probe import probe
 
 SCHEMES = {  # label -> ResNetConfig fields
@@ -106,3 +108,37 @@ def main(argv=None):
 if __name__ == "__main__":
     torch.set_num_threads(2)
     main()
+
+
+LIVE = dict(depth=56, width=8, limit=1024, batch_size=32, epochs=1, lr=0.05, test_limit=200, seed=0)  # about a minute
+LIVE_SCHEMES = ("ReZero", "plain, no BN")
+
+
+def live_training(schemes=LIVE_SCHEMES, on_step=None, **settings) -> dict:
+    """A short training run per scheme on the built-in shapes data (models.train.train: the same data, steps,
+    learning rate and seed for each; only the network differs).
+
+    Args:
+        schemes: labels of SCHEMES. on_step: called as on_step(scheme, step, steps, loss) after each step.
+        settings: overrides of LIVE (depth, width, limit, batch_size, epochs, lr, test_limit, seed).
+    Returns:
+        {scheme: {"losses": per-step training losses, "status", "test_acc", "seconds"}}.
+    """
+    s = {**LIVE, **settings}
+    data = load_data("shapes", test_limit=s["test_limit"])
+    recipe = Recipe(epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], limit=s["limit"], seed=s["seed"],
+                    augment=False, schedule="cosine")
+    out = {}
+    for scheme in schemes:
+        losses = []
+
+        def step(e, scheme=scheme, losses=losses):
+            if e["event"] == "step":
+                losses.append(e["loss"])
+                if on_step:
+                    on_step(scheme, e["step"] + (e["epoch"] - 1) * e["steps"], e["steps"] * s["epochs"], e["loss"])
+
+        r = train(replace(config(scheme, s["depth"]), width=s["width"]), recipe, data, callback=step)
+        out[scheme] = dict(losses=losses, status=r.status, seconds=float(r.card.get("seconds") or 0.0),
+                           test_acc=float(r.history.test_acc.iloc[-1]) if len(r.history) else float("nan"))
+    return out

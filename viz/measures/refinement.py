@@ -81,9 +81,20 @@ def summary(table: pd.DataFrame) -> dict:
                 lowering=int((losses[1:] < losses[:-1]).sum()))
 
 
+def test_images(card: dict) -> tuple[str, str]:
+    """(name for models.data.load_dataset, description) of the test images a zoo model is measured on: for CIFAR-10
+    the shipped sample of exact test pixels (the same for every model, published or trained here)."""
+    from models import zoo
+    from models.data import SAMPLE, describe_split
+
+    split = zoo.data_source(card)
+    split = SAMPLE if split in ("cifar10", SAMPLE) else split
+    return split, describe_split(split, "test")
+
+
 def main(argv=None):
     from models import zoo
-    from models.data import SAMPLE, describe_split, load_dataset
+    from models.data import load_dataset
 
     p = argparse.ArgumentParser(prog="python -m viz.measures.refinement",
                                 description="cos(F_i(h_i), -dL/dh_i) and the readout loss after each block of a zoo "
@@ -93,9 +104,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     try:
         model, c = zoo.load(a.model), zoo.card(a.model)
-        split = zoo.data_source(c)
-        split = SAMPLE if split in ("cifar10", SAMPLE) else split  # CIFAR-10: the exact shipped pixels, every model
-        where = describe_split(split, "test")
+        split, where = test_images(c)
         x, y = load_dataset(split, "test")
     except (ValueError, FileNotFoundError) as e:
         p.error(str(e))

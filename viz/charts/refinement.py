@@ -1,0 +1,73 @@
+"""Charts of iterative refinement (viz.measures.refinement): per block, cos(F_i(h_i), -dL/dh_i) and the loss of reading
+out after it, for a residual net with its plain twin beside it; each with a caption computed from its numbers."""
+
+import math
+
+import pandas as pd
+from plotly.subplots import make_subplots
+
+from viz.style import FONT, KIND, TEMPLATE, Caption, fmt
+
+PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the residual F_i(h_i) points against the "
+         "gradient dL/dh_i in most blocks (cosine with -dL/dh_i > 0: each block moves h_i a small step down the loss, "
+         "like a gradient step), most strongly in the last stage, and that reading out after each block the loss "
+         "falls gradually.")
+PLAIN_NOTE = ("In the plain twin h_{i+1} = act(F_i(h_i)), not h_i + F_i(h_i): its F_i is the whole new "
+              "representation, not a step from h_i, so its cosines and readouts are not comparable with the residual "
+              "net's; they are shown for contrast only.")
+
+
+def finding(name: str, s: dict, plain: bool = False) -> str:
+    """One sentence from `viz.measures.refinement.summary`."""
+    stages = ", ".join(f"stage {k + 1} {v:+.3f}" for k, v in sorted(s["stage_cosine"].items()))
+    what = "the plain twin's F_i" if plain else "blocks"
+    return (f"In {name}, {s['positive']} of {s['measured']} {what} (with the input's shape) have cosine > 0 with "
+            f"-dL/dh (mean per stage: {stages}); reading out after each block, the loss goes from "
+            f"{fmt(s['stem_loss'])} after the stem to {fmt(s['final_loss'])} at the end, lower after "
+            f"{s['lowering']} of {s['blocks']} blocks.")
+
+
+def refinement_chart(tables: dict, summaries: dict):
+    """Two panels: the mean cosine per block and the readout loss per block, a line per network.
+
+    Args:
+        tables: label -> `viz.measures.refinement.refinement` table; the first is the residual net, a label with
+            "plain" is its plain twin (red, dashed).
+        summaries: label -> `summary` of that table.
+    Returns:
+        (figure, Caption) with the finding for the first network as headline, the paper's claim beside ours.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("cos(F_i(h_i), -dL/dh_i), mean over images",
+                                                        "loss reading out after block i"))
+    for label, t in tables.items():
+        plain = "plain" in label
+        style = dict(color=KIND[not plain], width=2, dash="dash" if plain else "solid")
+        b = t[t.block >= 0]
+        fig.add_bar(x=b.block, y=b.cosine, name=label, legendgroup=label, marker_color=style["color"],
+                    opacity=0.5 if plain else 0.9, row=1, col=1, hovertemplate="block %{x}: %{y:.3f}<extra></extra>")
+        fig.add_scatter(x=t.block, y=t.readout_loss, mode="lines+markers", name=label, legendgroup=label,
+                        showlegend=False, line=style, marker=dict(size=4), row=1, col=2,
+                        hovertemplate="after block %{x}: loss %{y:.3g}<extra></extra>")
+    fig.add_hline(y=0, line_color="#888", line_width=1, row=1, col=1)
+    fig.update_xaxes(title="block (-1: the stem)", tickformat="d")
+    fig.update_layout(font=FONT, template=TEMPLATE, height=430, barmode="group", margin=dict(l=70, r=20, t=80, b=55),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="right", x=1))
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    labels = list(tables)
+    ours = [finding(k, summaries[k], plain="plain" in k) for k in labels]
+    s = summaries[labels[0]]
+    last = max(s["stage_cosine"]) if s["stage_cosine"] else None
+    strongest = max(s["stage_cosine"], key=s["stage_cosine"].get) if s["stage_cosine"] else None
+    agree = ("As the paper says, the last stage has the largest mean cosine." if strongest == last and last is not None
+             else f"Unlike the paper, stage {strongest + 1}, not the last, has the largest mean cosine."
+             if strongest is not None else "")
+    share = s["positive"] / s["measured"] if s["measured"] else math.nan
+    detail = (f"Paper: {PAPER} Ours: {' '.join(ours[1:])} {agree} Positive in {fmt(100 * share)}% of the measured "
+              f"blocks of {labels[0]}. The first block of stages 2 and 3 changes the shape (F(h) and h differ), so it "
+              "has no cosine. Readout: the trained head (pool + fc) on h_{i+1} carried to it by the later blocks' "
+              f"shortcuts alone. {PLAIN_NOTE if len(labels) > 1 else ''}")
+    return fig, Caption(detail.strip(), ours[0])
+
+
+def table_for_download(tables: dict) -> pd.DataFrame:
+    return pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)
