@@ -3,6 +3,8 @@
 import plotly.graph_objects as go
 
 from viz import designs_charts, gradient_flow_charts, landscape_charts, residuals_charts
+from viz.charts import normfree as normfree_charts
+from viz.charts import refinement as refinement_charts
 from viz.style import KIND, Caption, layout
 
 
@@ -42,5 +44,9 @@ def chart(step_key, reveal):
         return residuals_charts.single_lesions(t["lesions"])
     if step_key == "landscape":
         return landscape_charts.slice_1d(t["curves"], t["skips"])
+    if step_key == "refinement":
+        return refinement_charts.refinement_chart(t["tables"], t["summaries"])
+    if step_key == "normfree":
+        return normfree_charts.gradients_at_init(t["blocks"], t["summary"], int(t["summary"].depth.iloc[0]))
     fig, cap = designs_charts.design_gradients(t["traces"])
     return fig, Caption(str(cap), "")
