@@ -22,7 +22,8 @@ def finding(name: str, s: dict, plain: bool = False) -> str:
     stages = ", ".join(f"stage {k + 1} {v:+.3f}" for k, v in sorted(s["stage_cosine"].items()))
     what = "the plain twin's F_i" if plain else "blocks"
     return (f"In {name}, {s['positive']} of {s['measured']} {what} (with the input's shape) have cosine > 0 with "
-            f"-dL/dh (mean per stage: {stages}); reading out after each block, the loss goes from "
+            f"-dL/dh (mean per stage: {stages}; the block's actual move h_(i+1) - h_i: {s['step_positive']} of "
+            f"{s['measured']}); reading out after each block, the loss goes from "
             f"{fmt(s['stem_loss'])} after the stem to {fmt(s['final_loss'])} at the end, lower after "
             f"{s['lowering']} of {s['blocks']} blocks.")
 
@@ -45,6 +46,9 @@ def refinement_chart(tables: dict, summaries: dict):
         b = t[t.block >= 0]
         fig.add_bar(x=b.block, y=b.cosine, name=label, legendgroup=label, marker_color=style["color"],
                     opacity=0.5 if plain else 0.9, row=1, col=1, hovertemplate="block %{x}: %{y:.3f}<extra></extra>")
+        fig.add_scatter(x=b.block, y=b.step_cosine, mode="markers", name=f"{label}: h_(i+1) - h_i",
+                        marker=dict(color=style["color"], symbol="diamond-open", size=7), row=1, col=1,
+                        hovertemplate="block %{x}: move %{y:.3f}<extra></extra>")
         fig.add_scatter(x=t.block, y=t.readout_loss, mode="lines+markers", name=label, legendgroup=label,
                         showlegend=False, line=style, marker=dict(size=4), row=1, col=2,
                         hovertemplate="after block %{x}: loss %{y:.3g}<extra></extra>")
@@ -62,8 +66,11 @@ def refinement_chart(tables: dict, summaries: dict):
              else f"Unlike the paper, stage {strongest + 1}, not the last, has the largest mean cosine."
              if strongest is not None else "")
     share = s["positive"] / s["measured"] if s["measured"] else math.nan
-    detail = (f"Paper: {PAPER} Ours: {' '.join(ours[1:])} {agree} Positive in {fmt(100 * share)}% of the measured "
-              f"blocks of {labels[0]}. The first block of stages 2 and 3 changes the shape (F(h) and h differ), so it "
+    verdict = ("As in the paper, most blocks" if share > 0.5 else "Unlike the paper, most blocks do not") + (
+        f" point F down the loss here ({fmt(100 * share)}% of the measured blocks of {labels[0]}).")
+    detail = (f"Paper: {PAPER} Ours: {' '.join(ours[1:])} {verdict} {agree} Diamonds: the cosine of the block's "
+              "actual move h_(i+1) - h_i, which in these post-activation blocks is act(h_i + F_i(h_i)) - h_i, not "
+              "F_i(h_i) (the paper's blocks add F without an activation after the sum). The first block of stages 2 and 3 changes the shape (F(h) and h differ), so it "
               "has no cosine. Readout: the trained head (pool + fc) on h_{i+1} carried to it by the later blocks' "
               f"shortcuts alone. {PLAIN_NOTE if len(labels) > 1 else ''}")
     return fig, Caption(detail.strip(), ours[0])

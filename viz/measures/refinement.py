@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from viz.measure import as_float, borrowed, in_chunks
 
-COLUMNS = ["block", "stage", "same_shape", "cosine", "positive_share", "readout_loss", "readout_acc", "images"]
+COLUMNS = ["block", "stage", "same_shape", "cosine", "positive_share", "step_cosine", "readout_loss", "readout_acc",
+           "images"]
 
 
 def _per_image(model, images, labels):
@@ -39,9 +40,9 @@ def _per_image(model, images, labels):
                 if i >= 0:
                     st, g = steps[i], grads[i]
                     same = st.fx.shape == g.shape
-                    cos = F.cosine_similarity(st.fx.flatten(1), -g.flatten(1), dim=1, eps=1e-30) if same else None
-                    frame = frame.assign(stage=net.blocks[i].stage, same_shape=same,
-                                         cosine=cos.numpy() if same else float("nan"))
+                    cos, step = ((F.cosine_similarity(d.flatten(1), -g.flatten(1), dim=1, eps=1e-30).numpy()
+                                  for d in (st.fx, st.out - st.x)) if same else (float("nan"),) * 2)
+                    frame = frame.assign(stage=net.blocks[i].stage, same_shape=same, cosine=cos, step_cosine=step)
                 rows.append(frame)
     return pd.concat(rows, ignore_index=True)
 
@@ -57,12 +58,14 @@ def refinement(model, images, labels, size: int = 128, progress=None) -> pd.Data
     Returns:
         DataFrame, a row per block and a first row (block -1, the stem's output) with readout only: block, stage,
         same_shape (False where the block changes the shape: F(h) and h differ in shape, no cosine), cosine (mean
-        over images), positive_share, readout_loss (mean cross-entropy), readout_acc, images.
+        over images), positive_share, step_cosine (the same for the block's actual move h_{i+1} - h_i, which in a
+        post-activation block is act(h_i + F_i(h_i)) - h_i, not F_i(h_i)), readout_loss (mean cross-entropy), readout_acc, images.
     """
     per = in_chunks(_per_image, model, images, labels, size=size, progress=progress)
     out = per.groupby("block", sort=True).agg(
         stage=("stage", "first"), same_shape=("same_shape", "first"), cosine=("cosine", "mean"),
         positive_share=("cosine", lambda c: float((c > 0).mean()) if c.notna().all() else float("nan")),
+        step_cosine=("step_cosine", "mean"),
         readout_loss=("readout_loss", "mean"), readout_acc=("readout_correct", "mean"), images=("image", "size"),
     ).reset_index()
     out.loc[out.block == -1, ["stage", "same_shape"]] = [-1, False]
@@ -76,6 +79,7 @@ def summary(table: pd.DataFrame) -> dict:
     c = b[b.same_shape]
     losses = table.readout_loss.to_numpy()
     return dict(blocks=len(b), measured=len(c), positive=int((c.cosine > 0).sum()),
+                step_positive=int((c.step_cosine > 0).sum()),
                 stage_cosine={int(s): float(g.cosine.mean()) for s, g in c.groupby("stage")},
                 stem_loss=float(losses[0]), final_loss=float(losses[-1]),
                 lowering=int((losses[1:] < losses[:-1]).sum()))
