@@ -8,10 +8,10 @@ from plotly.subplots import make_subplots
 
 from viz.style import FONT, KIND, TEMPLATE, Caption, fmt
 
-PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the residual F_i(h_i) points against the "
-         "gradient dL/dh_i in most blocks (cosine with -dL/dh_i > 0: each block moves h_i a small step down the loss, "
-         "like a gradient step), most strongly in the last stage, and that reading out after each block the loss "
-         "falls gradually.")
+PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the residual F_i(h_i) is aligned with the "
+         "negative gradient -dL/dh_i in most blocks (cosine > 0: each block moves h_i a small step down the loss, like "
+         "a gradient step), that early blocks change the representation most while later blocks refine it, and that "
+         "the loss of reading out falls gradually from block to block in the later blocks.")
 PLAIN_NOTE = ("In the plain twin h_{i+1} = act(F_i(h_i)), not h_i + F_i(h_i): its F_i is the whole new "
               "representation, not a step from h_i, so its cosines and readouts are not comparable with the residual "
               "net's; they are shown for contrast only.")
@@ -62,9 +62,8 @@ def refinement_chart(tables: dict, summaries: dict):
     s = summaries[labels[0]]
     last = max(s["stage_cosine"]) if s["stage_cosine"] else None
     strongest = max(s["stage_cosine"], key=s["stage_cosine"].get) if s["stage_cosine"] else None
-    agree = ("As the paper says, the last stage has the largest mean cosine." if strongest == last and last is not None
-             else f"Unlike the paper, stage {strongest + 1}, not the last, has the largest mean cosine."
-             if strongest is not None else "")
+    agree = ("The last stage has the largest mean cosine." if strongest == last and last is not None
+             else f"Stage {strongest + 1}, not the last, has the largest mean cosine." if strongest is not None else "")
     share = s["positive"] / s["measured"] if s["measured"] else math.nan
     verdict = ("As in the paper, most blocks" if share > 0.5 else "Unlike the paper, most blocks do not") + (
         f" point F down the loss here ({fmt(100 * share)}% of the measured blocks of {labels[0]}).")
