@@ -38,7 +38,9 @@ def reference(model, x, y):
     def cos(d, g):
         return float(F.cosine_similarity(d.flatten(1), -g.flatten(1), dim=1).mean().detach()) if d.shape == g.shape else None
 
-    cosines = [(cos(f, g), cos(mv, g) if mv is not None else None) for f, mv, g in zip(fxs, moves, grads, strict=True)]
+    cosines = [(cos(f, g), cos(mv, g) if mv is not None else None,
+                float(F.cosine_similarity(f.flatten(), -g.flatten(), dim=0).detach()) if f.shape == g.shape else None)
+               for f, mv, g in zip(fxs, moves, grads, strict=True)]
     with torch.no_grad():
         readout = [float(F.cross_entropy(model(x, drop=[j > i for j in range(n)]), y)) for i in range(-1, n)]
     return cosines, readout
@@ -53,20 +55,21 @@ def test_cosines_and_readout_losses_equal_autograd_and_the_lesioned_model(skip):
     t = refinement(m, x, y, size=10)  # chunks of 10, 10 and 4 images
     cos, readout = reference(m, x, y)
     assert list(t.block) == list(range(-1, len(m.blocks)))
-    for i, (c, step) in enumerate(cos):
+    for i, (c, step, whole) in enumerate(cos):
         row = t[t.block == i].iloc[0]
         if c is None:
             assert not row.same_shape and row.cosine != row.cosine and row.step_cosine != row.step_cosine
         else:
             assert row.same_shape and row.cosine == pytest.approx(c, abs=1e-5)
             assert row.step_cosine == pytest.approx(step, abs=1e-5)
+            assert row.batch_cosine == pytest.approx(whole, abs=1e-5)
     assert t.readout_loss.tolist() == pytest.approx(readout, rel=1e-5)
     with torch.no_grad():
         assert t.readout_loss.iloc[-1] == pytest.approx(float(F.cross_entropy(m(x), y)), rel=1e-5)
     assert all(torch.equal(v, m.state_dict()[k]) for k, v in before.items()) and not m.training
     s = summary(t)
     assert s["measured"] == len(m.blocks) - 2 and 0 <= s["positive"] <= s["measured"]
-    assert s["positive"] == sum(c > 0 for c, _ in cos if c is not None)
+    assert s["positive"] == sum(c > 0 for c, *_ in cos if c is not None)
     fig, cap = refinement_chart({"net": t}, {"net": s})
     assert cap.headline == finding("net", s) and "Jastrzebski et al." in cap
 

@@ -23,7 +23,7 @@ def finding(name: str, s: dict, plain: bool = False) -> str:
     what = "the plain twin's F_i" if plain else "blocks"
     return (f"In {name}, {s['positive']} of {s['measured']} {what} (with the input's shape) have cosine > 0 with "
             f"-dL/dh (mean per stage: {stages}; the block's actual move h_(i+1) - h_i: {s['step_positive']} of "
-            f"{s['measured']}); reading out after each block, the loss goes from "
+            f"{s['measured']}; the whole batch as one vector: {s['batch_positive']} of {s['measured']}); reading out after each block, the loss goes from "
             f"{fmt(s['stem_loss'])} after the stem to {fmt(s['final_loss'])} at the end, lower after "
             f"{s['lowering']} of {s['blocks']} blocks.")
 

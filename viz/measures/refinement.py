@@ -17,8 +17,8 @@ import torch.nn.functional as F
 
 from viz.measure import as_float, borrowed, in_chunks
 
-COLUMNS = ["block", "stage", "same_shape", "cosine", "positive_share", "step_cosine", "readout_loss", "readout_acc",
-           "images"]
+COLUMNS = ["block", "stage", "same_shape", "cosine", "positive_share", "step_cosine", "batch_cosine", "readout_loss",
+           "readout_acc", "images"]
 
 
 def _per_image(model, images, labels):
@@ -40,9 +40,13 @@ def _per_image(model, images, labels):
                 if i >= 0:
                     st, g = steps[i], grads[i]
                     same = st.fx.shape == g.shape
-                    cos, step = ((F.cosine_similarity(d.flatten(1), -g.flatten(1), dim=1, eps=1e-30).numpy()
+                    f, gf = st.fx.flatten(1), -g.flatten(1)
+                    cos, step = ((F.cosine_similarity(d.flatten(1), gf, dim=1, eps=1e-30).numpy()
                                   for d in (st.fx, st.out - st.x)) if same else (float("nan"),) * 2)
-                    frame = frame.assign(stage=net.blocks[i].stage, same_shape=same, cosine=cos, step_cosine=step)
+                    sums = ((f * gf).sum(1).numpy(), (f * f).sum(1).numpy(), (gf * gf).sum(1).numpy()) if same \
+                        else (float("nan"),) * 3  # the batch's cosine, from sums over images
+                    frame = frame.assign(stage=net.blocks[i].stage, same_shape=same, cosine=cos, step_cosine=step,
+                                         fg=sums[0], ff=sums[1], gg=sums[2])
                 rows.append(frame)
     return pd.concat(rows, ignore_index=True)
 
@@ -59,16 +63,18 @@ def refinement(model, images, labels, size: int = 128, progress=None) -> pd.Data
         DataFrame, a row per block and a first row (block -1, the stem's output) with readout only: block, stage,
         same_shape (False where the block changes the shape: F(h) and h differ in shape, no cosine), cosine (mean
         over images), positive_share, step_cosine (the same for the block's actual move h_{i+1} - h_i, which in a
-        post-activation block is act(h_i + F_i(h_i)) - h_i, not F_i(h_i)), readout_loss (mean cross-entropy), readout_acc, images.
+        post-activation block is act(h_i + F_i(h_i)) - h_i, not F_i(h_i)), batch_cosine (cos(F, -dL/dh) of the whole
+        batch as one vector, which weighs each image by its gradient: the badly classified ones most), readout_loss (mean cross-entropy), readout_acc, images.
     """
     per = in_chunks(_per_image, model, images, labels, size=size, progress=progress)
     out = per.groupby("block", sort=True).agg(
         stage=("stage", "first"), same_shape=("same_shape", "first"), cosine=("cosine", "mean"),
         positive_share=("cosine", lambda c: float((c > 0).mean()) if c.notna().all() else float("nan")),
-        step_cosine=("step_cosine", "mean"),
+        step_cosine=("step_cosine", "mean"), fg=("fg", "sum"), ff=("ff", "sum"), gg=("gg", "sum"),
         readout_loss=("readout_loss", "mean"), readout_acc=("readout_correct", "mean"), images=("image", "size"),
     ).reset_index()
     out.loc[out.block == -1, ["stage", "same_shape"]] = [-1, False]
+    out["batch_cosine"] = (out.fg / (out.ff * out.gg) ** 0.5).where(out.same_shape)
     return out.astype({"stage": int, "same_shape": bool})[COLUMNS]
 
 
@@ -79,7 +85,7 @@ def summary(table: pd.DataFrame) -> dict:
     c = b[b.same_shape]
     losses = table.readout_loss.to_numpy()
     return dict(blocks=len(b), measured=len(c), positive=int((c.cosine > 0).sum()),
-                step_positive=int((c.step_cosine > 0).sum()),
+                step_positive=int((c.step_cosine > 0).sum()), batch_positive=int((c.batch_cosine > 0).sum()),
                 stage_cosine={int(s): float(g.cosine.mean()) for s, g in c.groupby("stage")},
                 stem_loss=float(losses[0]), final_loss=float(losses[-1]),
                 lowering=int((losses[1:] < losses[:-1]).sum()))
