@@ -194,7 +194,9 @@ def normfree_step(depth: int) -> Reveal:
     ratios = dict(zip(s.scheme, s.block_grad_ratio, strict=True))
     return Reveal(answer, f"At depth {depth} without batch norm, the gradient at the first block is "
                           + ", ".join(f"{fmt(v)}x the last block's in {k}" for k, v in ratios.items())
-                          + ". ReZero starts every branch at zero, so each block passes the gradient on unchanged.",
+                          + ". ReZero starts every branch at zero, so each block passes the gradient on unchanged, "
+                            "except the two that change the shape: their zero-padding shortcut passes back only the "
+                            "gradient of the channels it carried.",
                   ratios, {"blocks": blocks, "summary": s})
 
 
@@ -230,7 +232,7 @@ STEPS = (
                                "neither: about half of the blocks each way"), "test images", (200, 100, 500), "beyond",
          "A residual block adds a small step to h; training makes that step point where the loss falls."),
     Step("normfree", "Without batch norm", "Without batch norm, which net's gradient stays the same size from the last "
-         "block to the first, at init?", ("plain, no BN", "residual, no BN", "ReZero"), "depth", (56, 110, 20),
+         "block to the first, at init?", ("plain, no BN", "residual, no BN", "ReZero"), "depth", (110, 56, 20),
          "beyond", "ReZero (and Fixup, SkipInit) start each branch at zero: every block starts as the identity."),
 )
 
