@@ -62,7 +62,7 @@ if view == NORMFREE:
     st.subheader("Live: ReZero without BN against the plain net without BN")
     cfg = nf.LIVE
     st.caption(f"Depth {cfg['depth']}, width {cfg['width']}, {cfg['limit']} shapes images, batch {cfg['batch_size']}, "
-               f"{cfg['epochs']} epoch, learning rate {cfg['lr']} (cosine), seed {cfg['seed']}; about a minute.")
+               f"{cfg['epochs']} epochs, learning rate {cfg['lr']} (cosine), seed {cfg['seed']}; about a minute.")
     if st.button("Train both", type="primary", key="by_train", help="Trains the two nets one after the other."):
         st.session_state["by_trained"] = True
     if st.session_state.get("by_trained"):

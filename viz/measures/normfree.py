@@ -110,7 +110,9 @@ if __name__ == "__main__":
     main()
 
 
-LIVE = dict(depth=56, width=8, limit=1024, batch_size=32, epochs=1, lr=0.05, test_limit=200, seed=0)  # about a minute
+# About a minute on 2 idle cores (128 steps). Measured here (seed 0): ReZero's training loss over the last fifth 2.28,
+# the plain net's 2.31, both at chance test accuracy; at lr 0.1 over 256 steps ReZero reached 2.0 and fell back to 2.3.
+LIVE = dict(depth=56, width=8, limit=2048, batch_size=32, epochs=2, lr=0.05, test_limit=200, seed=0)
 LIVE_SCHEMES = ("ReZero", "plain, no BN")
 
 
