@@ -4,12 +4,14 @@ networks without batch norm (Fixup, SkipInit, ReZero)."""
 import pandas as pd
 import streamlit as st
 
+from frame import ui
 from models import zoo
-from pages import ui
 from viz.charts import normfree as nc
 from viz.charts import refinement as rc
 from viz.measures import normfree as nf
 from viz.measures import refinement as rf
+
+ui.require_frame(__file__)
 
 PAIRS = {  # label -> (residual net, its plain twin or None)
     "ResNet-56 (published) and plain-56": ("cifar10-resnet56-published", "cifar10-plain56"),

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.style import FONT, TEMPLATE, Caption, color, fmt
+from viz.charts.style import FONT, TEMPLATE, Caption, color, fmt
 
 PAPERS = ("Fixup (Zhang et al. 2019), SkipInit (De & Smith 2020) and ReZero (Bachlechner et al. 2020) start every "
           "residual branch at zero, so at init each block is the identity and the signal and its gradient pass "

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from viz.style import FONT, KIND, TEMPLATE, Caption, fmt
+from viz.charts.style import FONT, KIND, TEMPLATE, Caption, fmt
 
 PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the residual F_i(h_i) is aligned with the "
          "negative gradient -dL/dh_i in most blocks (cosine > 0: each block moves h_i a small step down the loss, like "

@@ -13,7 +13,7 @@ import torch
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from models.train import Recipe, load_data, train
-from viz.probe import probe
+from viz.measures.probe import probe
 
 SCHEMES = {  # label -> ResNetConfig fields
     "plain, no BN": dict(skip=False, norm="none"),

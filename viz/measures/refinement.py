@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from viz.measure import as_float, borrowed, in_chunks
+from viz.measures.common import as_float, borrowed, in_chunks
 
 COLUMNS = ["block", "stage", "same_shape", "cosine", "positive_share", "step_cosine", "batch_cosine", "readout_loss",
            "readout_acc", "images"]
