@@ -8,34 +8,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.charts.style import FONT, TEMPLATE, Caption, color, fmt
+from viz.measures.normfree import finding
 
 PAPERS = ("Fixup (Zhang et al. 2019), SkipInit (De & Smith 2020) and ReZero (Bachlechner et al. 2020) start every "
           "residual branch at zero, so at init each block is the identity and the signal and its gradient pass "
           "through a net of any depth unchanged; the papers train deep ResNets without batch norm this way.")
-
-
-def _trend(row) -> str:
-    first, last = row.first_block_grad, row.last_block_grad
-    if not (math.isfinite(first) and math.isfinite(last)):
-        return f"{row.scheme}: its gradients overflow float32"
-    if first == 0 and last == 0:
-        return f"{row.scheme}: no gradient reaches any block at init (its classifier starts at zero)"
-    if last == 0 or first == 0:
-        return f"{row.scheme}: the gradient is exactly 0 at one end"
-    r = first / last
-    if r > 10:
-        return f"{row.scheme}: grows {fmt(r)}-fold toward the input"
-    if r < 0.1:
-        return f"{row.scheme}: shrinks to {fmt(r)} of its size toward the input"
-    return f"{row.scheme}: stays within {fmt(max(r, 1 / r))}x (first/last {fmt(r)})"
-
-
-def finding(summary: pd.DataFrame, depth: int | None = None) -> str:
-    """One sentence from `viz.measures.normfree.summary` rows at a depth (default: the deepest measured)."""
-    depth = int(summary.depth.max()) if depth is None else depth
-    rows = summary[summary.depth == depth]
-    return (f"At depth {depth}, the gradient ||dL/dh|| from the last block to the first: "
-            + "; ".join(_trend(r) for r in rows.itertuples()) + ".")
 
 
 def gradients_at_init(blocks: pd.DataFrame, summary: pd.DataFrame, depth: int):

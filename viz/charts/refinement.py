@@ -7,6 +7,7 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from viz.charts.style import FONT, KIND, TEMPLATE, Caption, fmt
+from viz.measures.refinement import finding
 
 PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the residual F_i(h_i) is aligned with the "
          "negative gradient -dL/dh_i in most blocks (cosine > 0: each block moves h_i a small step down the loss, like "
@@ -15,17 +16,6 @@ PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the resi
 PLAIN_NOTE = ("In the plain twin h_{i+1} = act(F_i(h_i)), not h_i + F_i(h_i): its F_i is the whole new "
               "representation, not a step from h_i, so its cosines and readouts are not comparable with the residual "
               "net's; they are shown for contrast only.")
-
-
-def finding(name: str, s: dict, plain: bool = False) -> str:
-    """One sentence from `viz.measures.refinement.summary`."""
-    stages = ", ".join(f"stage {k + 1} {v:+.3f}" for k, v in sorted(s["stage_cosine"].items()))
-    what = "the plain twin's F_i" if plain else "blocks"
-    return (f"In {name}, {s['positive']} of {s['measured']} {what} (with the input's shape) have cosine > 0 with "
-            f"-dL/dh (mean per stage: {stages}; the block's actual move h_(i+1) - h_i: {s['step_positive']} of "
-            f"{s['measured']}; the whole batch as one vector: {s['batch_positive']} of {s['measured']}); reading out after each block, the loss goes from "
-            f"{fmt(s['stem_loss'])} after the stem to {fmt(s['final_loss'])} at the end, lower after "
-            f"{s['lowering']} of {s['blocks']} blocks.")
 
 
 def refinement_chart(tables: dict, summaries: dict):

@@ -5,6 +5,7 @@ BN / Fixup / SkipInit / ReZero (models.normfree), and of the plain net, from one
 """
 
 import argparse
+import math
 from dataclasses import replace
 
 import pandas as pd
@@ -14,6 +15,7 @@ from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from models.train import Recipe, load_data, train
 from viz.measures.probe import probe
+from viz.words import fmt
 
 SCHEMES = {  # label -> ResNetConfig fields
     "plain, no BN": dict(skip=False, norm="none"),
@@ -79,6 +81,30 @@ def summary(layers: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def _trend(row) -> str:
+    first, last = row.first_block_grad, row.last_block_grad
+    if not (math.isfinite(first) and math.isfinite(last)):
+        return f"{row.scheme}: its gradients overflow float32"
+    if first == 0 and last == 0:
+        return f"{row.scheme}: no gradient reaches any block at init (its classifier starts at zero)"
+    if last == 0 or first == 0:
+        return f"{row.scheme}: the gradient is exactly 0 at one end"
+    r = first / last
+    if r > 10:
+        return f"{row.scheme}: grows {fmt(r)}-fold toward the input"
+    if r < 0.1:
+        return f"{row.scheme}: shrinks to {fmt(r)} of its size toward the input"
+    return f"{row.scheme}: stays within {fmt(max(r, 1 / r))}x (first/last {fmt(r)})"
+
+
+def finding(summary: pd.DataFrame, depth: int | None = None) -> str:
+    """One sentence from `viz.measures.normfree.summary` rows at a depth (default: the deepest measured)."""
+    depth = int(summary.depth.max()) if depth is None else depth
+    rows = summary[summary.depth == depth]
+    return (f"At depth {depth}, the gradient ||dL/dh|| from the last block to the first: "
+            + "; ".join(_trend(r) for r in rows.itertuples()) + ".")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m viz.measures.normfree",
                                 description="Gradient norms at init without normalisation: none / BN / Fixup / "
@@ -100,8 +126,6 @@ def main(argv=None):
         print(summary(layers, blocks).to_string(index=False))
         wide = blocks[blocks.depth == a.depth].pivot(index="block", columns="scheme", values="grad_norm")
         print(f"\n||dL/dh_i|| at each block's output, depth {a.depth}\n{wide[list(SCHEMES)]}")
-    from viz.charts.normfree import finding
-
     print("\n" + finding(summary(layers, blocks)))
 
 

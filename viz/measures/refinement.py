@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from viz.measures.common import as_float, borrowed, in_chunks
+from viz.words import fmt
 
 COLUMNS = ["block", "stage", "same_shape", "cosine", "positive_share", "step_cosine", "batch_cosine", "readout_loss",
            "readout_acc", "images"]
@@ -91,6 +92,17 @@ def summary(table: pd.DataFrame) -> dict:
                 lowering=int((losses[1:] < losses[:-1]).sum()))
 
 
+def finding(name: str, s: dict, plain: bool = False) -> str:
+    """One sentence from `viz.measures.refinement.summary`."""
+    stages = ", ".join(f"stage {k + 1} {v:+.3f}" for k, v in sorted(s["stage_cosine"].items()))
+    what = "the plain twin's F_i" if plain else "blocks"
+    return (f"In {name}, {s['positive']} of {s['measured']} {what} (with the input's shape) have cosine > 0 with "
+            f"-dL/dh (mean per stage: {stages}; the block's actual move h_(i+1) - h_i: {s['step_positive']} of "
+            f"{s['measured']}; the whole batch as one vector: {s['batch_positive']} of {s['measured']}); reading out after each block, the loss goes from "
+            f"{fmt(s['stem_loss'])} after the stem to {fmt(s['final_loss'])} at the end, lower after "
+            f"{s['lowering']} of {s['blocks']} blocks.")
+
+
 def test_images(card: dict) -> tuple[str, str]:
     """(name for models.data.load_dataset, description) of the test images a zoo model is measured on: for CIFAR-10
     the shipped sample of exact test pixels (the same for every model, published or trained here)."""
@@ -121,8 +133,6 @@ def main(argv=None):
     t = refinement(model, x[: a.images], y[: a.images])
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.float_format", "{:.4g}".format):
         print(f"{a.model} on {len(x[: a.images])} images of {where}\n{t.to_string(index=False)}")
-    from viz.charts.refinement import finding
-
     print("\n" + finding(a.model, summary(t), plain=not model.config.skip))
 
 
