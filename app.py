@@ -26,6 +26,7 @@ PAGES = [
     st.Page("pages/designs.py", title="Skip designs", icon=":material/account_tree:"),
     st.Page("pages/residuals.py", title="Residuals", icon=":material/stacked_line_chart:"),
     st.Page("pages/beyond.py", title="Beyond ResNet", icon=":material/trending_down:"),
+    st.Page("pages/transformer.py", title="Transformer stream", icon=":material/text_fields:"),
 ]
 
 # The frame draws the links itself: .streamlit/config.toml hides Streamlit's own sidebar navigation, so a fresh server

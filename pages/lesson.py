@@ -1,4 +1,4 @@
-"""Lesson: nine steps, each a question to predict, then the answer computed live on real networks."""
+"""Lesson: a few steps, each a question to predict, then the answer computed live on real networks."""
 
 import streamlit as st
 
