@@ -45,7 +45,7 @@ def plan(page_paths: list[str], switches: bool = True) -> list[tuple]:
     other views of SWITCHES, from its defaults."""
     visits = [(path, {}) for path in page_paths]
     if "lesson" in page_paths:
-        for k, step in enumerate(STEPS, start=1):
+        for k, step in enumerate(STEPS):
             visits += [("lesson", {"step": str(k)}), ("change", f"lesson_reveal_{step.key}", True)]
     for path in (p for p in SWITCHES if switches and p in page_paths):
         visits += [(path, {})] + [("change", key, value) for key, value in SWITCHES[path]]

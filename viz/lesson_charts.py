@@ -3,6 +3,7 @@
 import plotly.graph_objects as go
 
 from viz import designs_charts, gradient_flow_charts, landscape_charts, residuals_charts
+from viz.charts.chain import chain_chart
 from viz.style import KIND, Caption, layout
 
 
@@ -30,6 +31,8 @@ def degradation_chart(numbers):
 def chart(step_key, reveal):
     """The reveal's (figure, caption), drawn from its tables."""
     t = reveal.tables
+    if step_key == "chain":
+        return chain_chart(t["chain"])
     if step_key == "identity":
         return identity_chart(t["blocks"])
     if step_key == "gradient":
