@@ -29,6 +29,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
+warmup.badge()  # "warming up: n of m", then "ready"
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
 from pages import report, ui  # noqa: E402 (after st.navigation: pages.ui may switch a fresh server to it)

@@ -5,13 +5,15 @@ import time
 
 import streamlit as st
 
-from models import zoo
+from models import twins, zoo
 from models.data import data_root, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
 from pages import ui
 from viz import train as vt
 from viz import train_charts as tc
+from viz.charts import degradation as dg
+from viz.measures import degradation as dm
 
 TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models.train.as_data's test_limit)
 
@@ -106,6 +108,24 @@ if go_:
                     ui.show_chart(chart)
         if not table.empty:  # the test numbers after each epoch, with a CSV download
             ui.tables_expander({"this run": table}, f"train_history_{stamp}")
+
+st.header("Degradation live: a ResNet and its plain twin, side by side")
+st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
+if st.button("Train both (about a minute)", key="tr_twins", help="Trains both twins now, on this server's CPU."):
+    with ui.guard("train both twins"):
+        demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()
+        x, y = ui.dataset(demo.dataset, "train")
+        keep = subset(len(x), demo.images, demo.recipe.seed)
+        data = as_data(demo.dataset, (x[keep], y[keep]), ui.dataset(demo.dataset, "test"), test_limit=256)
+
+        def twin_chart():
+            curves = dm.error_curves(log.table())
+            return dg.twins_chart(curves, dm.first_visible_gap(curves), demo.config.depth, dm.GAP_POINTS, dm.WINDOW)
+
+        twins.train_twins(demo.config, demo.recipe, data, on_step=log.record,
+                          poll=lambda: box.plotly_chart(twin_chart()[0], width="stretch"))
+        with box.container():
+            ui.show_chart(twin_chart())
 
 st.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
 with ui.guard("draw the degradation chart"):
