@@ -3,7 +3,7 @@ scalar layers, the others on real networks. Numbered from 0 so that links to ste
 
 import streamlit as st
 
-from pages import ui
+from pages import report, ui
 from viz import lesson as L
 from viz import lesson_charts
 from viz.measures import chain
@@ -50,6 +50,7 @@ if st.session_state.get(shown):
     with ui.guard(f"compute step {k}"), st.spinner(f"Computing: {L.REVEALS[step.key].__doc__.splitlines()[0]}"):
         r = reveal(step.key, setting, **extra)
         said = L.verdict(guess, r)
+        st.session_state.setdefault("lesson_record", {})[step.key] = L.record(step, setting, guess, r, extra)
         st.markdown(f"**{said}** {r.takeaway}" if said else r.takeaway)
         ui.show_chart(lesson_charts.chart(step.key, r))
         st.caption(step.why)
@@ -62,3 +63,7 @@ back.button("Back", key="lesson_back", on_click=go, args=(k - 1,), disabled=k ==
             help="The previous step.")
 ahead.button("Next", key="lesson_next", on_click=go, args=(k + 1,), disabled=k == N - 1, icon=":material/arrow_forward:",
              help="The next step.")
+
+for i, past in enumerate(STEPS):  # the report: every step this session revealed, in words
+    if past.key in st.session_state.get("lesson_record", {}):
+        report.add_words(f"Lesson step {i}: {past.title}", st.session_state.lesson_record[past.key])

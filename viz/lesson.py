@@ -246,6 +246,15 @@ def verdict(prediction: str | None, reveal: Reveal) -> str:
     return "Your prediction was right." if prediction == reveal.answer else f"The numbers say: {reveal.answer}."
 
 
+def record(step: Step, setting, prediction: str | None, reveal: Reveal, extra: dict | None = None) -> list:
+    """A revealed step in words, for a student's report: [(label, sentence)], the question, the setting, the
+    prediction, the answer the numbers gave and the takeaway."""
+    settings = ", ".join([f"{step.setting} {setting}", *(f"{k} {v}" for k, v in (extra or {}).items())])
+    return [("Question", step.question), ("Computed for", settings),
+            ("Your prediction", prediction or "none made before the reveal"),
+            ("The numbers say", reveal.answer), ("Why", reveal.takeaway)]
+
+
 def as_table(reveal: Reveal) -> pd.DataFrame:
     """The step's numbers as a table (for the CSV download)."""
     return pd.DataFrame({"quantity": list(reveal.numbers), "value": [float(v) for v in reveal.numbers.values()]})

@@ -2,6 +2,7 @@
 a changed setting changes the text; each step opens from its own link, and the links made before step 0 existed
 (?step=1 ... ?step=7) still open the same steps."""
 
+import html
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,17 @@ def test_the_chain_step_opens_first_and_its_layers_slider_changes_the_numbers():
     at.select_slider(key="lesson_chain_layers").set_value(100).run()
     assert L.chain_step(0.1, layers=100).takeaway in markdown(at) and "With 100 layers" in markdown(at)
     assert not at.get("page_link")  # the step is its own page
+
+
+def test_the_report_holds_the_question_the_prediction_and_the_answer_in_words():
+    from pages import report
+
+    at = open_step(0)
+    at.radio(key="lesson_guess_chain_0.1").set_value(L.CHAIN_ANSWERS[0]).run()
+    at.button(key="lesson_reveal_chain").click().run()
+    page = report.html_file("Lesson", at.session_state["_skiplab_report"])
+    truth = L.chain_step(0.1)
+    for words in (L.STEPS[0].question, f"Your prediction:</b> {L.CHAIN_ANSWERS[0]}", truth.answer, truth.takeaway,
+                  "spread of f&#x27; 0.1, layers 50"):
+        assert html.escape(words, quote=True) in page or words in page, words
+    assert "lesson_guess" not in page.split("<h3>Lesson step 0")[1]  # words, not widget keys
