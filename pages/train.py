@@ -111,7 +111,8 @@ if go_:
 
 st.header("Degradation live: a ResNet and its plain twin, side by side")
 st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
-if st.button("Train both (about a minute)", key="tr_twins", help="Trains both twins now, on this server's CPU."):
+if st.button("Train both (a few minutes)", key="tr_twins", help="Trains both twins now, on this server's CPU, in "
+             "alternating steps; bench/degradation.py measures how long until the gap shows on this machine."):
     with ui.guard("train both twins"):
         demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()
         x, y = ui.dataset(demo.dataset, "train")

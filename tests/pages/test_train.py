@@ -245,3 +245,18 @@ def test_an_uploaded_checkpoint_is_imported_and_measured_or_refused_in_one_sente
     assert len(zoo.list().query("source == 'user'")) == 1 and not at.exception
     at.file_uploader(key="tr_upload").set_value(("bad.pt", b"not a checkpoint", "application/octet-stream")).run()
     assert not at.exception and len(at.error) == 1 and "bad.pt" in at.error[0].value
+
+
+def test_train_both_draws_both_twins_curves_and_says_what_they_show(at, monkeypatch):
+    from models import twins
+    from models.train import Recipe
+
+    tiny = twins.Demo("shapes", 64, ResNetConfig(depth=8, width=4), Recipe(epochs=2, batch_size=16, augment=False))
+    monkeypatch.setattr(twins, "DEMO", tiny)  # the page reads models.twins.DEMO when it runs
+    at.button(key="tr_twins").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    live = next(json.loads(t) for t in titles if "Training error, live" in t)
+    assert [d["name"] for d in live["data"]] == ["ResNet-8", "plain-8"] and len(live["data"][0]["x"]) == 8
+    said = " ".join(str(m.value) for m in at.markdown)
+    assert "after 8 steps: plain-8 at" in said and "ResNet-8 at" in said
