@@ -123,8 +123,9 @@ if st.button("Train both (a few minutes)", key="tr_twins", help="Trains both twi
             curves = dm.error_curves(log.table())
             return dg.twins_chart(curves, dm.first_visible_gap(curves), demo.config.depth, dm.GAP_POINTS, dm.WINDOW)
 
+        draws = iter(range(1_000_000))  # live: redrawn in place, each time under a new key
         twins.train_twins(demo.config, demo.recipe, data, on_step=log.record,
-                          poll=lambda: box.plotly_chart(twin_chart()[0], width="stretch"))
+                          poll=lambda: box.plotly_chart(twin_chart()[0], width="stretch", key=f"tr_twins{next(draws)}"))
         with box.container():
             ui.show_chart(twin_chart())
 
