@@ -111,7 +111,7 @@ if go_:
 
 st.header("Degradation live: a ResNet and its plain twin, side by side")
 st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
-if st.button("Train both (a few minutes)", key="tr_twins", help="Trains both twins now, on this server's CPU, in "
+if st.button("Train both (several minutes)", key="tr_twins", help="Trains both twins now, on this server's CPU, in "
              "alternating steps; bench/degradation.py measures how long until the gap shows on this machine."):
     with ui.guard("train both twins"):
         demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()

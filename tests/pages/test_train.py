@@ -255,8 +255,11 @@ def test_train_both_draws_both_twins_curves_and_says_what_they_show(at, monkeypa
     monkeypatch.setattr(twins, "DEMO", tiny)  # the page reads models.twins.DEMO when it runs
     at.button(key="tr_twins").click().run()
     assert not at.exception and not at.error, [e.value for e in at.exception]
-    titles = [c.proto.spec for c in at.get("plotly_chart")]
-    live = next(json.loads(t) for t in titles if "Training error, live" in t)
-    assert [d["name"] for d in live["data"]] == ["ResNet-8", "plain-8"] and len(live["data"][0]["x"]) == 8
+    import base64
+
+    live = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training error, live" in c.proto.spec)
+    steps = live["data"][0]["x"]  # (Plotly sends arrays as base64 bytes)
+    steps = np.frombuffer(base64.b64decode(steps["bdata"]), steps["dtype"]).tolist() if "bdata" in steps else steps
+    assert [d["name"] for d in live["data"]] == ["ResNet-8", "plain-8"] and steps == list(range(1, 9))
     said = " ".join(str(m.value) for m in at.markdown)
     assert "after 8 steps: plain-8 at" in said and "ResNet-8 at" in said
