@@ -3,7 +3,7 @@
     streamlit run serve.py
 
 The same app as `streamlit run app.py` (app.py is the page script), served through Streamlit's public st.App, whose
-lifespan hook starts the warm-up (pages/warmup.py) as soon as the server accepts connections, and whose route
+lifespan hook starts the warm-up (frame/warmup.py) as soon as the server accepts connections, and whose route
 /warmup reports its progress as JSON ({"state": "warming up" | "ready" | "off", "done": n, "total": m})."""
 
 from contextlib import asynccontextmanager
@@ -12,7 +12,7 @@ import streamlit as st
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from pages import warmup
+from frame import warmup
 
 
 @asynccontextmanager

@@ -3,10 +3,12 @@ scalar layers, the others on real networks. Numbered from 0 so that links to ste
 
 import streamlit as st
 
-from pages import report, ui
-from viz import lesson as L
-from viz import lesson_charts
+from frame import report, ui
+from viz.charts import lesson as lesson_charts
 from viz.measures import chain
+from viz.measures import lesson as L
+
+ui.require_frame(__file__)
 
 STEPS, N = L.STEPS, len(L.STEPS)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from viz import lesson as L
+from viz.measures import lesson as L
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,7 +89,7 @@ def test_the_chain_step_opens_first_and_its_layers_slider_changes_the_numbers():
 
 
 def test_the_report_holds_the_question_the_prediction_and_the_answer_in_words():
-    from pages import report
+    from frame import report
 
     at = open_step(0)
     at.radio(key="lesson_guess_chain_0.1").set_value(L.CHAIN_ANSWERS[0]).run()

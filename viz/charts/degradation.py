@@ -3,7 +3,7 @@ sentence from the same numbers. No torch here."""
 
 import plotly.graph_objects as go
 
-from viz.style import KIND, Caption, layout
+from viz.charts.style import KIND, Caption, layout
 
 
 def finding(curves, gap: dict | None, depth: int, points: float, window: int) -> str:
