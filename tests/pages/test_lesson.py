@@ -40,7 +40,8 @@ def test_every_step_predicts_reveals_and_says_what_the_computation_says(k):
     truth = L.REVEALS[step.key](step.options[0])  # the computation, run here on its own
     assert truth.takeaway in markdown(at)
     assert L.verdict(guess, truth) in markdown(at)
-    assert at.get("plotly_chart") and (at.get("page_link") or step.page is None)
+    full = "Open the full page with these settings" in [p.proto.label for p in at.get("page_link")]
+    assert at.get("plotly_chart") and full == (step.page is not None)
 
 
 def test_a_new_setting_gives_a_new_takeaway_from_its_own_numbers():
@@ -85,7 +86,7 @@ def test_the_chain_step_opens_first_and_its_layers_slider_changes_the_numbers():
     assert L.chain_step(0.1, layers=20).takeaway in markdown(at) and "Your prediction was right." in markdown(at)
     at.select_slider(key="lesson_chain_layers").set_value(100).run()
     assert L.chain_step(0.1, layers=100).takeaway in markdown(at) and "With 100 layers" in markdown(at)
-    assert not at.get("page_link")  # the step is its own page
+    assert "Open the full page" not in [p.proto.label for p in at.get("page_link")]  # the step is its own page
 
 
 def test_the_report_holds_the_question_the_prediction_and_the_answer_in_words():
