@@ -1,5 +1,5 @@
-"""Lesson: eight steps (0 to 7), each a question to predict, then the answer computed live: step 0 on a chain of
-scalar layers, the others on real networks. Numbered from 0 so that links to steps 1-7 made before step 0 still hold."""
+"""Lesson: nine steps (0 to 8), each a question to predict, then the answer computed live: step 0 on a chain of
+scalar layers, the others on real networks. Numbered from 0 so that links to steps 1-8 made before step 0 still hold."""
 
 import streamlit as st
 
