@@ -37,6 +37,7 @@ page = st.navigation(PAGES, position="hidden")
 for nav_page in PAGES:
     st.sidebar.page_link(nav_page)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
+warmup.badge()  # "warming up: n of m", then "ready"
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
 from frame import report, ui  # noqa: E402

@@ -98,9 +98,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(log_path: Path, env=None, timeout=180.0):
+def start_server(log_path: Path, env=None, timeout=180.0, script="app.py"):
+    """`streamlit run <script>` on a free port (script: app.py, or serve.py for the warm-up at server start)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.fileWatcherType", "none"]
     log = open(log_path, "w")  # noqa: SIM115 (open for the server's whole life)

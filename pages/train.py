@@ -6,11 +6,13 @@ import time
 import streamlit as st
 
 from frame import ui
-from models import zoo
+from models import twins, zoo
 from models.data import data_root, offered_folders, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
+from viz.charts import degradation as dg
 from viz.charts import train as tc
+from viz.measures import degradation as dm
 from viz.measures import train as vt
 
 ui.require_frame(__file__)
@@ -112,6 +114,26 @@ if go_:
                     ui.show_chart(chart)
         if not table.empty:  # the test numbers after each epoch, with a CSV download
             ui.tables_expander({"this run": table}, f"train_history_{stamp}")
+
+st.header("Degradation live: a ResNet and its plain twin, side by side")
+st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
+if st.button("Train both (several minutes)", key="tr_twins", help="Trains both twins now, on this server's CPU, in "
+             "alternating steps; bench/degradation.py measures how long until the gap shows on this machine."):
+    with ui.guard("train both twins"):
+        demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()
+        x, y = ui.dataset(demo.dataset, "train")
+        keep = subset(len(x), demo.images, demo.recipe.seed)
+        data = as_data(demo.dataset, (x[keep], y[keep]), ui.dataset(demo.dataset, "test"), test_limit=256)
+
+        def twin_chart():
+            curves = dm.error_curves(log.table())
+            return dg.twins_chart(curves, dm.first_visible_gap(curves), demo.config.depth, dm.GAP_POINTS, dm.WINDOW)
+
+        draws = iter(range(1_000_000))  # live: redrawn in place, each time under a new key
+        twins.train_twins(demo.config, demo.recipe, data, on_step=log.record,
+                          poll=lambda: box.plotly_chart(twin_chart()[0], width="stretch", key=f"tr_twins{next(draws)}"))
+        with box.container():
+            ui.show_chart(twin_chart())
 
 st.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
 with ui.guard("draw the degradation chart"):

@@ -112,7 +112,8 @@ def test_a_link_reopens_exactly_its_view(tiny_zoo, page, i):
 # there to reach the view whose settings are tested, or to keep the default view cheap (they must be taken).
 NONSENSE = {
     "home": ({"home_depth": "57"}, {"home_depth": 56}),
-    "lesson": ({"step": "99", "lesson_identity": "57"}, {"step": "1", "lesson_identity": 20}),
+    "lesson": ({"step": "99", "lesson_chain": "57", "lesson_chain_layers": "7"},
+               {"step": "0", "lesson_chain": 0.1, "lesson_chain_layers": 50}),
     "gradient_flow": ({"depth": "57", "norm": "BatchNorm", "activation": "gelu", "init": "Xavier (Glorot)",
                        "shortcut": "C", "bn_mode": "test", "batch": "1", "seed": "-1", "skip_off": ["4"]},
                       {"depth": 56, "norm": "batch", "activation": "relu", "init": "kaiming", "shortcut": "A",

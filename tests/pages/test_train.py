@@ -270,3 +270,21 @@ def test_a_link_never_names_a_folder_on_the_server(tmp_path, monkeypatch, offere
         assert at.selectbox(key="tr_dataset").value == "shapes" and "my folder" not in at.selectbox(key="tr_dataset").options
         assert "not a valid data set" in notes
     assert str(secret) not in " ".join(str(v) for w in at.selectbox for v in w.options)
+
+
+def test_train_both_draws_both_twins_curves_and_says_what_they_show(at, monkeypatch):
+    from models import twins
+    from models.train import Recipe
+
+    tiny = twins.Demo("shapes", 64, ResNetConfig(depth=8, width=4), Recipe(epochs=2, batch_size=16, augment=False))
+    monkeypatch.setattr(twins, "DEMO", tiny)  # the page reads models.twins.DEMO when it runs
+    at.button(key="tr_twins").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    import base64
+
+    live = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training error, live" in c.proto.spec)
+    steps = live["data"][0]["x"]  # (Plotly sends arrays as base64 bytes)
+    steps = np.frombuffer(base64.b64decode(steps["bdata"]), steps["dtype"]).tolist() if "bdata" in steps else steps
+    assert [d["name"] for d in live["data"]] == ["ResNet-8", "plain-8"] and steps == list(range(1, 9))
+    said = " ".join(str(m.value) for m in at.markdown)
+    assert "after 8 steps: plain-8 at" in said and "ResNet-8 at" in said

@@ -9,6 +9,7 @@ from viz.charts import normfree as normfree_charts
 from viz.charts import refinement as refinement_charts
 from viz.charts import residuals as residuals_charts
 from viz.charts import transformer as transformer_charts
+from viz.charts.chain import chain_chart
 from viz.charts.style import KIND, Caption, layout
 
 
@@ -36,6 +37,9 @@ def degradation_chart(numbers):
 def chart(step_key, reveal):
     """The reveal's (figure, caption), drawn from its tables."""
     t = reveal.tables
+    if step_key == "chain":  # (its finding is the step's takeaway, shown above the chart: not twice)
+        fig, cap = chain_chart(t["chain"])
+        return fig, Caption(str(cap), "")
     if step_key == "identity":
         return identity_chart(t["blocks"])
     if step_key == "gradient":

@@ -1,4 +1,6 @@
-"""The lesson: ten predict-then-reveal steps, each a question answered by a live computation on real networks.
+"""The lesson: predict-then-reveal steps, each a question answered by a live computation. Step 0 is the
+one-dimensional picture (a chain of scalar layers); the later steps use real networks. The steps are numbered from 0 so
+that the links made before step 0 existed (?step=1 ... ?step=8) still open the same steps.
 
 A step's `reveal(setting)` computes its numbers (no cached or stored number), names the answer the numbers give and
 writes the takeaway sentence from them, so changing the setting changes the text. No plotting here (see
@@ -14,7 +16,7 @@ from models import zoo
 from models.blocks import DESIGNS
 from models.data import SAMPLE, SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz.measures import designs, landscape, normfree, refinement, residuals
+from viz.measures import chain, designs, landscape, normfree, refinement, residuals
 from viz.measures import transformer as tf
 from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
@@ -42,7 +44,7 @@ class Step:
     choices: tuple
     setting: str  # what the step's one control sets, in words
     options: tuple  # its values (the first is the default)
-    page: str  # the full page, opened with `query(setting)`
+    page: str | None  # the full page, opened with `query(setting)` (None: the step is its own page)
     why: str  # one line under the reveal: why it comes out this way
 
 
@@ -54,6 +56,18 @@ def _shapes(n=16, seed=0):
 def _sample(n):
     x, y = load_dataset(SAMPLE, "test")
     return x[:n], y[:n]
+
+
+CHAIN_ANSWERS = ("the plain chain (f' each)", "the residual chain (1 + f' each)", "both", "neither")
+
+
+def chain_step(spread: float, layers: int = 50) -> Reveal:
+    """A chain of scalar layers with slopes f' of the given spread, plain and residual: autograd's dx_L/dx_0."""
+    table = chain.chain_table(layers, spread)
+    n = chain.numbers(table)
+    near = {k: chain.fate(n[k]) == "stays near 1" for k in ("plain", "residual")}
+    answer = CHAIN_ANSWERS[2 if all(near.values()) else 0 if near["plain"] else 1 if near["residual"] else 3]
+    return Reveal(answer, chain.finding(table), n, {"chain": table})
 
 
 def identity(depth: int) -> Reveal:
@@ -213,12 +227,16 @@ def transformer_step(depth: int) -> Reveal:
                   {"grads": grads, "ratios": ratios})
 
 
-REVEALS = {"identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
+REVEALS = {"chain": chain_step, "identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
            "lesion": delete_block, "landscape": landscape_step, "designs": design_step,
            "refinement": refinement_step, "normfree": normfree_step,
            "transformer": transformer_step}
 
-STEPS = (
+STEPS = (  # STEPS[k] is step k, ?step=k in a link
+    Step("chain", "One dimension", "A chain of L scalar layers, each with a small random slope f'. Its gradient "
+         "dx_L/dx_0 is a product of L factors: f' each without skips, 1 + f' each with them. Which stays near 1 as L "
+         "grows?", CHAIN_ANSWERS, "spread of f'", chain.SPREADS, None,
+         "A product of many numbers below 1 goes to 0, of many above 1 to infinity; a product of numbers near 1 stays near 1."),
     Step("identity", "The block", "If a residual block's branch outputs F(x) = 0, what does the block compute?",
          ("y = x: the block passes its input on", "y = 0: the block stops the signal", "something else"),
          "depth", (20, 56, 110), "gradient_flow", "y = F(x) + x: with F = 0 only the skip is left."),
@@ -262,6 +280,8 @@ def choices(step: Step, setting) -> list[str]:
 
 def query(step: Step, setting) -> dict:
     """The full page's link parameters that show exactly what the step computed."""
+    if step.key == "chain":
+        return {}
     if step.key == "identity":
         return {"depth": str(setting), "init": "zero_residual", "bn_mode": "eval", "batch": "16"}
     if step.key == "gradient":
@@ -290,6 +310,15 @@ def verdict(prediction: str | None, reveal: Reveal) -> str:
     if prediction is None:
         return ""
     return "Your prediction was right." if prediction == reveal.answer else f"The numbers say: {reveal.answer}."
+
+
+def record(step: Step, setting, prediction: str | None, reveal: Reveal, extra: dict | None = None) -> list:
+    """A revealed step in words, for a student's report: [(label, sentence)], the question, the setting, the
+    prediction, the answer the numbers gave and the takeaway."""
+    settings = ", ".join([f"{step.setting} {setting}", *(f"{k} {v}" for k, v in (extra or {}).items())])
+    return [("Question", step.question), ("Computed for", settings),
+            ("Your prediction", prediction or "none made before the reveal"),
+            ("The numbers say", reveal.answer), ("Why", reveal.takeaway)]
 
 
 def as_table(reveal: Reveal) -> pd.DataFrame:
