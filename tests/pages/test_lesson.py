@@ -68,7 +68,7 @@ def test_back_and_next_walk_the_steps_and_a_bad_link_falls_back_to_step_zero():
 
 # The step each link reached before step 0 was added (the lesson then began at ?step=1 with the identity argument).
 LINKS_BEFORE_STEP_ZERO = {1: "identity", 2: "gradient", 3: "degradation", 4: "residuals", 5: "lesion", 6: "landscape",
-                          7: "designs", 8: "transformer"}
+                          7: "designs"}
 
 
 def test_links_made_before_step_zero_still_open_the_same_steps():
