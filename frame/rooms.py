@@ -19,7 +19,8 @@ import rooms
 from rooms.core import format_code
 from viz.charts.rooms import tally_chart
 
-LIVE_S = 1.0  # how often a student's screen and the teacher's tally look at the room: within ~2 s
+LIVE_S = 1.0  # how often a student's screen looks at the room: it follows the teacher within ~2 s
+TALLY_S = 1.5  # how often the teacher's tally is redrawn
 HEARTBEAT_S = 20.0  # how often a student's screen says it is still there (present = reported within 60 s)
 _SEAT = "_room_seat"  # {"code", "key", "me", "nickname"} of this session
 
@@ -170,13 +171,19 @@ def student_bar(seat: Seat):
     def poll():
         r = store()
         try:
-            view = r.join(seat.code, seat.me, seat.nickname) if _due(HEARTBEAT_S) else r.view(seat.code)
+            view = r.join(seat.code, seat.me, seat.nickname) if _due(HEARTBEAT_S) else _shared_view(seat.code)
         except rooms.RoomError:
             st.rerun()  # closed or expired: the full run says so
         if view.step != shown_step or (shown_step in view.revealed) != shown_revealed:
             st.rerun()
 
     st.fragment(poll, run_every=LIVE_S)()
+
+
+@st.cache_data(ttl=0.5, max_entries=256, show_spinner=False)
+def _shared_view(code: str) -> rooms.RoomView:
+    """The room as every polling student of this process sees it: one store read per room per half second."""
+    return store().view(code)
 
 
 def _due(every: float) -> bool:
@@ -215,11 +222,17 @@ def tally(seat: Seat, step: int, choices: list[str], answer: str | None):
     def draw():
         r = store()
         counts, present = r.tally(seat.code, step, choices), r.present(seat.code)
-        fig, caption = tally_chart(counts, present, answer)
+        fig, caption = _tally_chart(tuple(counts.items()), present, answer)
         st.plotly_chart(fig, width="stretch", config={"displaylogo": False}, key=f"room_tally_{step}")
         st.markdown(f"**{caption.headline}**")
 
-    st.fragment(draw, run_every=None if answer is not None else LIVE_S)()
+    st.fragment(draw, run_every=None if answer is not None else TALLY_S)()
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _tally_chart(counts: tuple, present: int, answer: str | None):
+    """The tally's figure, built once per split (building a figure costs ~30 ms; the tally polls every second)."""
+    return tally_chart(dict(counts), present, answer)
 
 
 def class_table(seat: Seat, step: int, choices: list[str], mine: str | None) -> pd.DataFrame:
