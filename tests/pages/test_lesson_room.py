@@ -93,6 +93,9 @@ def test_the_reveal_reaches_students_with_their_own_choice_and_closes_the_votes(
     assert f"You predicted “{CHOICES[2]}”." in texts(s) and L.verdict(CHOICES[2], truth) in texts(s)
     assert truth.takeaway in texts(s) and s.radio(key=f"room_vote_{code}_1").disabled
     assert "You did not predict this step." in texts(quiet)
+    report = {title: table for kind, table, title in s.session_state["_skiplab_report"] if kind == "table"}
+    mine = report["The class's predictions, step 1"]  # the report a student downloads: the class beside their own
+    assert mine.students.tolist() == [0, 0, 1] and mine.yours.tolist() == ["", "", "yes"]
 
 
 def test_a_wrong_code_and_a_closed_room_get_one_sentence():
