@@ -109,3 +109,13 @@ def test_a_wrong_code_and_a_closed_room_get_one_sentence():
     st_.run()
     assert [e.value for e in st_.error] == [f"Room {code[:4]}-{code[4:]} was closed by the teacher."]
     assert lesson(room=code, key=key).error, "the teacher's link no longer opens it either"
+
+
+def test_a_student_can_visit_another_page_and_come_back_to_the_room():
+    t, code, key = teacher_room()
+    s = lesson(room=code)
+    s.query_params.clear()  # a page switch drops the link's parameters
+    s.switch_page("pages/home.py").run()
+    s.switch_page("pages/lesson.py").run()
+    assert not s.exception and f"You are in room {code[:4]}-{code[4:]}" in texts(s)
+    assert s.query_params["room"] == code and "key" not in s.query_params
