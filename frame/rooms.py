@@ -19,8 +19,8 @@ import rooms
 from rooms.core import format_code
 from viz.charts.rooms import tally_chart
 
-LIVE_S = 1.0  # how often a student's screen looks at the room: it follows the teacher within ~2 s
-TALLY_S = 1.5  # how often the teacher's tally is redrawn
+LIVE_S = 1.5  # how often a student's screen looks at the room: it follows the teacher within ~2 s
+TALLY_S = 2.0  # how often the teacher's tally is redrawn
 HEARTBEAT_S = 20.0  # how often a student's screen says it is still there (present = reported within 60 s)
 _SEAT = "_room_seat"  # {"code", "key", "me", "nickname"} of this session
 
