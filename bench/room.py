@@ -1,7 +1,7 @@
 """A class in a room, measured over Streamlit's own protocol: `python bench/room.py [--students 60] [--steps 5]`.
 
 Starts the real server (`streamlit run app.py` on a free loopback port, SQLite rooms in a temp folder, no warm-up)
-and drives a teacher and N student sessions through the websocket protocol (pages/visitor.py's Session, as
+and drives a teacher and N student sessions through the websocket protocol (frame/visitor.py's Session, as
 bench/load.py does), each student's screen polling as the browser would: the server's st.fragment(run_every=...)
 sends an auto_rerun message, and the client sends that fragment's rerun every `interval` seconds, as the frontend does.
   1. The teacher opens a room on the Lesson page (the "Open a room" button); all students join by its link.
@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.load import cpu_seconds, start_server, stop_server  # noqa: E402
-from pages.visitor import Session, client_state  # noqa: E402
-from viz import lesson as L  # noqa: E402
+from frame import streamlit_compat as compat  # noqa: E402 (the protocol's messages)
+from frame.visitor import Session, client_state  # noqa: E402
+from viz.measures import lesson as L  # noqa: E402
 
 QUESTIONS = {s.question: k for k, s in enumerate(L.STEPS, 1)}
 ANSWERED = re.compile(r"(\d+) of (\d+) answered")
@@ -41,10 +42,8 @@ class Tap:
         self.ws, self.autoruns = ws, autoruns
 
     async def recv(self):
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
         data = await self.ws.recv()
-        f = ForwardMsg.FromString(data)
+        f = compat.protocol().ForwardMsg.FromString(data)
         if f.WhichOneof("type") == "auto_rerun":
             self.autoruns[f.auto_rerun.fragment_id] = f.auto_rerun.interval
         return data
@@ -91,9 +90,7 @@ class Screen:
 
 
 def _fragment_rerun(s: Session, fragment_id: str) -> bytes:
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
-    m = BackMsg.FromString(client_state(s.query, page_hash=s.page_hash))
+    m = compat.protocol().BackMsg.FromString(client_state(s.query, page_hash=s.page_hash))
     m.rerun_script.fragment_id, m.rerun_script.is_auto_rerun = fragment_id, True
     return m.SerializeToString()
 

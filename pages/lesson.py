@@ -3,10 +3,12 @@ class in a room: the teacher's screen drives the students', who each predict bef
 
 import streamlit as st
 
+from frame import report, ui
 from frame import rooms as room_ui
-from pages import report, ui
-from viz import lesson as L
-from viz import lesson_charts
+from viz.charts import lesson as lesson_charts
+from viz.measures import lesson as L
+
+ui.require_frame(__file__)
 
 STEPS, N = L.STEPS, len(L.STEPS)
 

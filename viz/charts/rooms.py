@@ -4,7 +4,7 @@ import textwrap
 
 import plotly.graph_objects as go
 
-from viz.style import KIND, Caption, layout
+from viz.charts.style import KIND, Caption, layout
 
 WAITING = "#9aa0a6"  # bars before the reveal: no choice is singled out
 
