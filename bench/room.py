@@ -133,11 +133,11 @@ async def class_in_a_room(url: str, args, pid: int) -> dict:
     polls = [asyncio.create_task(poll_until(s, stop)) for s in students]
     stored = await _votes(students, code, args.vote_window)
     await asyncio.sleep(5)
+    c0, w0 = cpu_seconds(pid), time.monotonic()
+    await asyncio.sleep(args.idle)  # (the tally keeps polling: a vote counted late is still measured)
+    out["idle_cpu"] = (cpu_seconds(pid) - c0) / (time.monotonic() - w0) * 60 / args.students
     out["tally_s"] = [next((tc - tv for tc, n in counts if tc >= tv and n >= j), float("inf"))
                       for j, tv in enumerate(sorted(stored), 1)]
-    c0, w0 = cpu_seconds(pid), time.monotonic()
-    await asyncio.sleep(args.idle)
-    out["idle_cpu"] = (cpu_seconds(pid) - c0) / (time.monotonic() - w0) * 60 / args.students
     stop.set()
     await asyncio.gather(tally, *polls)
     out["step_s"], out["each_s"] = await _steps(teacher, students, args.steps)
