@@ -25,6 +25,7 @@ PAGES = [
     st.Page("pages/shattered.py", title="Shattered gradients", icon=":material/scatter_plot:"),
     st.Page("pages/designs.py", title="Skip designs", icon=":material/account_tree:"),
     st.Page("pages/residuals.py", title="Residuals", icon=":material/stacked_line_chart:"),
+    st.Page("pages/transformer.py", title="Transformer stream", icon=":material/text_fields:"),
 ]
 
 # The frame draws the links itself: .streamlit/config.toml hides Streamlit's own sidebar navigation, so a fresh server

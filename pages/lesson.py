@@ -1,4 +1,4 @@
-"""Lesson: seven steps, each a question to predict, then the answer computed live on real networks. Alone, or as a
+"""Lesson: a few steps, each a question to predict, then the answer computed live on real networks. Alone, or as a
 class in a room: the teacher's screen drives the students', who each predict before the teacher reveals."""
 
 import streamlit as st

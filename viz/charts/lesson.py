@@ -6,6 +6,7 @@ from viz.charts import designs as designs_charts
 from viz.charts import gradient_flow as gradient_flow_charts
 from viz.charts import landscape as landscape_charts
 from viz.charts import residuals as residuals_charts
+from viz.charts import transformer as transformer_charts
 from viz.charts.style import KIND, Caption, layout
 
 
@@ -45,5 +46,7 @@ def chart(step_key, reveal):
         return residuals_charts.single_lesions(t["lesions"])
     if step_key == "landscape":
         return landscape_charts.slice_1d(t["curves"], t["skips"])
+    if step_key == "transformer":
+        return transformer_charts.layer_gradients(t["grads"], t["ratios"], int(t["ratios"].depth.iloc[0]))
     fig, cap = designs_charts.design_gradients(t["traces"])
     return fig, Caption(str(cap), "")

@@ -1,4 +1,4 @@
-"""The lesson: seven predict-then-reveal steps, each a question answered by a live computation on real networks.
+"""The lesson: eight predict-then-reveal steps, each a question answered by a live computation on real networks.
 
 A step's `reveal(setting)` computes its numbers (no cached or stored number), names the answer the numbers give and
 writes the takeaway sentence from them, so changing the setting changes the text. No plotting here (see
@@ -15,6 +15,7 @@ from models.blocks import DESIGNS
 from models.data import SAMPLE, SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz.measures import designs, landscape, residuals
+from viz.measures import transformer as tf
 from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
 from viz.words import fmt
@@ -164,8 +165,25 @@ def design_step(depth: int) -> Reveal:
                   dict(zip(table.design, table.ratio_first_to_last, strict=True)), {"traces": traces, "table": table})
 
 
+def transformer_step(depth: int) -> Reveal:
+    """Fresh Post-LN and Pre-LN character transformers, one pass on 16 windows of the corpus: the last layer's
+    gradient norm in each, and each one's last/first layer ratio (Xiong et al. 2020)."""
+    grads, _, ratios = tf.init_gradients([depth])
+    r = ratios.set_index("variant")
+    post, pre = float(r["last"]["Post-LN"]), float(r["last"]["Pre-LN"])
+    answer = "about the same in both" if max(post, pre) < 1.1 * min(post, pre) else "Post-LN" if post > pre else "Pre-LN"
+    rp, rq = float(r.ratio["Post-LN"]), float(r.ratio["Pre-LN"])
+    return Reveal(answer, f"With {depth} layers, Post-LN's last layer gets a gradient of {fmt(post)}, Pre-LN's "
+                          f"{fmt(pre)}: {fmt(post / pre)}x (Xiong et al. 2020 bound them O(1) against O(1/sqrt(L)): "
+                          f"sqrt({depth}) = {fmt(depth ** 0.5)}x). From first layer to last, Post-LN's gradient changes "
+                          f"{fmt(rp)}x and Pre-LN's {fmt(rq)}x. " + tf.agreement(rp, rq),
+                  dict(last_post_ln=post, last_pre_ln=pre, ratio_post_ln=rp, ratio_pre_ln=rq),
+                  {"grads": grads, "ratios": ratios})
+
+
 REVEALS = {"identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
-           "lesion": delete_block, "landscape": landscape_step, "designs": design_step}
+           "lesion": delete_block, "landscape": landscape_step, "designs": design_step,
+           "transformer": transformer_step}
 
 STEPS = (
     Step("identity", "The block", "If a residual block's branch outputs F(x) = 0, what does the block compute?",
@@ -190,6 +208,10 @@ STEPS = (
          "last block's, at init?", tuple(DESIGNS), "depth", (20, 56), "designs",
          "Pre-activation, bottleneck, MobileNetV2's inverted residual, DenseNet's concatenation and highway gates all "
          "keep a path that skips the layers."),
+    Step("transformer", "The transformer's stream", "At init, in which transformer does the last layer (next to the "
+         "output) get the larger gradient?", ("Post-LN", "Pre-LN", "about the same in both"), "layers",
+         (12, 6, 24), "transformer", "Pre-LN's stream is a clean sum that grows with depth, and each layer's normalised input "
+         "makes its share of the output, and so its gradient, smaller; Post-LN renormalises after every sum."),
 )
 
 
@@ -213,6 +235,8 @@ def query(step: Step, setting) -> dict:
                 "res_n": str(setting)}
     if step.key == "landscape":
         return {"ls_pair": "cifar10 depth 56", "ls_images": str(setting), "ls_steps_1d": "11"}
+    if step.key == "transformer":
+        return {"tf_depth": str(setting)}
     return {"ds_depth": str(setting), "ds_batch": "8"}
 
 

@@ -1,5 +1,11 @@
 """One instrumented forward/backward pass -> tidy tables. Never changes the model it is given.
 
+It measures any network built as a stem, a run of residual blocks and a head: `features(x)`, `run_blocks(h, skips,
+drops)` yielding `models.resnet.Step`s, `head(h)`, `overrides(skip, drop)`, `blocks` (each with `branch`, `shortcut`,
+`stage`, `parts`, `skip_vjp`, as `models.blocks.Additive`) and `config.depth`: a `models.resnet.ResNet` and a
+`models.transformer.Transformer` (whose blocks are its attention and MLP sublayers). A network names its input-side
+and output-side weight layers in `STEM` and `HEAD` (a ResNet's are `conv` and `fc`).
+
 `python -m viz.probe` (viz/probe.py) prints them from the command line.
 """
 
@@ -41,7 +47,7 @@ def conv_responses(model):
     """[(conv name, the module right after it whose output is that conv's normalized response)]: the stem's BN, and in
     each branch the norm after each conv (the conv itself where no norm follows)."""
     mods = dict(model.named_modules())
-    out = [("conv", mods["bn"])]
+    out = [("conv", mods["bn"])] if isinstance(mods.get("conv"), nn.Conv2d) else []  # a conv stem's response
     for i, b in enumerate(model.blocks):
         kids = list(b.branch.named_children())
         for (n, m), (_, nxt) in zip(kids, [*kids[1:], (None, None)], strict=True):
@@ -50,35 +56,53 @@ def conv_responses(model):
     return out
 
 
+LAYER_KINDS = {nn.Conv2d: "conv", nn.Linear: "fc", nn.Embedding: "embedding"}
+
+
+def layer_kind(m):
+    return next(k for t, k in LAYER_KINDS.items() if isinstance(m, t))
+
+
 def weight_layers(model):
-    """Weight layers in input-to-output order: (name, module, block, stage, path)."""
-    rows = [("conv", model.conv, -1, -1, "stem")]
+    """Weight layers in input-to-output order: (name, module, block, stage, path). The head's stage is one past the
+    last block's (3 in a CIFAR ResNet)."""
+    rows = [(n, getattr(model, n), -1, -1, "stem") for n in getattr(model, "STEM", ("conv",))]
     for i, b in enumerate(model.blocks):
         for n, m in b.named_modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 path = n.split(".")[0]  # "branch", "shortcut", or a design's own part (a highway "gate")
                 rows.append((f"blocks.{i}.{n}", m, i, b.stage, path))
-    rows.append(("fc", model.fc, -1, 3, "head"))
+    last = model.blocks[-1].stage + 1
+    rows += [(n, getattr(model, n), -1, last, "head") for n in getattr(model, "HEAD", ("fc",))]
     return rows
 
 
-def network_name(depth, skips):
-    """("ResNet-56", "ResNet") with every skip on, ("plain-56", "plain") with none, else a mixed name."""
+def network_name(depth, skips, family="ResNet"):
+    """("ResNet-56", "ResNet") with every skip on, ("plain-56", "plain") with none, else a mixed name. Another
+    family (a transformer's "Pre-LN") keeps its name without skips: ("Pre-LN-12, no skips", "plain")."""
     if all(skips):
-        return f"ResNet-{depth}", "ResNet"
+        return f"{family}-{depth}", "ResNet"
     if not any(skips):
-        return f"plain-{depth}", "plain"
-    return f"ResNet-{depth} ({sum(skips)} of {len(skips)} skips)", "mixed"
+        return (f"plain-{depth}" if family == "ResNet" else f"{family}-{depth}, no skips"), "plain"
+    return f"{family}-{depth} ({sum(skips)} of {len(skips)} skips)", "mixed"
+
+
+def _family(net):
+    """How the network's name begins: "ResNet" for a ResNet, "Pre-LN" or "Post-LN" for a transformer."""
+    ln = getattr(net.config, "ln", None)
+    return "ResNet" if ln is None else f"{ln.capitalize()}-LN"
 
 
 def probe(model, images, labels, skip=None, drop=None, bn_mode="train"):
     """One forward and backward pass with every gradient norm measured.
 
     Args:
-        model: a `models.resnet.ResNet` (never modified: no .grad, no BN stats, no hooks, same mode).
-        images: (B, C, 32, 32) float in [0, 1].
-        labels: (B,) int64 class indices.
-        skip, drop: optional per-block overrides, as for `model(x, skip=, drop=)`.
+        model: a `models.resnet.ResNet` or a `models.transformer.Transformer` (never modified: no .grad, no BN stats,
+            no hooks, same mode).
+        images: a ResNet's (B, C, 32, 32) float in [0, 1]; a transformer's (B, T) int64 character ids.
+        labels: (B,) int64 class indices; a transformer's (B, T) next characters.
+        skip, drop: optional per-block overrides, as for `model(x, skip=, drop=)` (a transformer's: per layer or
+            per sublayer; its trace has a block row per sublayer, `stage` its layer).
         bn_mode: "train" (batch statistics, as in training) or "eval" (running statistics).
     Returns:
         Trace: `layers` (layer, kind, block, stage, path, order, grad_norm, weight_norm, response_std),
@@ -105,7 +129,7 @@ def _rows(net, layers, g_w, resp_std, acts, gn, whole, kept, skips, drops):
         return float(gn[key]) if key in gn else 0.0
 
     with torch.no_grad():
-        layer_rows = [dict(layer=name, kind="fc" if isinstance(m, nn.Linear) else "conv", block=blk, stage=stage,
+        layer_rows = [dict(layer=name, kind=layer_kind(m), block=blk, stage=stage,
                            path=path, order=order, grad_norm=_norm(g) if g is not None else float("nan"),
                            weight_norm=_norm(m.weight), response_std=resp_std.get(name, float("nan")))
                       for order, ((name, m, blk, stage, path), g) in enumerate(zip(layers, g_w, strict=True))]
@@ -205,11 +229,12 @@ def _probe(net, images, labels, skips, drops):
                     h, h_norm = st.out, vector_norm(st.out)
                 acts[i] = (x_norm, h_norm, fx_norm, fx_std)
             del st  # F(x) of the last block: not kept through the backward pass
-            loss = F.cross_entropy(net.head(h), labels)
+            logits = net.head(h)  # (B, classes); a transformer's (B, T, vocab)
+            loss = F.cross_entropy(logits.flatten(0, -2), labels.flatten())
         params = [m.weight for _, m, *_ in layers]
         g_w = torch.autograd.grad(loss, params, allow_unused=True)
 
     layer_rows, block_rows = _rows(net, layers, g_w, resp_std, acts, gn, whole, kept, skips, drops)
-    name, kind = network_name(net.config.depth, skips)
+    name, kind = network_name(net.config.depth, skips, _family(net))
     return Trace(layers=pd.DataFrame(layer_rows), blocks=pd.DataFrame(block_rows, columns=BLOCK_COLUMNS),
                  loss=float(loss.detach()), name=name, depth=net.config.depth, kind=kind)
