@@ -10,7 +10,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layout="wide")
+# The tab's icon is a file here: a ":material/..." page icon makes every browser fetch it from a font server.
+ICON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "skiplab-icon.png")
+st.set_page_config(page_title="skiplab", page_icon=ICON, layout="wide")
 from frame import framing, warmup  # noqa: E402
 
 warmup.yield_to_visitors()  # the start-up warm-up's runs take the CPU only when no visitor wants it

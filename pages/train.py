@@ -7,7 +7,7 @@ import streamlit as st
 
 from frame import ui
 from models import zoo
-from models.data import data_root, subset
+from models.data import data_root, offered_folders, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
 from viz.charts import train as tc
@@ -19,15 +19,19 @@ TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models
 
 st.title("Train")
 st.markdown("Train a small ResNet and its **plain twin** (the same layers without skips) here and watch them learn.")
-with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_depth": "depth", "tr_variant": "network",
+folders = offered_folders()  # chosen by the server's operator (SKIPLAB_FOLDERS); a link names one, never a path
+with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_folder": "image folder", "tr_depth": "depth",
+                                  "tr_variant": "network",
                                   "tr_n": "number of images", "tr_lr": "learning rate", "tr_batch": "batch size",
                                   "tr_norm": "normalization", "tr_schedule": "schedule"}):
     c = st.columns(5)
-    dataset = c[0].selectbox("Data set", ["shapes", "cifar10", "my folder"], key="tr_dataset", bind="query-params",
-                             help="shapes: built in, no download. cifar10: real photos (a download). my folder: yours.")
+    dataset = c[0].selectbox("Data set", ["shapes", "cifar10"] + ["my folder"] * bool(folders), key="tr_dataset",
+                             bind="query-params", help="shapes: built in, no download. cifar10: real photos (a "
+                             "download). my folder: an image folder this server offers (its SKIPLAB_FOLDERS).")
     if dataset == "my folder":
-        dataset = st.text_input("Image folder (train/<class>/*, test/<class>/*, or just <class>/*)", key="tr_folder",
-                                bind="query-params", help="A folder on this server with one sub-folder per class.")
+        dataset = str(folders[st.selectbox("Image folder", list(folders), key="tr_folder", bind="query-params",
+                                           help="One of the folders this server offers, each with one sub-folder "
+                                           "per class (train/<class>/*, test/<class>/*, or just <class>/*).")])
     depth = c[1].selectbox("Depth", [8, 14, 20, 32, 44, 56, 110], index=0, key="tr_depth", bind="query-params",
                            help="Layers with weights (6n+2, so 3n blocks); deeper is slower.")
     variant = c[2].radio("Network", ["both", "residual", "plain"], index=1, horizontal=True, key="tr_variant",

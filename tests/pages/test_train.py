@@ -131,8 +131,10 @@ def test_a_run_on_my_folder_tests_every_class_and_keeps_the_class_names(at, tmp_
     folder = image_folder(tmp_path / "pets", 12, (1000, 1000, 50))  # the first 2,000 test images miss "cat"
     at.radio(key="tr_variant").set_value("residual")
     at.select_slider(key="tr_batch").set_value(32)
+    monkeypatch.setenv("SKIPLAB_FOLDERS", str(folder))  # the server's operator offers it
+    at.run()
     at.selectbox(key="tr_dataset").set_value("my folder").run()
-    at.text_input(key="tr_folder").set_value(str(folder)).run()
+    at.selectbox(key="tr_folder").set_value("pets").run()
     at.button(key="tr_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert evaluated == [[0, 1, 2, 2000]]  # 2,000 of the 2,050, every class among them
@@ -245,3 +247,26 @@ def test_an_uploaded_checkpoint_is_imported_and_measured_or_refused_in_one_sente
     assert len(zoo.list().query("source == 'user'")) == 1 and not at.exception
     at.file_uploader(key="tr_upload").set_value(("bad.pt", b"not a checkpoint", "application/octet-stream")).run()
     assert not at.exception and len(at.error) == 1 and "bad.pt" in at.error[0].value
+
+
+@pytest.mark.parametrize("offered", [False, True])
+def test_a_link_never_names_a_folder_on_the_server(tmp_path, monkeypatch, offered):
+    """?tr_dataset=my+folder&tr_folder=/any/path: the path is never read; only folders the server offers
+    (SKIPLAB_FOLDERS) can be chosen, by name, and a link's other value falls back with a note."""
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "zoo"))
+    secret = image_folder(tmp_path / "secret", 6, (12, 12, 12))
+    pets = image_folder(tmp_path / "pets", 6, (12, 12, 12))
+    monkeypatch.setenv("SKIPLAB_FOLDERS", str(pets) if offered else "")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params.update({"tr_dataset": "my folder", "tr_folder": str(secret)})
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and not at.error
+    assert not at.text_input  # nothing a visitor types is a path
+    notes = " ".join(i.value for i in at.info)
+    if offered:
+        assert at.selectbox(key="tr_folder").options == ["pets"] and at.selectbox(key="tr_folder").value == "pets"
+        assert "not a valid image folder (one of: pets)" in notes
+    else:
+        assert at.selectbox(key="tr_dataset").value == "shapes" and "my folder" not in at.selectbox(key="tr_dataset").options
+        assert "not a valid data set" in notes
+    assert str(secret) not in " ".join(str(v) for w in at.selectbox for v in w.options)
