@@ -27,6 +27,7 @@ PAGES = [
     st.Page("pages/shattered.py", title="Shattered gradients", icon=":material/scatter_plot:"),
     st.Page("pages/designs.py", title="Skip designs", icon=":material/account_tree:"),
     st.Page("pages/residuals.py", title="Residuals", icon=":material/stacked_line_chart:"),
+    st.Page("pages/beyond.py", title="Beyond ResNet", icon=":material/trending_down:"),
     st.Page("pages/transformer.py", title="Transformer stream", icon=":material/text_fields:"),
 ]
 

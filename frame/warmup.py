@@ -41,6 +41,7 @@ SWITCHES = {
                   ("res_view", "Switches")],
     "shattered": [("sh_show", "Image classifiers")],
     "landscape": [("ls_dims", "2-D surface")],
+    "beyond": [("by_view", "Without batch norm")],
 }
 _started = threading.Lock()  # taken once per process, by the run that starts the warm-up
 

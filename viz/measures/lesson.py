@@ -1,4 +1,4 @@
-"""The lesson: eight predict-then-reveal steps, each a question answered by a live computation on real networks.
+"""The lesson: ten predict-then-reveal steps, each a question answered by a live computation on real networks.
 
 A step's `reveal(setting)` computes its numbers (no cached or stored number), names the answer the numbers give and
 writes the takeaway sentence from them, so changing the setting changes the text. No plotting here (see
@@ -14,7 +14,7 @@ from models import zoo
 from models.blocks import DESIGNS
 from models.data import SAMPLE, SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz.measures import designs, landscape, residuals
+from viz.measures import designs, landscape, normfree, refinement, residuals
 from viz.measures import transformer as tf
 from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
@@ -165,6 +165,38 @@ def design_step(depth: int) -> Reveal:
                   dict(zip(table.design, table.ratio_first_to_last, strict=True)), {"traces": traces, "table": table})
 
 
+def refinement_step(images: int) -> Reveal:
+    """The published ResNet-56: cos(F_i(h_i), -dL/dh_i) per block on exact CIFAR-10 test images."""
+    name = "cifar10-resnet56-published"
+    t = refinement.refinement(zoo.load(name), *_sample(images))
+    s = refinement.summary(t)
+    share = s["positive"] / s["measured"]
+    answer = ("down the loss in most blocks" if share > 0.6 else "up the loss in most blocks" if share < 0.4
+              else "neither: about half of the blocks each way")
+    return Reveal(answer, f"In the published ResNet-56, on {images} exact test images, {s['positive']} of "
+                          f"{s['measured']} blocks have a residual F(h) with a positive cosine with -dL/dh (the "
+                          f"direction that lowers the loss); reading out after each block, the loss goes from "
+                          f"{fmt(s['stem_loss'])} to {fmt(s['final_loss'])}. Jastrzebski et al. (2018): most blocks "
+                          "refine their input like a gradient step.",
+                  dict(positive=s["positive"], measured=s["measured"], stem_loss=s["stem_loss"],
+                       final_loss=s["final_loss"]), {"tables": {name: t}, "summaries": {name: s}})
+
+
+def normfree_step(depth: int) -> Reveal:
+    """Three nets without batch norm at init, one pass on 32 shapes images: ||dL/dh|| at the first and last block."""
+    schemes = ("plain, no BN", "residual, no BN", "ReZero")
+    layers, blocks = normfree.at_init((depth,), schemes)
+    s = normfree.summary(layers, blocks)
+    spread = {r.scheme: abs(math.log(r.block_grad_ratio)) if r.block_grad_ratio > 0 else math.inf
+              for r in s.itertuples()}
+    answer = min(spread, key=spread.get)
+    ratios = dict(zip(s.scheme, s.block_grad_ratio, strict=True))
+    return Reveal(answer, f"At depth {depth} without batch norm, the gradient at the first block is "
+                          + ", ".join(f"{fmt(v)}x the last block's in {k}" for k, v in ratios.items())
+                          + ". ReZero starts every branch at zero, so each block passes the gradient on unchanged, "
+                            "except the two that change the shape: their zero-padding shortcut passes back only the "
+                            "gradient of the channels it carried.",
+                  ratios, {"blocks": blocks, "summary": s})
 def transformer_step(depth: int) -> Reveal:
     """Fresh Post-LN and Pre-LN character transformers, one pass on 16 windows of the corpus: the last layer's
     gradient norm in each, and each one's last/first layer ratio (Xiong et al. 2020)."""
@@ -183,6 +215,7 @@ def transformer_step(depth: int) -> Reveal:
 
 REVEALS = {"identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
            "lesion": delete_block, "landscape": landscape_step, "designs": design_step,
+           "refinement": refinement_step, "normfree": normfree_step,
            "transformer": transformer_step}
 
 STEPS = (
@@ -208,6 +241,13 @@ STEPS = (
          "last block's, at init?", tuple(DESIGNS), "depth", (20, 56), "designs",
          "Pre-activation, bottleneck, MobileNetV2's inverted residual, DenseNet's concatenation and highway gates all "
          "keep a path that skips the layers."),
+    Step("refinement", "What each block does", "In a trained ResNet-56, which way does each block's residual F(h) "
+         "move its input h?", ("down the loss in most blocks", "up the loss in most blocks",
+                               "neither: about half of the blocks each way"), "test images", (200, 100, 500), "beyond",
+         "A residual block adds a small step to h; training makes that step point where the loss falls."),
+    Step("normfree", "Without batch norm", "Without batch norm, which net's gradient stays the same size from the last "
+         "block to the first, at init?", ("plain, no BN", "residual, no BN", "ReZero"), "depth", (110, 56, 20),
+         "beyond", "ReZero (and Fixup, SkipInit) start each branch at zero: every block starts as the identity."),
     Step("transformer", "The transformer's stream", "At init, in which transformer does the last layer (next to the "
          "output) get the larger gradient?", ("Post-LN", "Pre-LN", "about the same in both"), "layers",
          (12, 6, 24), "transformer", "Pre-LN's stream is a clean sum that grows with depth, and each layer's normalised input "
@@ -235,6 +275,11 @@ def query(step: Step, setting) -> dict:
                 "res_n": str(setting)}
     if step.key == "landscape":
         return {"ls_pair": "cifar10 depth 56", "ls_images": str(setting), "ls_steps_1d": "11"}
+    if step.key == "refinement":
+        return {"by_view": "Iterative refinement", "by_pair": "ResNet-56 (published) and plain-56",
+                "by_images": str(setting)}
+    if step.key == "normfree":
+        return {"by_view": "Without batch norm", "by_depth": str(setting)}
     if step.key == "transformer":
         return {"tf_depth": str(setting)}
     return {"ds_depth": str(setting), "ds_batch": "8"}
