@@ -306,9 +306,11 @@ seconds are slow and noisy. He et al. train CIFAR-10 for 164 epochs; this is 15.
 Networks trained by their authors on the official CIFAR-10, imported through the general path of models/imports.py
 (`python -m models.zoo import FILE --zoo models/weights`, one file after another): the tensors mapped by structure,
 what the shapes cannot tell (residual or plain, option A's padding and downsampling, the input normalisation) measured
-on the exact test images; each card names the reading chosen, the source file, its SHA-256 and the licence. The
-converted networks compute their authors' functions (logits equal to 1e-4 against each author's network written
-independently in tests/models/test_imports_published.py).
+on the exact test images; each card names the reading chosen, the source file, its SHA-256 and the licence.
+(akamaster's four were converted by the earlier importer, which permuted each stage's channels so that the zero
+channels come at the end; the general path reads the same files as option A padded on both sides.) Either way the
+networks compute their authors' functions: logits equal to 1e-4 against each author's network written independently
+in tests/models/test_imports_published.py.
 
 {chr(10).join(f"- {v}" for v in PUBLISHED_SOURCES.values())}
 
