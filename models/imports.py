@@ -143,7 +143,7 @@ def _sentence(trials, st, tried):
             f" (on {r.images})" if r.images != best.images else ""
         )
         if r.accuracy >= best.accuracy:
-            line += " (within 2 points: the first matches the statistics its batch norms were trained with)"
+            line += " (as close: the first matches the statistics its batch norms were trained with)"
     chance = 1 / st.num_classes
     if tried > 1 and best.accuracy < chance + NEAR_CHANCE:
         kinds = sorted({t.reading.words(st.shortcut) for t in trials})

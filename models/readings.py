@@ -28,6 +28,7 @@ NORMALISATIONS = {  # name: (mean, std, words) on RGB in [0, 1]
 FILE = "file"  # the reading uses the mean/std the file stores
 PRUNE, IMAGES, KEEP = 32, 256, 2  # images for the first round, for the final one; readings kept for it
 NEAR_CHANCE = 0.10  # refused when the best reading scores less than chance + 10 points
+TRAIN_LIKE = 64  # images (the last of the sample) cropped as in training, for the norms' statistics
 TIE = 0.02  # readings this close to the best accuracy are told apart by their norms' statistics
 
 
@@ -107,17 +108,31 @@ def _mismatch(x, norm):
 
 
 @torch.inference_mode()
-def _score(model, x, y):
+def _score(model, x, y, x_train=None):
+    """(accuracy, loss) on x (N, C, 32, 32) uint8, and the norms' mismatch on x_train (default x) as trained."""
     seen = []
     hooks = [m.register_forward_pre_hook(lambda mod, a: seen.append(_mismatch(a[0], mod)))
              for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     try:
-        logits = model(x.float() / 255)
+        model(as_trained(x if x_train is None else x_train))
     finally:
         for h in hooks:
             h.remove()
+    logits = model(x.float() / 255)
     mismatch = sum(seen) / len(seen) if seen else float("nan")
     return float((logits.argmax(1) == y).float().mean()), float(F.cross_entropy(logits, y)), mismatch
+
+
+def as_trained(images, seed: int = 0):
+    """images (N, C, 32, 32) uint8 -> floats in [0, 1] as a CIFAR training loop sees them, whose statistics the norms'
+    running statistics hold: padded by 4 zero pixels, randomly cropped back to 32x32 and flipped (seeded)."""
+    g = torch.Generator().manual_seed(seed)
+    x = F.pad(images.float() / 255, (4, 4, 4, 4))
+    dy, dx = torch.randint(0, 9, (2, len(images)), generator=g)
+    flip = torch.rand(len(images), generator=g) < 0.5
+    out = torch.stack([x[i, :, dy[i] : dy[i] + 32, dx[i] : dx[i] + 32] for i in range(len(images))])
+    out[flip] = out[flip].flip(-1)
+    return out
 
 
 @torch.inference_mode()
@@ -133,14 +148,15 @@ def likely_normalisations(structure, images, keep: int = 2) -> list[str]:
     for name in NORMALISATIONS:
         cfg = config(structure, Reading(True, normalisation=name))
         mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in (cfg.mean, cfg.std))
-        score[name] = _mismatch(stem.conv((images.float() / 255 - mean) / std), stem.bn)
+        score[name] = _mismatch(stem.conv((as_trained(images) - mean) / std), stem.bn)
     return sorted(score, key=score.get)[:keep]
 
 
 def _best_first(trials):
-    """Readings within TIE of the best accuracy are told apart by their norms' statistics (then by loss)."""
+    """Readings within TIE of the best accuracy (at least 2.5 images: a few images are noisy) are told apart by their
+    norms' statistics (then by loss)."""
     top = max(t.accuracy for t in trials)
-    near = [t for t in trials if t.accuracy >= top - TIE]
+    near = [t for t in trials if t.accuracy >= top - max(TIE, 2.5 / t.images)]
     key = (lambda t: (t.mismatch, t.loss)) if all(t.mismatch == t.mismatch for t in near) else (lambda t: t.loss)
     return sorted(near, key=key) + sorted([t for t in trials if t not in near], key=lambda t: -t.accuracy)
 
@@ -172,5 +188,6 @@ def rank(structure, readings: list[Reading], images, labels, progress=None) -> l
             todo = [t.reading for t in _best_first(trials)[:KEEP]]
             trials = [t for t in trials if t.reading not in todo]
         say(f"Measuring {len(todo)} reading{'s' * (len(todo) > 1)} on {n} exact CIFAR-10 test images", j / len(rounds))
-        trials = _best_first([Trial(r, *_score(build(r), images[:n], labels[:n]), n) for r in todo]) + trials
+        x_train = images[-TRAIN_LIKE:]  # apart from the images scored: the norms' statistics on training-like crops
+        trials = _best_first([Trial(r, *_score(build(r), images[:n], labels[:n], x_train), n) for r in todo]) + trials
     return trials
