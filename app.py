@@ -11,7 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layout="wide")
-from pages import warmup  # noqa: E402
+from frame import framing, warmup  # noqa: E402
 
 warmup.yield_to_visitors()  # the start-up warm-up's runs take the CPU only when no visitor wants it
 
@@ -27,11 +27,15 @@ PAGES = [
     st.Page("pages/residuals.py", title="Residuals", icon=":material/stacked_line_chart:"),
 ]
 
-page = st.navigation(PAGES)
+# The frame draws the links itself: .streamlit/config.toml hides Streamlit's own sidebar navigation, so a fresh server
+# never lists pages/' files by name (frame/framing.py says why).
+page = st.navigation(PAGES, position="hidden")
+for nav_page in PAGES:
+    st.sidebar.page_link(nav_page)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
-from pages import report, ui  # noqa: E402 (after st.navigation: pages.ui may switch a fresh server to it)
+from frame import report, ui  # noqa: E402
 
 with ui.url_bound({"present": "switch (true or false)"}):
     present = st.sidebar.toggle("Presentation mode", key="present", bind="query-params",
@@ -55,7 +59,8 @@ ui.drop_infinite_link_values()
 report_slot = st.sidebar.empty()
 report.start()
 try:
-    page.run()
+    with framing.framed():
+        page.run()
     report.download(report_slot, page.title)
 finally:  # once per server, after its first visit (also one a page ends with st.stop): every page's default view
-    warmup.start([p.url_path for p in PAGES])  # computed into the caches all sessions share (pages/warmup.py)
+    warmup.start([p.url_path for p in PAGES])  # computed into the caches all sessions share (frame/warmup.py)

@@ -30,9 +30,9 @@ from PIL import Image
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNet, ResNetConfig
 from models.uploads import decode_image
-from viz import inspect_charts as ch
-from viz.attribution import attribute_all
-from viz.inspect import inspect, strongest_channels
+from viz.charts import inspect as ch
+from viz.measures.attribution import attribute_all
+from viz.measures.inspect import inspect, strongest_channels
 
 
 def median_time(fn, repeats):
@@ -140,7 +140,7 @@ def main(argv=None):
 def completeness(model, n):
     """|sum(IG) - (score(x) - score(black))| / |score(x) - score(black)| for the true class of n shapes test images."""
     from models.data import make_shapes
-    from viz.attribution import integrated_gradients
+    from viz.measures.attribution import integrated_gradients
 
     xs, ys = make_shapes("test", n=n)
     xs = xs.float() / 255

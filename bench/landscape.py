@@ -18,7 +18,7 @@ import torch
 
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz.landscape import surface_2d
+from viz.measures.landscape import surface_2d
 
 
 def main(argv=None):

@@ -10,7 +10,7 @@ A run is finished at its script_finished FINISHED_SUCCESSFULLY; an exception ele
 a page-not-found or a timeout is an error. Cross-talk checks: each run's captions name its session's own depth only and
 its numbers equal what PyTorch computes here, as the page does. --browsers N adds N real Chromium sessions
 (Playwright) alongside, as the end-to-end check. A warm-up session runs first (the teacher), and
-the class starts once the app's own start-up warm-up (pages/warmup.py) has finished, as it would before a lesson.
+the class starts once the app's own start-up warm-up (frame/warmup.py) has finished, as it would before a lesson.
 
 Prints, per scenario: completed sessions, errors, cross-talk checks, p50/p95 seconds to a finished run (per step and
 over all runs), server CPU seconds per session and the arithmetic that bounds the last session's wait (server CPU
@@ -24,7 +24,6 @@ server's process group is always killed at the end.
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
 import re
 import signal
@@ -42,7 +41,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pages.visitor import Session  # noqa: E402 (the protocol client, shared with the warm-up)
+from frame.visitor import Session  # noqa: E402 (the protocol client, shared with the warm-up)
 
 # ==== SCENARIOS: the one table to adapt when pages change paths, widget keys or texts ===========================
 # A step is (page url path, {widget key: value} sent as that page's query string: a link or a page switch), or
@@ -130,30 +129,23 @@ def stop_server(proc):
 
 # ---- the oracle: PyTorch, as the pages compute ----
 
-def _charts():
-    for name in ("viz.gradient_flow_charts", "viz.charts"):  # (renamed during the pages' refactor)
-        with contextlib.suppress(ImportError):
-            return importlib.import_module(name)
-    raise ImportError("no Gradient flow charts module")
-
-
 def expect(page: str, s: dict, memo: dict) -> str | None:
     """The text a run of the page must show for settings s, computed here (None: no number to check)."""
     if page not in (GF, HOME):
         return None
     from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
     from models.resnet import ResNet, ResNetConfig
+    from viz.charts import gradient_flow as charts
     from viz.probe import probe
 
     depth = int(s[DEPTH_OF[page]])
     seed, batch = (int(s["seed"]), int(s["batch"])) if page == GF else (0, 16)
     key = (page, depth, seed, batch)
     if key not in memo:
-        model = ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD), seed=seed)  # pages.ui.init_model
-        x, y = make_shapes("test", n=batch, seed=seed)  # pages.ui.shapes_batch
+        model = ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD), seed=seed)  # frame.ui.init_model
+        x, y = make_shapes("test", n=batch, seed=seed)  # frame.ui.shapes_batch
         x = x.float() / 255
         traces = [probe(model, x, y, skip=[sk] * len(model.blocks), bn_mode="train") for sk in (True, False)]
-        charts = _charts()
         if page == GF:  # the caption under the charts
             memo[key] = "Loss on this batch: " + ", ".join(f"{t.name} {charts.fmt(t.loss)}" for t in traces) + "."
         else:  # Home's miniature: the layer-gradients caption
@@ -315,7 +307,7 @@ def cache_bytes(url: str) -> dict:
 
 
 def wait_for_app_warmup(log: Path, since: float, limit: float):
-    """Seconds from `since` until the app's own start-up warm-up (pages/warmup.py, started by the first visit) logged
+    """Seconds from `since` until the app's own start-up warm-up (frame/warmup.py, started by the first visit) logged
     that it finished, as before a class; None when it did not within `limit` seconds or is switched off."""
     end = time.monotonic() + limit
     while time.monotonic() < end and os.environ.get("SKIPLAB_WARMUP", "1") != "0":

@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from models import zoo  # noqa: E402
 from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset  # noqa: E402
 from models.resnet import ResNet, ResNetConfig  # noqa: E402
-from viz import residuals as R  # noqa: E402
+from viz.measures import residuals as R  # noqa: E402
 
 
 def timed(fn, repeats):

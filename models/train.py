@@ -19,7 +19,6 @@ import copy
 import json
 import math
 import os
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -33,16 +32,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from models import zoo
-from models.data import augment, dataset_info, load_dataset, subset
+from models.data import augment, subset
 from models.resnet import ResNet, ResNetConfig
+from models.train_data import Data, as_data, load_data  # noqa: F401 (as_data: part of train's interface)
+from models.train_devices import MEMORY_FORMAT, all_sum, evaluate, hardware, setup
 
 SCHEDULES = ("onecycle", "cosine")
 PRECISIONS = ("fp32", "bf16")
 CHECKPOINT = "checkpoint.safetensors"
 HISTORY = "history.csv"
-MEMORY_FORMAT = torch.channels_last  # NHWC: about 1.2-1.4x faster convolutions on CPU here (bench/train.py)
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
-BUILT_IN = ("shapes", "cifar10")
 
 
 @dataclass(frozen=True)
@@ -79,52 +78,6 @@ class Recipe:
         return self.lr * 0.5 * (1 + math.cos(math.pi * (t - warm) / max(1, total - warm)))
 
 
-@dataclass(frozen=True, eq=False)
-class Data:
-    """A data set in memory, as train() needs it. Tensors are shared, never mutated."""
-
-    name: str  # "shapes", "cifar10" or the image folder's name: the card's dataset and the default model name
-    train: tuple  # (images uint8 (N, 3, 32, 32), labels int64 (N,))
-    test: tuple  # (images uint8 (M, 3, 32, 32), labels int64 (M,)), test_limit applied
-    classes: tuple  # class names, index = label
-    mean: tuple  # per-channel mean and std of the train split, in [0, 1]: the model normalizes with them
-    std: tuple
-    path: str | None = None  # the image folder, resolved (None for the built-in data sets)
-
-
-def as_data(dataset, train, test, *, classes=None, test_limit=None) -> Data:
-    """A Data from splits already in memory (e.g. the Train page's shared cache).
-
-    Args:
-        dataset: "shapes", "cifar10" or an image folder's path (its class names are read from it unless given).
-        train, test: (images uint8 (N, 3, 32, 32), labels int64 (N,)) each.
-        classes: class names (default: the data set's).
-        test_limit: keep at most this many test images, a random subset of the test split, the same for every
-            epoch and every run (seed 0, not the run's seed, so runs stay comparable; a folder's test split is in
-            class order, so its first N would miss classes).
-    """
-    (xtr, ytr), (xte, yte) = train, test
-    if test_limit and len(xte) > test_limit:
-        keep = subset(len(xte), int(test_limit), 0)
-        xte, yte = xte[keep], yte[keep]
-    if str(dataset) in BUILT_IN:
-        info = dataset_info(dataset)
-        return Data(info.name, (xtr, ytr), (xte, yte), tuple(classes or info.classes), info.mean, info.std)
-    path = Path(str(dataset)).expanduser().resolve()
-    x = xtr.float() / 255  # as models.data.dataset_info computes a folder's statistics
-    mean = tuple(round(float(m), 4) for m in x.mean((0, 2, 3)))
-    std = tuple(round(max(float(s), 1e-3), 4) for s in x.std((0, 2, 3)))
-    classes = tuple(classes) if classes else tuple(dataset_info(str(path)).classes) if path.is_dir() else ()
-    return Data(path.name, (xtr, ytr), (xte, yte), classes, mean, std, str(path))
-
-
-def load_data(dataset, root=None, test_limit=None, classes=None) -> Data:
-    """Load a data set's train and test splits (see models.data.load_dataset) as a Data; test_limit and classes
-    as for as_data."""
-    splits = [load_dataset(dataset, s, root=root) for s in ("train", "test")]
-    return as_data(dataset, *splits, classes=classes, test_limit=test_limit)
-
-
 @dataclass
 class TrainResult:
     model: ResNet  # the last good model (eval mode)
@@ -133,53 +86,6 @@ class TrainResult:
     history: pd.DataFrame
     card: dict = field(default_factory=dict)
     out: Path | None = None
-
-
-class Diverged(RuntimeError):
-    pass
-
-
-def _dist():
-    """(rank, world, device); initialises the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    cuda = torch.cuda.is_available()
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
-    rank = dist.get_rank() if world > 1 else 0
-    if cuda:
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return rank, world, torch.device("cuda", local)
-    return rank, world, torch.device("cpu")
-
-
-def _sum(t, world):
-    if world > 1:
-        dist.all_reduce(t)
-    return t
-
-
-def hardware(world, device):
-    what = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
-    return f"{what}; {world} process(es) x {torch.get_num_threads()} thread(s); torch {torch.__version__}"
-
-
-@torch.no_grad()
-def evaluate(model, images, labels, device, rank=0, world=1, batch=500):
-    """Mean loss and accuracy over (images uint8 (N, 3, 32, 32), labels (N,)); each process takes a shard."""
-    was = model.training
-    model.eval()
-    xs, ys = images[rank::world], labels[rank::world]
-    tot = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, count
-    for i in range(0, len(xs), batch):
-        x = xs[i : i + batch].to(device).float().div_(255).contiguous(memory_format=MEMORY_FORMAT)
-        y = ys[i : i + batch].to(device)
-        out = model(x)
-        tot += torch.stack([F.cross_entropy(out, y, reduction="sum").double(), (out.argmax(1) == y).sum().double(),
-                            torch.tensor(len(y), dtype=torch.float64, device=device)])
-    model.train(was)
-    loss, correct, n = _sum(tot, world).tolist()
-    return loss / max(n, 1), correct / max(n, 1)
 
 
 def _save_checkpoint(path, model, opt, state):
@@ -233,7 +139,7 @@ class _Run:
 def _setup(config, recipe, data, name) -> _Run:
     """The run's model (initialised from the recipe's seed by the model's own generator, never torch's process-wide
     one: many Streamlit sessions train at once), optimizer and training images."""
-    rank, world, device = _dist()
+    rank, world, device = setup()
     config = replace(config, mean=tuple(data.mean), std=tuple(data.std),
                      num_classes=max(int(data.train[1].max()) + 1, len(data.classes)))
     x, y = data.train
@@ -291,7 +197,7 @@ def _epoch(r: _Run, net, epoch: int, callback, bar):
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=rec.precision == "bf16"):
             logits = net(x)
             loss = F.cross_entropy(logits, y)
-        stats = _sum(torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
+        stats = all_sum(torch.stack([loss.detach().double() * len(y), (logits.argmax(1) == y).sum().double(),
                                   torch.tensor(float(len(y)), dtype=torch.float64, device=dev)]), r.world)
         if not math.isfinite(stats[0].item()):
             return "diverged", _diverged(r, stats[0].item() / stats[2].item(), epoch, s, lr), run, lr
@@ -308,7 +214,7 @@ def _epoch(r: _Run, net, epoch: int, callback, bar):
             stop = bool(callback({"event": "step", "epoch": epoch + 1, "step": s + 1, "steps": steps, "lr": lr,
                                   "loss": stats[0].item() / stats[2].item(), "acc": stats[1].item() / stats[2].item()}))
         if r.world > 1:
-            stop = _sum(torch.tensor([float(stop)], device=dev), r.world).item() > 0
+            stop = all_sum(torch.tensor([float(stop)], device=dev), r.world).item() > 0
         if stop:
             kept = f"Stopped during epoch {epoch + 1}; the model after epoch {len(r.history)} is kept."
             return "stopped", kept, run, lr
@@ -372,7 +278,7 @@ def _end_epoch(r: _Run, epoch, run, lr, out, zoo_dir, callback, progress, comman
             zoo.save(r.model, _card(r, "running" if epoch + 1 < r.recipe.epochs else "done", command), zoo_dir, r.name)
         stop = bool(callback and callback({"event": "epoch", **row}))
     if r.world > 1:
-        stop = _sum(torch.tensor([float(stop)], device=r.device), r.world).item() > 0
+        stop = all_sum(torch.tensor([float(stop)], device=r.device), r.world).item() > 0
     return stop
 
 

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
+from frame import ui
 from models.blocks import DESIGNS
-from pages import ui
-from viz import designs as D
-from viz import designs_charts as dc
-from viz import gradient_flow_charts as charts
+from viz.charts import designs as dc
+from viz.measures import designs as D
+from viz.measures import gradient_flow
+
+ui.require_frame(__file__)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -51,6 +53,6 @@ with ui.guard("build and probe the designs"):
     st.dataframe(table.rename(columns=D.COLUMN_NAMES), hide_index=True, width="stretch")
     ui.csv_download(table, f"designs_d{depth}", "Download the table (CSV)")
     with st.expander("Per-block numbers"):
-        df = charts.tidy(tr, "blocks")
+        df = gradient_flow.tidy(tr, "blocks")
         st.dataframe(df, hide_index=True, height=240)
         ui.csv_download(df, f"designs_blocks_d{depth}", "Download per-block numbers (CSV)")

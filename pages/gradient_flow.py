@@ -2,12 +2,15 @@
 
 import streamlit as st
 
+from frame import ui
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
-from pages import ui
-from viz import gradient_flow_charts as charts
-from viz import network, network_charts
-from viz.style import fmt
+from viz.charts import gradient_flow as charts
+from viz.charts import network_block, network_overview, network_passes
+from viz.charts.style import fmt
+from viz.measures import gradient_flow, network
+
+ui.require_frame(__file__)
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
 
@@ -85,7 +88,7 @@ def trained_traces():
 @st.cache_resource(max_entries=16, show_spinner=False)
 def passes_chart(key, _traces):
     """The stepped passes (a hundred animation frames: built once per pair of traces; never mutated)."""
-    return network_charts.passes(_traces)
+    return network_passes.passes(_traces)
 
 
 LAYERS, BLOCK, PASSES, SHARES = "Layer gradients", "The block", "The passes", "Skip share"  # Show's views
@@ -127,14 +130,14 @@ if traces:
                                          help="What each block's colour shows; the colour bar says it in words.")
         block = ui.number_input(c[1], "Block", 0, n - 1, "min", key="gf_block", what="block", help="The block "
                                 "opened below and marked in every chart; clicking a block's tile in the picture sets it.")
-    ui.show_chart(network_charts.network(resnet, measure or "grad_norm", selected=block, **arch), key="gf_pick",
+    ui.show_chart(network_overview.network(resnet, measure or "grad_norm", selected=block, **arch), key="gf_pick",
                   on_select=open_block)
     # one chart at a time under the picture (a first view says one thing); the others are one click away
     with ui.url_bound({"gf_show": "chart"}):
         show = st.segmented_control("Show", list(VIEWS), default=LAYERS, key="gf_show", bind="query-params",
                                     help="Which chart is drawn under the picture; clicking a block opens it.")
     if show == BLOCK:
-        ui.show_chart(network_charts.block_detail(traces, block, **arch))
+        ui.show_chart(network_block.block_detail(traces, block, **arch))
     elif show == PASSES:
         key = tuple((t.name, t.loss, float(t.blocks.grad_norm.sum())) for t in traces)
         ui.show_chart(passes_chart(key, traces))
@@ -145,6 +148,6 @@ if traces:
 
     with st.expander("The tables behind the charts"):
         for table in ("layers", "blocks"):
-            df = charts.tidy(traces, table)
+            df = gradient_flow.tidy(traces, table)
             st.dataframe(df, hide_index=True, height=240)
             ui.csv_download(df, f"gradient_flow_{table}", f"Download {table} (CSV)")

@@ -2,15 +2,17 @@
 
 import streamlit as st
 
+from frame import ui
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
-from pages import ui
-from viz import gradient_flow_charts as charts
-from viz import network_charts
-from viz.style import fmt
+from viz.charts import gradient_flow as charts
+from viz.charts import network_overview
+from viz.charts.style import fmt
+
+ui.require_frame(__file__)
 
 # What the app's own probe shows (python -m viz.probe --depth 56 ...: seed 0, 32 shapes images, at init);
-# tests/viz/test_network.py runs those probes and checks every number and claim of this text.
+# tests/viz/measures/test_network.py runs those probes and checks every number and claim of this text.
 TRUTH = (
     "With BatchNorm, a deep plain network's gradient "
     "*explodes* toward the input at init (plain-56: its first layer's is 650 times its last's; Yang et al., 2019). "
@@ -48,7 +50,7 @@ with right:
         cfg = ResNetConfig(depth=depth, init="zero_residual" if zero else "kaiming", mean=SHAPES_MEAN, std=SHAPES_STD)
         traces = [ui.probe_at_init(cfg, 0, 16, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
         B = traces[0].blocks
-        fig, caption = network_charts.network(traces[0], "grad_norm", height=260)
+        fig, caption = network_overview.network(traces[0], "grad_norm", height=260)
         fig.update_layout(title=None, margin=dict(t=10))
         ui.show_chart((fig, caption))
         with left:

@@ -2,15 +2,17 @@
 
 import streamlit as st
 
+from frame import ui
 from models import zoo
 from models.data import SHAPES_CLASSES
 from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
-from pages import ui
-from viz import inspect as I
-from viz import inspect_charts as ch
-from viz import network_charts
-from viz.attribution import attribute_all
+from viz.charts import inspect as ch
+from viz.charts import network_overview
+from viz.measures import inspect as I
+from viz.measures.attribution import attribute_all
+
+ui.require_frame(__file__)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -136,7 +138,7 @@ with ui.guard("run the model on this image"):
     with ui.url_bound(LABELS):
         show, blk, shared, (target, cam, steps, noise, layer_ig) = chart_settings(n, classes, ins)
     arch = dict(norm=model.config.norm, activation=model.config.activation, shortcut=model.config.shortcut)
-    ui.show_chart(network_charts.network(here, "residual_ratio", selected=blk, **arch), key="ins_pick",
+    ui.show_chart(network_overview.network(here, "residual_ratio", selected=blk, **arch), key="ins_pick",
                   on_select=open_block)
     pairs, tables = ch.view(show, ins, here, twin, twin_ins, blk, shared, arch)
 if ins is not None and show == ch.VIEWS[3]:

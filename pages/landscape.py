@@ -3,12 +3,14 @@
 import pandas as pd
 import streamlit as st
 
+from frame import ui
 from models import zoo
 from models.data import SAMPLE, load_dataset, make_shapes, on_disk, subset
 from models.resnet import ResNetConfig
-from pages import ui
-from viz import landscape as ls
-from viz import landscape_charts as lc
+from viz.charts import landscape as lc
+from viz.measures import landscape as ls
+
+ui.require_frame(__file__)
 
 EXPECTED = ["shapes-resnet20", "shapes-plain20", "shapes-resnet56", "shapes-plain56"]
 DEFAULTS = ["cifar10 depth 56", "shapes depth 20"]  # our trained twins, CIFAR-10 first (He et al.'s Fig. 6 pair)

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from pages import ui
-from viz import lesson as L
-from viz import lesson_charts
+from frame import ui
+from viz.charts import lesson as lesson_charts
+from viz.measures import lesson as L
+
+ui.require_frame(__file__)
 
 STEPS, N = L.STEPS, len(L.STEPS)
 

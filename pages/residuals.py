@@ -3,9 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from pages import ui
-from viz import residuals as R
-from viz import residuals_charts as rc
+from frame import ui
+from viz.charts import residuals as rc
+from viz.measures import residuals as R
+
+ui.require_frame(__file__)
 
 WANTED = ["resnet20", "plain20", "resnet56", "plain56", "resnet110", "plain110"]  # He et al.'s Fig. 7 set
 VIEWS = ["Residual sizes", "Lesions", "Gradient paths", "Switches"]  # (their values are what a link holds)

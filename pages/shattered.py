@@ -3,12 +3,14 @@
 import pandas as pd
 import streamlit as st
 
+from frame import ui
 from models import zoo
 from models.data import dataset_info, make_shapes, which_test_split
 from models.resnet import ResNetConfig
-from pages import ui
-from viz import shattered as sh
-from viz import shattered_charts as sc
+from viz.charts import shattered as sc
+from viz.measures import shattered as sh
+
+ui.require_frame(__file__)
 
 DEPTHS = (1, 2, 4, 8, 16, 32, 50)
 FRESH = "untrained depth 20"  # freshly initialised shapes twins

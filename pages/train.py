@@ -5,13 +5,15 @@ import time
 
 import streamlit as st
 
+from frame import ui
 from models import imports, zoo
 from models.data import data_root, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
-from pages import ui
-from viz import train as vt
-from viz import train_charts as tc
+from viz.charts import train as tc
+from viz.measures import train as vt
+
+ui.require_frame(__file__)
 
 TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models.train.as_data's test_limit)
 

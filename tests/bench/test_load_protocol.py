@@ -1,4 +1,4 @@
-"""bench/load.py's cross-talk checks can fail (its protocol client, pages/visitor.py, is tested in tests/pages).
+"""bench/load.py's cross-talk checks can fail (its protocol client, frame/visitor.py, is tested in tests/frame).
 Not timed; no server (the bench itself is the end-to-end run)."""
 
 from bench import load

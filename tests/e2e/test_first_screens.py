@@ -62,7 +62,7 @@ def test_presenting_at_1280x720_the_first_chart_starts_on_the_first_screen(brows
 
 
 def test_every_lesson_step_opens_from_its_own_link(browser, app_url):
-    from viz.lesson import STEPS
+    from viz.measures.lesson import STEPS
 
     for k, step in enumerate(STEPS, start=1):
         for present in (False, True):

@@ -20,7 +20,7 @@ def test_page_draws_its_charts(open_page, shot, path, title, charts):
     drawn(page, charts)
     assert page.get_by_role("heading", name=title).count() >= 1
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stSidebarNav"]').get_by_text(
+    assert page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').get_by_text(
         {"landscape": "Loss landscape", "shattered": "Shattered gradients", "designs": "Skip designs"}[path]).count() >= 1
     assert shot(path).stat().st_size > 10_000
 

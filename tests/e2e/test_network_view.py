@@ -53,7 +53,7 @@ def _expected(block):
 
 
 def test_click_a_block_and_step_the_passes(open_page, wait_for_run, charts, shot):
-    from viz.style import fmt
+    from viz.charts.style import fmt
 
     page = open_page("gradient_flow")
     charts(2)  # the product changed on purpose (issue 16): a first view draws the picture and one chart under it

@@ -85,8 +85,8 @@ def test_page_screenshot(open_page, wait_for_run, shot, path, slug, heading, nav
     errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
     assert not errors, errors  # ui.guard turns a failure into st.error, which is no exception: look for it too
     assert page.get_by_role("heading", name=heading, exact=True).count() == 1
-    assert page.locator('[data-testid="stSidebarNav"]').get_by_text(nav, exact=True).count() == 1
+    assert page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').get_by_text(nav, exact=True).count() == 1
     if slug == "home":  # the guide links every other page
-        assert page.locator('[data-testid="stPageLink"]').count() == len(PAGES) - 1
+        assert page.locator('[data-testid="stMain"] [data-testid="stPageLink"]').count() == len(PAGES) - 1
     path_png = shot(f"page-{slug}")
     assert path_png.stat().st_size > 20_000  # a real picture, not a blank page

@@ -14,7 +14,7 @@ def test_residuals_page_renders_charts(open_page, wait_for_run, shot):
         "[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.trace')).length >= 2"
     )
     assert page.get_by_text("He et al. 2015").count() >= 1  # the paper's finding beside ours
-    assert page.locator('[data-testid="stSidebarNav"]').get_by_text("Residuals").count() >= 1
+    assert page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').get_by_text("Residuals").count() >= 1
     path = shot("residuals")
     assert path.stat().st_size > 10_000
 

@@ -1,8 +1,8 @@
-"""The start-up warm-up (pages/warmup.py, issue 16) on a real server, seen through Streamlit's own counters
+"""The start-up warm-up (frame/warmup.py, issue 16) on a real server, seen through Streamlit's own counters
 (/_stcore/metrics: every cached function's hits and misses): after it, a visit of every page at its defaults and of
 every Lesson step computes nothing new, and it shows exactly what a visit of a cold server shows. Not timed: the
 warm-up's seconds are in the server's log and in bench/load.py. No browser: the visits speak Streamlit's protocol
-(pages/visitor.py), as the warm-up itself does."""
+(frame/visitor.py), as the warm-up itself does."""
 
 import asyncio
 import re
@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from bench.load import start_server, stop_server
-from pages import warmup
+from frame import warmup
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "artifacts"
 PATHS = ["" if p == "home" else p for p in re.findall(r'st\.Page\("pages/(\w+)\.py"', (ROOT / "app.py").read_text())]
 LOOKUP = re.compile(r'^cache_lookups_total\{cache="([^"]+)",cache_type="([^"]+)",result="(hit|miss)"\} (\d+)', re.M)
 # The zoo's listing is read again every 30 s by design (a model saved meanwhile appears); it computes no view
-RELISTED = {"st_cache_data:pages.catalog._zoo_catalog"}
+RELISTED = {"st_cache_data:frame.catalog._zoo_catalog"}
 # Texts that say how long something took may differ between two runs of the same computation
 TIMING = re.compile(r"\b(left|took|elapsed)\b|\bin \d+(\.\d+)? ?s\b")
 

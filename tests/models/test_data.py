@@ -67,6 +67,7 @@ def test_the_shipped_sample_is_the_official_first_932_test_images():
 
 def test_the_sample_has_no_train_split_and_refuses_a_changed_file(tmp_path, monkeypatch):
     from models import data
+    from models.data import datasets
 
     with pytest.raises(ValueError, match="test sample"):
         data.load_dataset("cifar10-sample", "train")
@@ -74,13 +75,13 @@ def test_the_sample_has_no_train_split_and_refuses_a_changed_file(tmp_path, monk
     blob = bytearray(data.SAMPLE_PATH.read_bytes())
     blob[-100] ^= 1
     bad.write_bytes(bytes(blob))
-    monkeypatch.setattr(data, "SAMPLE_PATH", bad)
-    data._sample_arrays.cache_clear()
+    monkeypatch.setattr(datasets, "SAMPLE_PATH", bad)  # where the sample is read (models/data/datasets.py)
+    datasets._sample_arrays.cache_clear()
     try:
         with pytest.raises(ValueError, match="SHA-256"):
             data.load_dataset("cifar10-sample", "test")
     finally:
-        data._sample_arrays.cache_clear()
+        datasets._sample_arrays.cache_clear()
 
 
 def test_which_test_split_says_which_images_and_how_many(tmp_path):

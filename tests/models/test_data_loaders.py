@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from models import data
-from models.data import augment, dataset_info, download_cifar10, load_dataset, load_image_folder
+from models.data import augment, dataset_info, download_cifar10, folders, load_dataset, load_image_folder
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "cifar10-jpg.tar.gz"
 
@@ -203,7 +203,7 @@ def test_a_folder_and_an_upload_give_the_same_pixels(tmp_path):
 def test_the_decoded_cache_is_keyed_by_the_decoder(tmp_path, monkeypatch):
     root = _real_jpegs(tmp_path / "photos", per_class=1, classes=("cat",))
     load_image_folder(root, "train")
-    monkeypatch.setattr(data, "DECODER_VERSION", "another-decoder")
+    monkeypatch.setattr(folders, "DECODER_VERSION", "another-decoder")  # read in models/data/folders.py
     load_image_folder(root, "train")
     assert len(list((tmp_path / "cache" / "decoded").glob("photos-train-*.npz"))) == 2  # old pixels never reused
 

@@ -471,3 +471,28 @@ def test_near_chance_is_refused_naming_the_readings_tried(user_zoo):
         imports.import_bytes(_peer_file(), "r.th", full_test=False)
     msg = str(e.value)
     assert "at best" in msg and "readings:" in msg and written(user_zoo) == []
+
+
+def test_the_models_package_has_no_import_cycle():
+    """models/imports.py and models/zoo.py used to import each other (the CLI lived in the zoo); now the CLI is
+    models/zoo_cli.py, and the import graph of models/ (every import statement, lazy ones too) has no cycle."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "models"
+    graph = {}
+    for f in root.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "models":
+                deps |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("models."):
+                deps.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("models.")}
+        graph[f.stem] = deps - {f.stem}
+
+    def reaches(start, goal, seen=()):
+        return any(d == goal or (d not in seen and reaches(d, goal, (*seen, d))) for d in graph.get(start, ()))
+
+    assert graph["zoo_cli"] >= {"imports", "zoo"} and "imports" not in graph["zoo"]
+    assert [m for m in graph if reaches(m, m)] == []

@@ -12,7 +12,7 @@ import pytest
 
 from models import zoo
 from models.data import load_dataset
-from viz import residuals as R
+from viz.measures import residuals as R
 
 pytestmark = pytest.mark.slow
 DEPTHS = (20, 32, 44, 56)

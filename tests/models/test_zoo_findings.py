@@ -12,7 +12,7 @@ import pytest
 
 from models import zoo
 from models.data import load_dataset
-from viz import residuals as R
+from viz.measures import residuals as R
 
 pytestmark = pytest.mark.slow
 N_TEST = 500  # test images for residual sizes and response std

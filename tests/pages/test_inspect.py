@@ -64,7 +64,7 @@ def test_the_page_opens_on_an_example_of_the_models_own_data():
     shows_predictions(at)
     name = at.selectbox(key="ins_model").value
     from models import zoo
-    from viz.inspect import gallery_for
+    from viz.measures.inspect import gallery_for
 
     card = zoo.card(name)
     gset = gallery_for(card.get("dataset"), card.get("data_path"))[0]

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from models import zoo
 from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz import landscape as ls
+from viz.measures import landscape as ls
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from viz import lesson as L
+from viz.measures import lesson as L
 
 ROOT = Path(__file__).resolve().parents[2]
 

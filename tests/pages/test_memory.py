@@ -69,9 +69,9 @@ def test_cached_models_keep_no_hooks_after_reruns():
     at.switch_page("pages/gradient_flow.py").run()
     at.radio(key="norm").set_value("none").run()
     assert not at.exception
+    from frame import ui
     from models.data import SHAPES_MEAN, SHAPES_STD
     from models.resnet import ResNetConfig
-    from pages import ui
 
     # The page's cached model (a cache hit returns the very object the page probed), not other tests' models.
     m = ui.init_model(ResNetConfig(depth=8, norm="none", mean=SHAPES_MEAN, std=SHAPES_STD), 0)
@@ -86,9 +86,9 @@ def test_sessions_asking_for_the_same_probe_compute_it_once(monkeypatch):
     for the first one's result instead of running eight probes; each gets its own copy (no shared mutation)."""
     import threading
 
+    from frame import ui
     from models.data import SHAPES_MEAN, SHAPES_STD
     from models.resnet import ResNetConfig
-    from pages import ui
 
     calls = []
     real = ui.probe

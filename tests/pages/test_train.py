@@ -15,7 +15,7 @@ from models import train as T
 from models import zoo
 from models.data import load_dataset, make_shapes
 from models.resnet import ResNetConfig
-from tests.viz.test_train_charts import CIFAR, ship
+from tests.viz.charts.test_train import CIFAR, ship
 
 ROOT = Path(__file__).resolve().parents[2]
 

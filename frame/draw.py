@@ -1,0 +1,122 @@
+"""Drawing what a page computed: charts with their captions, tables with downloads, long work with progress, and
+failures as messages (never a traceback)."""
+
+import contextlib
+import math
+import time
+
+import pandas as pd
+import streamlit as st
+
+from frame import report
+from viz.measures.common import concat
+
+
+@contextlib.contextmanager
+def guard(what: str):
+    """Show a failure as a clear message, not a traceback; the rest of the page keeps working."""
+    try:
+        yield
+    except (ValueError, RuntimeError, OSError, MemoryError) as e:
+        st.error(f"Could not {what}: {e}")
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present"))
+
+
+def controls(label: str = "Settings"):
+    """Where a page puts its controls: in place, or folded into a popover in presentation mode, so that on a
+    projector (1280 x 720) the page's first chart starts on the first screen."""
+    return st.popover(label, icon=":material/tune:") if presenting() else st.container()
+
+
+CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 3}}  # sharp PNG exports
+
+
+def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None, on_select="ignore"):
+    """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting (every text,
+    annotations included). A caption with a headline (`viz.charts.style.Caption`) shows the headline, the chart's finding in
+    one sentence, under the chart and its detail (every number, the method, the paper) in a collapsed expander.
+    config: Plotly's config for the browser (default: no Plotly logo); key, on_select="rerun": a chart whose points
+    can be clicked. Returns st.plotly_chart's value (the selection state for a clickable chart)."""
+    fig, caption = fig_and_caption
+    headline, detail = getattr(caption, "headline", ""), str(caption)
+    report.add(("chart", fig, " ".join(p for p in (headline, detail) if p)))
+    if presenting():
+        import plotly.graph_objects as go
+
+        fig = go.Figure(fig)  # a copy: the figure may be cached
+        fig.update_layout(font_size=18, height=math.ceil((fig.layout.height or 450) * 1.35))
+        fig.for_each_annotation(lambda a: a.update(font_size=round((a.font.size or 13) * 1.35)))
+    picked = st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG, key=key, on_select=on_select,
+                             **({"selection_mode": "points"} if on_select != "ignore" else {}))
+    if headline:
+        st.markdown(headline)
+        with st.expander("Details"):
+            st.caption(detail)
+    else:
+        st.caption(detail)
+    return picked
+
+
+def follow_new(key: str, value, token, valid=None):
+    """Set the widget `key` to `value` whenever `token` (what it belongs to: an image, a model) changes, before the
+    widget is made (which then gets no default, so Streamlit never sees both). The first run keeps a link's value
+    for the key where it is one of `valid`."""
+    before, seen = st.session_state.get(f"_{key}_token"), token
+    if before != seen and (before is not None or valid is None or st.query_params.get(key) not in valid):
+        st.session_state[key] = value
+    st.session_state[f"_{key}_token"] = seen
+
+
+def follow_pick(chart_key: str, input_key: str, n: int):
+    """A block clicked in a network picture (the chart drawn with `key=chart_key, on_select="rerun"`, customdata[0] =
+    block) since the last run moves the block input `input_key`; an input beyond a shallower network's last block
+    moves back to it."""
+    points = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points") or []
+    pick = int(points[0]["customdata"][0]) if points and points[0].get("customdata") else None
+    seen = f"_{chart_key}_last"
+    if pick is not None and pick != st.session_state.get(seen) and pick < n:
+        st.session_state[input_key] = pick
+    st.session_state[seen] = pick
+    if st.session_state.get(input_key, 0) >= n:
+        st.session_state[input_key] = n - 1
+
+
+def run_steps(step, jobs: dict, what: str) -> dict:
+    """Run cached units of work with a progress bar that names the step and estimates the time left; a rerun (a Pause
+    toggle, a new setting) stops it between steps, and finished steps stay cached.
+
+    Args:
+        step: a cached function; jobs: {name: [argument tuples for step]}; what: the work in words.
+    Returns:
+        {name: the concatenated DataFrames (or tuples of them) of its steps}.
+    """
+    total, done, out, t0 = sum(map(len, jobs.values())), 0, {}, time.perf_counter()
+    bar = st.progress(0.0, text=what)
+    for name, args in jobs.items():
+        parts = []
+        for arg in args:
+            parts.append(step(*arg))
+            done += 1
+            left = (time.perf_counter() - t0) / done * (total - done)
+            eta = f", about {left:.0f} s left" if done < total and left >= 1 else ""
+            bar.progress(done / total, text=f"{what}: {name}, step {done} of {total}{eta} (a new setting, or Pause where there is one, stops it after this step)")
+        out[name] = concat(parts)
+    bar.empty()
+    return out
+
+
+def tables_expander(tables: dict, file: str):
+    """{label: DataFrame} as one table with a `network` column, in an expander, with its CSV download."""
+    df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)
+    with st.expander("The numbers behind the chart"):
+        st.dataframe(df, hide_index=True, height=220)
+        csv_download(df, file, "Download (CSV)")
+
+
+def csv_download(df: pd.DataFrame, name: str, label: str = "Download CSV"):
+    """A CSV download of a table; the table is also recorded for the page's HTML report."""
+    report.add(("table", df, name))
+    st.download_button(label, df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}")

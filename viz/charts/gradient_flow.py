@@ -1,0 +1,149 @@
+"""Plotly figures from the probe's tables, each with a caption computed from the numbers it shows."""
+
+import math
+
+import plotly.graph_objects as go
+
+from viz.charts.style import Caption, color, fmt, layout
+from viz.measures.gradient_flow import first_last_gradients, main_convs
+
+
+def describe_gradient_ratio(name, first, last):
+    if not (math.isfinite(first) and math.isfinite(last)):
+        return f"{name}: the gradients overflowed (inf/NaN): the forward signal or the loss is too large for float32."
+    if first == 0:
+        return f"{name}: the gradient reaching the first layer is exactly 0 in float32: it vanished."
+    if last == 0:
+        return f"{name}: the last layer's gradient is 0, so no ratio can be given."
+    r = first / last
+    trend = "grows toward the input (exploding)" if r > 10 else "shrinks toward the input (vanishing)" if r < 0.1 else "stays within 10x"
+    return f"{name}: the first layer's gradient is {fmt(r)} times the last layer's; it {trend}."
+
+
+def _mark(fig, x0, x1, block):
+    """Shade the chosen block's span (the block picked in the network picture)."""
+    fig.add_vrect(x0=x0, x1=x1, fillcolor="#222", opacity=0.12, line_width=0, annotation_text=f"block {block}",
+                  annotation_position="top left", annotation_font_size=12)
+
+
+def layer_gradients(traces, mark_block=None):
+    """Per-layer weight-gradient norms, log scale, input side to output side. traces: list of Trace.
+    mark_block: a block index whose two branch convs are shaded, or None."""
+    fig = go.Figure()
+    notes = []
+    for i, t in enumerate(traces):
+        L = main_convs(t.layers)
+        fig.add_scatter(
+            x=L.index, y=L.grad_norm.where(L.grad_norm > 0), mode="lines+markers", name=t.name,
+            line=dict(color=color(i), width=2), marker=dict(size=4), customdata=L.layer,
+            hovertemplate="%{customdata}<br>||dL/dW|| = %{y:.3g}<extra>" + t.name + "</extra>",
+        )
+        notes.append(describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
+    layout(fig, "Weight-gradient norm of each 3x3 conv", "conv layer (input side → output side)", "||dL/dW||", log=True)
+    if mark_block is not None:
+        L = main_convs(traces[0].layers)
+        at = L.index[L.block == mark_block]
+        if len(at):
+            _mark(fig, at.min() - 0.5, at.max() + 0.5, mark_block)
+    ratios = {t.name: _ratio(*first_last_gradients(t.layers)) for t in traces}
+    return fig, Caption(" ".join(notes), _ratio_headline("The first layer's gradient against the last layer's", ratios))
+
+
+def _ratio(first, last):
+    return first / last if last and math.isfinite(first) and math.isfinite(last) else float("nan")
+
+
+def _trend(r):
+    """What a first-to-last gradient ratio says, in words."""
+    if not math.isfinite(r):
+        return "overflowed or undefined"
+    if r == 0:
+        return "vanished: exactly 0"
+    return "explodes toward the input" if r > 10 else "vanishes toward the input" if r < 0.1 else "within 10x"
+
+
+def _ratio_headline(what, ratios):
+    """One sentence: each network's ratio and what it means, e.g. "...: plain-56 650x (explodes toward the input)"."""
+    return f"{what}: " + "; ".join(f"{n} {fmt(r)}x ({_trend(r)})" for n, r in ratios.items()) + "."
+
+
+def _block_chart(traces, column, title, ytitle, log, mark_block=None):
+    fig = go.Figure()
+    for i, t in enumerate(traces):
+        B = t.blocks
+        y = B[column].where(B[column] > 0) if log else B[column]
+        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=color(i), width=2),
+                        marker=dict(size=5), hovertemplate=f"block %{{x}}<br>{ytitle} = %{{y:.3g}}<extra>{t.name}</extra>")
+    for b in _stage_starts(traces[0].blocks):
+        fig.add_vline(x=b - 0.5, line=dict(color="#999", dash="dot", width=1))
+    layout(fig, title, "block (input side → output side); dotted lines: downsampling", ytitle, log=log)
+    if mark_block is not None:
+        _mark(fig, mark_block - 0.5, mark_block + 0.5, mark_block)
+    return fig
+
+
+def _stage_starts(blocks):
+    s = blocks.stage.to_numpy()
+    return [int(blocks.block.iloc[k]) for k in range(1, len(s)) if s[k] != s[k - 1]]
+
+
+def block_gradients(traces, mark_block=None):
+    """||dL/dx_l|| at each block's output, log scale; mark_block: a block to shade, or None."""
+    fig = _block_chart(traces, "grad_norm", "Gradient at each block's output", "||dL/dx_l||", log=True,
+                       mark_block=mark_block)
+    notes = []
+    for t in traces:
+        g = t.blocks.grad_norm
+        f, last = float(g.iloc[0]), float(g.iloc[-1])
+        if not (math.isfinite(f) and math.isfinite(last)) or last == 0:
+            notes.append(f"{t.name}: the block gradients are {fmt(f)} (first) and {fmt(last)} (last).")
+        elif f == 0:
+            notes.append(f"{t.name}: the gradient at the first block is exactly 0 in float32: it vanished on the way back.")
+        else:
+            notes.append(f"{t.name}: {fmt(f / last)} times larger at the first block than at the last.")
+        growth = _forward_growth(t.blocks)
+        if growth is not None and growth > 100:
+            notes.append(f"Its forward signal grows {fmt(growth)}x from the first block's output to the last's.")
+    ratios = {t.name: _ratio(float(t.blocks.grad_norm.iloc[0]), float(t.blocks.grad_norm.iloc[-1])) for t in traces}
+    return fig, Caption(" ".join(notes), _ratio_headline("The gradient at the first block against the last's", ratios))
+
+
+def _forward_growth(blocks):
+    a, b = float(blocks.out_norm.iloc[0]), float(blocks.out_norm.iloc[-1])
+    return b / a if a > 0 and math.isfinite(a) else None
+
+
+def residual_ratios(traces, mark_block=None):
+    """||F(x)|| / ||x|| per block; mark_block: a block to shade, or None."""
+    fig = _block_chart(traces, "residual_ratio", "Size of the residual: ||F(x)|| / ||x||", "||F(x)|| / ||x||", log=True,
+                       mark_block=mark_block)
+    notes = []
+    for t in traces:
+        r = t.blocks.residual_ratio[~t.blocks.dropped]
+        notes.append(f"{t.name}: median {fmt(float(r.median()))}, largest {fmt(float(r.max()))} (block {int(t.blocks.residual_ratio.idxmax())}).")
+    medians = {t.name: float(t.blocks.residual_ratio[~t.blocks.dropped].median()) for t in traces}
+    head = "Median ||F(x)||/||x||: " + "; ".join(
+        f"{n} {fmt(m)} ({'F is smaller than x' if m < 1 else 'F outweighs x' if m > 1 else 'F as large as x'})"
+        if math.isfinite(m) else f"{n} n/a" for n, m in medians.items()) + "."
+    return fig, Caption(" ".join(notes) + " A ratio below 1 means the block adds a small change on top of its input.", head)
+
+
+def skip_shares(traces, mark_block=None):
+    """Share of the gradient at each block's input that arrives through the skip; mark_block: a block to shade."""
+    fig = _block_chart(traces, "skip_share", "Share of the gradient that takes the skip path", "share via skip",
+                       log=False, mark_block=mark_block)
+    fig.update_yaxes(range=[-0.02, 1.02])
+    notes = []
+    for t in traces:
+        s = t.blocks.skip_share[t.blocks.skip & ~t.blocks.dropped]
+        if len(s) == 0:
+            notes.append(f"{t.name}: no skips, so all of the gradient passes through every layer.")
+        else:
+            notes.append(f"{t.name}: on average {float(s.mean()):.0%} of the gradient arriving at a block goes through its skip "
+                         f"(range {float(s.min()):.0%} to {float(s.max()):.0%}).")
+    shares = {t.name: float(t.blocks.skip_share[t.blocks.skip & ~t.blocks.dropped].mean()) for t in traces
+              if (t.blocks.skip & ~t.blocks.dropped).any()}
+    head = ("; ".join(f"{n}: {'most' if v > 0.5 else 'less than half'} of the gradient at a block takes the skip "
+                      f"({v:.0%} on average)" for n, v in shares.items()) + "."
+            if shares else notes[0])
+    return fig, Caption(" ".join(notes), head)

@@ -1,0 +1,72 @@
+"""The one chart style: colours, fonts, axes and number formatting shared by every figure of every page.
+
+Readable projected: 15 px text, axis titles in words, one tick notation per axis kind (powers of ten on log axes,
+plain numbers elsewhere), whole-number ticks on integer axes, legends above the plot area.
+"""
+
+import math
+
+import numpy as np
+
+from viz.words import fmt, pct  # noqa: F401 (re-exported: the charts' captions format numbers with these)
+
+PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222")
+RESIDUAL, PLAIN = "#1f6fb4", "#d6392b"  # a residual net is blue, its plain twin red, on every page
+KIND = {True: RESIDUAL, False: PLAIN}  # by skip
+STAGES = ("#4C78A8", "#F58518", "#54A24B")  # stage 1, 2, 3 of a CIFAR ResNet
+DIVERGING = "RdBu_r"  # red > 0, white 0, blue < 0
+FONT = dict(size=15)
+TEMPLATE = "plotly_white"
+
+
+class Caption(str):
+    """A chart's caption: the text is the detail (every number, the method, the paper's finding); `headline` is the
+    finding in one sentence, shown under the chart while the detail waits in an expander."""
+
+    def __new__(cls, detail: str, headline: str = ""):
+        c = super().__new__(cls, detail)
+        c.headline = headline
+        return c
+
+
+def color(i: int) -> str:
+    """The i-th colour of the palette (cycling)."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def layout(fig, title, xtitle, ytitle, log=False, height=380, integer_x=False):
+    """Title, fonts, margins, a legend above the plot, axis titles; a log y axis gets powers of ten (or full-value
+    1-2-5 ticks where it spans under 3.5 decades); integer_x puts ticks on whole numbers only."""
+    fig.update_layout(
+        title=dict(text=title, x=0.01), font=FONT, height=height, margin=dict(l=70, r=20, t=60, b=55),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1), template=TEMPLATE,
+        hovermode="x unified",
+    )
+    fig.update_xaxes(title=xtitle)
+    if integer_x:
+        fig.update_xaxes(tickformat="d", dtick=None, tick0=0)
+    fig.update_yaxes(title=ytitle, type="log" if log else "linear", exponentformat="power" if log else "none")
+    if log:
+        narrow_log_ticks(fig)
+    return fig
+
+
+def legend_below(fig, height=440):
+    """Many entries in a half-width chart: the legend goes under the plot, not over its title."""
+    fig.update_layout(height=height, legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                      margin=dict(l=70, r=20, t=60, b=40))
+    return fig
+
+
+def narrow_log_ticks(fig, decades=3.5):
+    """A log axis whose data spans under `decades` decades gets Plotly's bare-digit minor labels ("2", "3", ... with
+    one 10^-1): label 1, 2, 5 of each decade with their full values instead (0.05, 0.1, 0.2)."""
+    ys = []
+    for t in fig.data:
+        try:
+            y = np.asarray(getattr(t, "y", None) if getattr(t, "y", None) is not None else [], dtype=float).ravel()
+        except (TypeError, ValueError):  # a trace with text categories: not a log axis of numbers
+            continue
+        ys += list(y[np.isfinite(y) & (y > 0)])
+    if ys and math.log10(max(ys) / min(ys)) < decades:
+        fig.update_yaxes(dtick="D2", tickformat=".2~g")

@@ -1,0 +1,92 @@
+"""What the Train page measures and says, without plotting: the live run's events as tables, the names and labels of
+a run's models, and the page's messages (a missing data set, an imported checkpoint), each computed from its facts."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from viz.words import pct
+
+CHECKPOINTS = ["safetensors", "th", "pt", "pth"]  # what the Train page's upload takes (models.imports.SUFFIXES)
+STEP_COLUMNS = ["name", "skip", "x", "loss", "acc"]
+EPOCH_COLUMNS = ["name", "skip", "epoch", "test_loss", "test_acc"]
+METHOD = ("SGD, momentum 0.9, weight decay 5e-4, pad-4 random crops and flips; test accuracy after each epoch on up to "
+          "{test:,} test images (a random subset across all classes, the same for every epoch and run). Saved to the "
+          "user zoo at {zoo} under a time-stamped name.")
+
+
+class Recorder:
+    """Collects the training loop's events (models.train.train's callback dicts) as tables for the curves.
+
+    Per-batch loss and accuracy are smoothed with an exponential moving average (0.8 old, 0.2 new), since a
+    single batch is noisy; `x` is the fractional epoch (epoch 1, step 5 of 10 -> 0.5)."""
+
+    def __init__(self):
+        self.steps, self.hist, self.ema = [], [], {}
+
+    def step(self, label: str, skip: bool, ev: dict):
+        x = ev["epoch"] - 1 + ev["step"] / ev["steps"]
+        old = self.ema.get(label, (ev["loss"], ev["acc"]))
+        self.ema[label] = tuple(0.8 * o + 0.2 * v for o, v in zip(old, (ev["loss"], ev["acc"]), strict=True))
+        self.steps.append((label, skip, x, *self.ema[label]))
+
+    def epoch(self, label: str, skip: bool, ev: dict):
+        self.hist.append({"name": label, "skip": skip, **{k: ev[k] for k in ("epoch", "test_loss", "test_acc")}})
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(steps: a row per batch, epochs: a row per finished epoch and network)."""
+        return pd.DataFrame(self.steps, columns=STEP_COLUMNS), pd.DataFrame(self.hist, columns=EPOCH_COLUMNS)
+
+
+def progress(i: int, n_runs: int, epochs: int, ev: dict) -> float:
+    """The share of the whole job done at event ev of run i (of n_runs, each `epochs` long), in [0, 1]."""
+    steps = ev.get("steps", 1)
+    return min(1.0, (i + (ev["epoch"] - 1 + ev.get("step", steps) / steps) / epochs) / n_runs)
+
+
+def plural(n: int, word: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def run(dataset: str, skip: bool, depth: int, stamp: str, clock: str) -> dict:
+    """One network of a Train-page run: its zoo `name` (time-stamped, e.g. shapes-resnet8-20261201-120300), its
+    chart `label` (ResNet-8) and `yours`, how the page names it to the user who trained it (yours: ResNet-8, 12:03)."""
+    tag = dataset if dataset in ("shapes", "cifar10") else "folder"
+    label = f"{'ResNet' if skip else 'plain'}-{depth}"
+    return {"name": f"{tag}-{'resnet' if skip else 'plain'}{depth}-{stamp}", "label": label,
+            "yours": f"yours: {label}, {clock}", "skip": skip, "epochs": 0}
+
+
+def outcome(run: dict, status: str, message: str) -> str:
+    """What the page says when one network's training ended (models.train.train's status and message)."""
+    if status == "diverged":
+        kept = f" Saved after epoch {run['epochs']} as {run['yours']}." if run["epochs"] else ""
+        return f"{run['label']}: {message}{kept}"
+    return f"{run['label']}: {message} Saved as **{run['yours']}** ({run['name']})."
+
+
+def stopped(runs: list) -> str:
+    """What a stopped run kept."""
+    done = [r for r in runs if r["epochs"]]
+    return "Stopped. " + ("; ".join(f"{r['yours']} saved after {plural(r['epochs'], 'epoch')}" for r in done) if done
+                          else "No epoch had finished, so nothing was saved.")
+
+
+def missing_data(dataset: str, root) -> str:
+    """What a user reads when the chosen data set is not on this machine: what to do, in a user's words."""
+    if dataset == "cifar10":
+        return ("CIFAR-10 not found on this machine, so the page cannot train on it yet. Fetch it once (170 MB) with "
+                "`python -m models.data --download` in the skiplab folder, or unpack the course's copy with "
+                f"`tar xzf cifar10-jpg.tar.gz -C {root}`; then press Train again. The built-in shapes need nothing.")
+    return (f"There is no image folder at {Path(str(dataset))} on this machine. Give the path of a folder on the "
+            "server with one sub-folder of images per class (or train/ and test/ holding those).")
+
+
+def imported(card: dict) -> str:
+    """What an imported checkpoint's card says, in one sentence: its name and its accuracy on the shipped sample."""
+    if card.get("sample_acc") is not None:
+        return (f"Imported as **{card['name']}**: {pct(card['sample_acc'])} right on {card['sample_images']} CIFAR-10 "
+                "test images (the shipped sample).")
+    n = card["config"]["num_classes"]
+    return f"Imported as **{card['name']}** ({n} classes, not CIFAR-10's: not measured here)."
