@@ -25,7 +25,7 @@ import torch
 from models import zoo
 from models.checkpoints import MAX_BYTES, read_state_dict
 from models.data import CIFAR10_CLASSES, SAMPLE_DESCRIPTION, describe_split, load_dataset, on_disk
-from models.readings import IMAGES, NEAR_CHANCE, candidates, config, likely_normalisations, rank
+from models.readings import IMAGES, NEAR_CHANCE, NORMALISATIONS, candidates, config, likely_normalisations, rank
 from models.resnet import ResNet
 from models.structure import load_into, read_structure
 
@@ -146,13 +146,24 @@ def _sentence(trials, st, tried):
             line += " (as close: the first matches the statistics its batch norms were trained with)"
     chance = 1 / st.num_classes
     if tried > 1 and best.accuracy < chance + NEAR_CHANCE:
-        kinds = sorted({t.reading.words(st.shortcut) for t in trials})
         raise ValueError(
-            f"Read every way skiplab knows ({tried} readings: {'; '.join(kinds[:4])}{'; ...' if len(kinds) > 4 else ''}), "
-            f"this network scores at best {best.accuracy:.1%} on {best.images} exact CIFAR-10 test images, near "
-            f"chance ({chance:.0%}): it is untrained, or computes something skiplab does not build."
+            f"Read every way skiplab knows ({tried} readings: {_tried(trials)}), this network scores at best "
+            f"{best.accuracy:.1%} on {best.images} exact CIFAR-10 test images, near chance ({chance:.0%}): it is "
+            "untrained, or computes something skiplab does not build."
         )
     return line + "."
+
+
+def _tried(trials):
+    """The readings tried, in words: e.g. 'residual or plain; zero channels at the end or on both sides; ...'."""
+    rs = [t.reading for t in trials]
+    parts = ["residual or plain"] if len({r.skip for r in rs}) > 1 else []
+    if len({r.pad for r in rs if r.skip}) > 1:
+        parts.append("zero channels at the end or on both sides")
+    if len({r.downsample for r in rs if r.skip}) > 1:
+        parts.append("subsampling or 2x2-average shortcuts")
+    norms = dict.fromkeys(NORMALISATIONS.get(r.normalisation, (0, 0, "the file's own normalisation"))[2] for r in rs)
+    return "; ".join([*parts, " or ".join(norms)])
 
 
 def to_resnet(data: bytes, filename: str, **reading) -> tuple[ResNet, dict]:

@@ -369,7 +369,7 @@ def test_bad_file_is_refused_with_one_sentence_and_nothing_written(case, user_zo
         imports.import_bytes(make(), filename, full_test=False)
     msg = str(e.value)
     if case[0] == "random-weights":  # the sentence names the readings tried
-        assert "readings: a plain net" in msg and "padded on both sides" in msg
+        assert "readings: residual or plain; zero channels at the end or on both sides" in msg
     print(f"{case[0]}: {msg}")
     assert words in msg and "\n" not in msg and "Traceback" not in msg
     assert written(user_zoo) == []
