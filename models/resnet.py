@@ -18,6 +18,8 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 NORMS = ("batch", "none")
 SHORTCUTS = ("A", "B")
+PADS = ("end", "both")  # option A: where the new zero channels go
+DOWNSAMPLES = ("subsample", "average")  # option A: how the skip path halves the resolution
 INITS = ("kaiming", "xavier", "zero_residual", *normfree.SCHEMES)
 MAX_DEPTH = 1202  # the deepest network in He et al. 2015 (Table 6)
 
@@ -28,6 +30,8 @@ class ResNetConfig:
     skip: bool = True  # residual (True) or plain (False)
     norm: str = "batch"  # "batch" | "none"
     shortcut: str = "A"  # "A": zero-padded identity, "B": 1x1 projection where the shape changes
+    pad: str = "end"  # option A's new zero channels: "end" (after the input's) | "both" (half before, half after)
+    downsample: str = "subsample"  # option A's halving: "subsample" (x[::2, ::2]) | "average" (2x2 average pool)
     activation: str = "relu"  # "relu" | "tanh" | "sigmoid"
     init: str = "kaiming"  # "kaiming" | "xavier" | "zero_residual" (Kaiming, last BN gamma of each branch 0)
     # | "fixup" | "skipinit" | "rezero": residual branches that start at zero, to train without BN (models.normfree)
@@ -54,6 +58,10 @@ class ResNetConfig:
             raise ValueError(f"norm must be 'batch' (BatchNorm) or 'none', not {self.norm!r}.")
         if self.shortcut not in SHORTCUTS:
             raise ValueError(f"shortcut must be 'A' (zero-padded identity) or 'B' (1x1 projection), not {self.shortcut!r}.")
+        if self.pad not in PADS:
+            raise ValueError(f"pad must be 'end' or 'both' (where option A puts its zero channels), not {self.pad!r}.")
+        if self.downsample not in DOWNSAMPLES:
+            raise ValueError(f"downsample must be 'subsample' or 'average' (option A's halving), not {self.downsample!r}.")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}.")
         if self.init not in INITS:

@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 from frame import ui
-from models import twins, zoo
+from models import imports, twins, zoo
 from models.data import data_root, offered_folders, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
@@ -156,20 +156,44 @@ st.header("Bring a trained network")
 up = st.file_uploader("A checkpoint of a CIFAR ResNet (.safetensors, .th, .pt, .pth)", vt.CHECKPOINTS, key="tr_upload",
                        help="Measured on 932 CIFAR-10 test images, then saved to the user zoo for "
                       "every visitor (e.g. akamaster's resnet20.th).")
-done = st.session_state.setdefault("tr_imports", {})  # upload id -> (ok, message): a rerun does not import again
-if up is not None and up.file_id not in done:
-    try:
-        from models.imports import import_bytes  # written alongside: the page says so if it is absent
-
-        with st.spinner(f"Importing {up.name}..."):
-            done[up.file_id] = True, vt.imported(import_bytes(up.getvalue(), up.name, full_test=False))
-    except ImportError:
-        done[up.file_id] = False, "Importing checkpoints is not available in this version of skiplab."
-    except ValueError as e:  # models.imports refuses with one sentence, and writes nothing
-        done[up.file_id] = False, str(e)
-if up is not None:
-    ok, message = done[up.file_id]
-    (st.success if ok else st.error)(message)
+found = st.session_state.setdefault("tr_imports", {})  # upload id -> what was read: a rerun does not read it again
+if up is not None and up.file_id not in found:
+    with st.status(f"Reading {up.name}: its tensors, then every reading of them measured...", expanded=True) as box:
+        bar = st.progress(0.0, text="Reading the file")
+        try:
+            found[up.file_id] = {"analysis": imports.analyse(
+                up.getvalue(), up.name, progress=lambda words, done: bar.progress(done, text=words))}
+            box.update(label=f"Read {up.name}", state="complete", expanded=False)
+        except ValueError as e:  # one sentence, and nothing written
+            found[up.file_id] = {"error": str(e)}
+            box.update(label=f"{up.name} not imported", state="error", expanded=False)
+got = found.get(up.file_id, {}) if up is not None else {}
+if "error" in got:
+    st.error(got["error"])
+elif "analysis" in got:
+    a = got["analysis"]
+    st.info(a.sentence)
+    c = st.columns([3, 2])
+    c[0].dataframe(a.mapping_table(), hide_index=True, height=220)  # which source module went where
+    c[1].dataframe(a.trials_table(), hide_index=True, height=220, column_config={
+        "accuracy": st.column_config.NumberColumn(format="percent")})
+    name = imports.default_name(a.model, a.facts)
+    taken = set(zoo.list().name)
+    if "saved" not in got and name in taken:
+        name = st.text_input(f"{name} is taken: import as", imports.free_name(name, taken), key="tr_import_name")
+        go_import = st.button("Import", key="tr_import")
+        if go_import and name in taken:
+            st.error(f"{name} is taken too: choose another name.")
+            go_import = False
+    else:
+        go_import = "saved" not in got
+    if go_import:
+        try:
+            got["saved"] = vt.imported(imports.save(a, name, full_test=False))
+        except ValueError as e:
+            st.error(str(e))
+    if "saved" in got:
+        st.success(got["saved"])
 
 with st.expander("The zoo: shipped models and yours"), ui.guard("read the zoo"):
     catalog = ui.zoo_catalog()

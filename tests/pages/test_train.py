@@ -230,23 +230,42 @@ def test_cifar10_missing_says_what_to_do_in_a_users_words(at, tmp_path, monkeypa
     assert "load_dataset" not in msg and "Could not" not in msg and not at.success  # no developer's words, no run
 
 
-def test_an_uploaded_checkpoint_is_imported_and_measured_or_refused_in_one_sentence(at, tmp_path):
+@pytest.mark.slow
+def test_an_uploaded_checkpoint_is_read_measured_and_imported_or_refused_in_one_sentence(at, tmp_path):
+    """A trained network's file (a shipped one, as a visitor would upload it): the page shows which tensor went
+    where and the readings it measured, imports it under its default name, asks for another name when that one is
+    taken, and refuses a bad file or an untrained network in one sentence, writing nothing."""
     from safetensors.torch import save
 
-    from models.data import CIFAR10_MEAN, CIFAR10_STD
     from models.resnet import ResNet
 
-    net = ResNet(ResNetConfig(depth=8, mean=CIFAR10_MEAN, std=CIFAR10_STD), seed=0)
-    good = save({k: v.contiguous() for k, v in net.state_dict().items()})
+    good = (zoo.SHIPPED / "cifar10-resnet20.safetensors").read_bytes()
     at.file_uploader(key="tr_upload").set_value(("mine.safetensors", good, "application/octet-stream")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     card = zoo.card(zoo.list().query("source == 'user'").name.item())
+    assert card["name"].startswith("cifar10-resnet20-imported-") and card["reading"].startswith("a residual net")
     assert f"Imported as **{card['name']}**: {100 * card['sample_acc']:.1f}% right on 932 CIFAR-10 test images" in \
         at.success[-1].value
+    assert any(i.value.startswith("Read as a residual net") for i in at.info)
+    tables = [d.value for d in at.dataframe]
+    mapping = next(t for t in tables if "skiplab" in t.columns)  # source module -> skiplab module
+    readings = next(t for t in tables if "reading" in t.columns)
+    assert "blocks.0.branch.conv1" in set(mapping.skiplab) and "fc" in set(mapping.source)
+    assert readings.reading.iloc[0] == card["reading"] and len(readings) >= 2
     at.run()  # a rerun with the same upload does not import it again
     assert len(zoo.list().query("source == 'user'")) == 1 and not at.exception
+    at.file_uploader(key="tr_upload").set_value(("again.safetensors", good, "application/octet-stream")).run()
+    assert not at.exception and at.text_input(key="tr_import_name").value == f"{card['name']}-2"
+    at.button(key="tr_import").click().run()
+    assert set(zoo.list().query("source == 'user'").name) == {card["name"], f"{card['name']}-2"}
+    user = sorted(p.name for p in tmp_path.iterdir())
     at.file_uploader(key="tr_upload").set_value(("bad.pt", b"not a checkpoint", "application/octet-stream")).run()
     assert not at.exception and len(at.error) == 1 and "bad.pt" in at.error[0].value
+    net = ResNet(ResNetConfig(depth=8), seed=0)  # untrained: near chance however it is read
+    raw = save({k: v.contiguous() for k, v in net.state_dict().items() if k not in ("mean", "std")})
+    at.file_uploader(key="tr_upload").set_value(("init.safetensors", raw, "application/octet-stream")).run()
+    assert not at.exception and len(at.error) == 1 and "near chance" in at.error[0].value
+    assert sorted(p.name for p in tmp_path.iterdir()) == user  # nothing written on refusal
 
 
 @pytest.mark.parametrize("offered", [False, True])
