@@ -91,7 +91,7 @@ def test_html_report_of_a_page(open_page, charts, tmp_path):
     assert html.count("<table") == 2  # the layers and blocks tables
     assert html.count('class="plotly-graph-div"') == n == 2  # the picture and the chart under it (Show: one at a time)
     assert html.count("plotly.js v") == 1 and "<script src=" not in html  # one inlined copy: opens offline
-    assert "ResNet-14" in html and "depth=14" in html
+    assert "ResNet-14" in html and "Depth (6n+2 layers): 14" in html  # the settings in words (label: value)
 
 
 def test_two_quick_clicks_give_one_result(open_page, wait_for_run, charts):
