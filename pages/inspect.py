@@ -11,6 +11,7 @@ from viz.charts import inspect as ch
 from viz.charts import network_overview
 from viz.measures import inspect as I
 from viz.measures.attribution import attribute_all
+from viz.words import model_name
 
 ui.require_frame(__file__)
 
@@ -84,7 +85,7 @@ if cat.empty:
 with ui.controls(), ui.url_bound(LABELS):
     c_model, c_src = st.columns([2, 3])
     name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on,
-                             help="The trained network to look inside (zoo names: a link holds them as written).")
+                             format_func=model_name, help="The trained network to look inside.")
     if note := I.accuracy_note(cat, acc, name):
         c_model.caption(note)
     src = c_src.segmented_control("Image from", ["Gallery", "Upload", "Camera"], default="Gallery", key="ins_src",
