@@ -44,6 +44,6 @@ def chart(step_key, reveal):
     if step_key == "lesion":
         return residuals_charts.single_lesions(t["lesions"])
     if step_key == "landscape":
-        return landscape_charts.slice_1d(t["curves"], t["skips"])
+        return landscape_charts.slice_1d(t["curves"], t["skips"], t["split"], t["curvature"])
     fig, cap = designs_charts.design_gradients(t["traces"])
     return fig, Caption(str(cap), "")

@@ -7,13 +7,13 @@ Hessian-vector products (torch.autograd, double backward) feed a power iteration
 magnitude, then a shifted power iteration (H - lambda I) for the other end of the spectrum.
 """
 
+import copy
+
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
-
-from viz.measures.landscape import _private_eval_copy, filter_normalized_direction
 
 
 def _dot(a, b):
@@ -58,22 +58,22 @@ def extreme_eigenvalues(hvp, shapes, iters=20, seed=0) -> tuple[float, float]:
     return (min(big, other), max(big, other))
 
 
-def curvature_at(model, images, labels, points, seed=0, iters=20) -> pd.DataFrame:
+def curvature_at(model, images, labels, points, directions, seed=0, iters=20) -> pd.DataFrame:
     """|lambda_min / lambda_max| of the loss's Hessian (all parameters) at points of the landscape's plane.
 
     Args:
         model: an nn.Module (never modified; evaluated in eval mode, as the landscape is).
         images: (N, C, H, W) float in [0, 1]; labels: (N,) int64.
-        points: (P, K) step sizes along the K = 1 or 2 filter-normalized directions of seeds seed, seed + 1 (the
-            landscape's own directions).
+        points: (P, K) step sizes along the K `directions` (dicts name -> tensor: the landscape's own
+            filter-normalized directions); seed: the power iteration's start vectors.
     Returns:
         DataFrame alpha, (beta,) lambda_min, lambda_max, ratio (= |lambda_min / lambda_max|), one row per point.
     """
-    net = _private_eval_copy(model)
+    net = copy.deepcopy(model).eval()  # our own copy: the caller's model is never touched
     names = [n for n, _ in net.named_parameters()]
     theta = [p.detach() for _, p in net.named_parameters()]
     points = np.asarray(points, dtype=np.float64).reshape(len(points), -1)
-    dirs = [filter_normalized_direction(model, seed + k) for k in range(points.shape[1])]
+    dirs = list(directions)
     rows = []
     for c in points:
         at = [w + sum(float(c[k]) * d[n] for k, d in enumerate(dirs)) for n, w in zip(names, theta, strict=True)]

@@ -138,17 +138,19 @@ def delete_block(images: int) -> Reveal:
 
 
 def landscape_step(images: int) -> Reveal:
-    """Our CIFAR-10 ResNet-56 and plain-56: the loss along one filter-normalized direction, 11 points."""
-    x, y = _sample(images)
-    curves, skips = {}, {}
+    """Our CIFAR-10 ResNet-56 and plain-56: the loss along one filter-normalized direction (11 points, span 1, seed 0)
+    and the Hessian's |lambda_min/lambda_max| on it: the Landscape page's own measurements at the step's link."""
+    x, y, split, _ = landscape.loss_images("cifar10", images)
+    curves, skips, curv = {}, {}, {}
     for name in ("cifar10-resnet56", "cifar10-plain56"):
         m = zoo.load(name)
-        curves[m.config.name] = landscape.slice_1d(m, x.float() / 255, y, steps=11)
+        curves[m.config.name] = landscape.slice_1d(m, x, y, steps=11, span=1.0, seed=0)
+        curv[m.config.name] = landscape.curvature(m, x, y, False, 1.0, 0)
         skips[m.config.name] = m.config.skip
-    text, winner = landscape.smoother(curves, skips), landscape.smoothness(curves, skips)["winner"]
-    answer = winner or "neither"
-    edge = {k: float(d.loss.max()) for k, d in curves.items()}
-    return Reveal(answer, f"On {len(x)} exact test images: " + text, edge, {"curves": curves, "skips": skips})
+    c = landscape.smoothness(curves, skips, curv)
+    numbers = {f"{k} {q}": float(v) for q in ("ratio", "minima") for k, v in c[q].items()}
+    return Reveal(c["winner"] or "neither", f"On {len(x)} {split} images: " + landscape.smoother(curves, skips, curv),
+                  numbers, {"curves": curves, "skips": skips, "curvature": curv, "split": split})
 
 
 def design_step(depth: int) -> Reveal:

@@ -50,8 +50,8 @@ def test_curvature_at_points_of_the_plane_matches_the_dense_hessian():
     from viz.measures.landscape import filter_normalized_direction
 
     net, x, y = _tiny()
-    table = curvature_at(net, x, y, [[0.0], [0.5]], seed=3, iters=400)
     d = filter_normalized_direction(net, 3)
+    table = curvature_at(net, x, y, [[0.0], [0.5]], [d], seed=3, iters=400)
     for row, step in zip(table.itertuples(), (0.0, 0.5), strict=True):
         ev = _dense_eigenvalues(net, x, y, {n: step * t for n, t in d.items()})
         tol = 1e-3 * float(ev.abs().max())
