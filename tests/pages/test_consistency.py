@@ -24,3 +24,28 @@ def test_landscape_step_is_the_landscape_pages_verdict():
     for name, v in reveal.numbers.items():
         if name.endswith("ratio"):
             assert any(f"{name.split()[0]}" in t and L.fmt(v) in t for t in texts if "λmin" in t), (name, v)
+
+
+def _headline_ratio(at, name):
+    """The "<name> 650x (...)" of the layer-gradient chart's headline on the page `at` shows."""
+    import re
+
+    for t in visible_texts(at):
+        if t.startswith("The first layer's gradient against the last layer's") and (m := re.search(
+                rf"{re.escape(name)} ([0-9.e+-]+)x", t)):
+            return m[1]
+    raise AssertionError(f"no headline ratio for {name}")
+
+
+@pytest.mark.slow
+def test_home_and_gradient_flow_show_one_number():
+    home, gf = open_page("home"), open_page("gradient_flow")
+    for name in ("ResNet-56", "plain-56"):
+        assert _headline_ratio(home, name) == _headline_ratio(gf, name)
+
+
+@pytest.mark.slow
+def test_gradient_step_is_the_gradient_flow_pages_number():
+    reveal, at = _page_of("gradient", 56)
+    assert _headline_ratio(at, "plain-56") == L.fmt(reveal.numbers["ratio_plain"])
+    assert _headline_ratio(at, "ResNet-56") == L.fmt(reveal.numbers["ratio_res"])

@@ -4,7 +4,7 @@ import math
 
 import plotly.graph_objects as go
 
-from viz.charts.style import Caption, color, fmt, layout
+from viz.charts.style import Caption, concept_color, fmt, layout
 from viz.measures.gradient_flow import first_last_gradients, main_convs
 
 
@@ -35,7 +35,7 @@ def layer_gradients(traces, mark_block=None):
         L = main_convs(t.layers)
         fig.add_scatter(
             x=L.index, y=L.grad_norm.where(L.grad_norm > 0), mode="lines+markers", name=t.name,
-            line=dict(color=color(i), width=2), marker=dict(size=4), customdata=L.layer,
+            line=dict(color=concept_color(t.name, i), width=2), marker=dict(size=4), customdata=L.layer,
             hovertemplate="%{customdata}<br>||dL/dW|| = %{y:.3g}<extra>" + t.name + "</extra>",
         )
         notes.append(describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
@@ -75,7 +75,7 @@ def _block_chart(traces, column, title, ytitle, log, mark_block=None):
     for i, t in enumerate(traces):
         B = t.blocks
         y = B[column].where(B[column] > 0) if log else B[column]
-        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=color(i), width=2),
+        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=concept_color(t.name, i), width=2),
                         marker=dict(size=5), hovertemplate=f"block %{{x}}<br>{ytitle} = %{{y:.3g}}<extra>{t.name}</extra>")
     for b in _stage_starts(traces[0].blocks):
         fig.add_vline(x=b - 0.5, line=dict(color="#999", dash="dot", width=1))

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.charts.style import Caption, color, fmt, layout
+from viz.charts.style import Caption, concept_color, fmt, layout
 from viz.measures.landscape import grid, shape_stats, smoother
 
 LOSS_CAP = 10.0  # Li et al.'s contour plots stop at loss 10 (vmax=10); so do ours
@@ -25,7 +25,7 @@ def slice_1d(curves, skips=None, split="training", curvature=None):
     split: the images' split ("training" or "test"); curvature: {name: the Hessian's eigenvalue table} or None."""
     fig = go.Figure()
     for i, (name, df) in enumerate(curves.items()):
-        fig.add_scatter(x=df.alpha, y=df.loss, mode="lines+markers", name=name, line=dict(color=color(i), width=2),
+        fig.add_scatter(x=df.alpha, y=df.loss, mode="lines+markers", name=name, line=dict(color=concept_color(name, i), width=2),
                         marker=dict(size=5), customdata=df.accuracy,
                         hovertemplate="α = %{x:.2f}<br>loss %{y:.3g}<br>accuracy %{customdata:.1%}<extra>" + name + "</extra>")
     layout(fig, "Loss along one filter-normalized direction", "α (step along the direction; 1 = one filter norm)",

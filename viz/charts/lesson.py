@@ -6,14 +6,14 @@ from viz.charts import designs as designs_charts
 from viz.charts import gradient_flow as gradient_flow_charts
 from viz.charts import landscape as landscape_charts
 from viz.charts import residuals as residuals_charts
-from viz.charts.style import KIND, Caption, layout
+from viz.charts.style import KIND, OTHERS, Caption, layout
 
 
 def identity_chart(blocks):
     """||x|| and ||out|| of every block of a zero-initialised ResNet: equal wherever the block keeps its shape."""
     fig = go.Figure()
-    fig.add_bar(x=blocks.block, y=blocks.x_norm, name="||x|| into the block", marker_color=KIND[False])
-    fig.add_bar(x=blocks.block, y=blocks.out_norm, name="||y|| out of it", marker_color=KIND[True])
+    fig.add_bar(x=blocks.block, y=blocks.x_norm, name="||x|| into the block", marker_color=OTHERS[0])
+    fig.add_bar(x=blocks.block, y=blocks.out_norm, name="||y|| out of it", marker_color=KIND[True])  # a residual block's output
     layout(fig, "Every block with F(x) = 0: what goes in comes out", "block (input side → output side)",
            "size of the signal ||x||", height=340, integer_x=True)
     fig.update_layout(barmode="group", hovermode="closest")
