@@ -49,3 +49,12 @@ def test_gradient_step_is_the_gradient_flow_pages_number():
     reveal, at = _page_of("gradient", 56)
     assert _headline_ratio(at, "plain-56") == L.fmt(reveal.numbers["ratio_plain"])
     assert _headline_ratio(at, "ResNet-56") == L.fmt(reveal.numbers["ratio_res"])
+
+
+@pytest.mark.slow
+def test_degradation_step_is_the_train_pages_headline():
+    reveal, at = _page_of("degradation", "cifar10")
+    texts = visible_texts(at)
+    head = next(t for t in texts if "mean training error" in t)
+    for d in (20, 56):
+        assert f"{reveal.numbers[f'plain{d}']:.1f}%" in head, (d, head)

@@ -17,6 +17,7 @@ from models.resnet import ResNet, ResNetConfig
 from viz.measures import designs, landscape, residuals
 from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
+from viz.measures.train import mean_training_error
 from viz.words import fmt
 
 PUBLISHED = [f"cifar10-resnet{d}-published" for d in (20, 32, 44, 56)]
@@ -91,15 +92,16 @@ def gradient_at_init(depth: int) -> Reveal:
 def degradation(dataset: str) -> Reveal:
     """Our shipped plain-20 and plain-56 (one recipe): their training error at the last epoch."""
     h = zoo.histories(dataset, (20, 56))
-    last = h.sort_values("epoch").groupby("name").last()
-    err = {d: float(last.train_error[f"{dataset}-plain{d}"]) for d in (20, 56)}
-    res = {d: float(last.train_error[f"{dataset}-resnet{d}"]) for d in (20, 56) if f"{dataset}-resnet{d}" in last.index}
+    mean = mean_training_error(h)  # the Train page's degradation headline: the same statistic
+    err = {d: float(mean[f"{dataset}-plain{d}"]) for d in (20, 56)}
+    res = {d: float(mean[f"{dataset}-resnet{d}"]) for d in (20, 56) if f"{dataset}-resnet{d}" in mean.index}
     answer = "plain-20" if err[20] < err[56] else "plain-56"
     tail = (f"; with skips the order flips: ResNet-56 {res[56]:.1f}%, ResNet-20 {res[20]:.1f}%" if len(res) == 2 and
             res[56] < res[20] else "")
-    return Reveal(answer, f"After {int(last.epoch.max())} epochs of the same recipe, plain-56 ends at {err[56]:.1f}% "
-                          f"training error and plain-20 at {err[20]:.1f}%: the deeper plain net trains worse, although "
-                          f"it could copy plain-20 and set its extra layers to the identity{tail}.",
+    return Reveal(answer, f"Over {int(h.epoch.max())} epochs of the same recipe, plain-56's training error averages "
+                          f"{err[56]:.1f}% and plain-20's {err[20]:.1f}% (the mean over the epochs, as on the Train "
+                          f"page): the deeper plain net trains worse, although it could copy plain-20 and set its extra "
+                          f"layers to the identity{tail}.",
                   dict(plain20=err[20], plain56=err[56], **{f"resnet{d}": v for d, v in res.items()}), {"history": h})
 
 

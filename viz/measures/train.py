@@ -82,6 +82,12 @@ class TimeLeft:
         return f", about {left:.0f} s left" if left < 90 else f", about {left / 60:.0f} min left"
 
 
+def mean_training_error(h: pd.DataFrame) -> pd.Series:
+    """Each model's training error (%) averaged over its epochs: the one statistic of the degradation chart's
+    headline and of the lesson's step 3. h: models.zoo.histories (a row per model and epoch)."""
+    return h.groupby("name").train_error.mean()
+
+
 def plural(n: int, word: str) -> str:
     """'1 epoch', '3 epochs'."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"
