@@ -65,9 +65,10 @@ def identity(depth: int) -> Reveal:
     change = float((same.out_norm / same.x_norm - 1).abs().max())
     largest = float(b.fx_norm.max())
     answer = "y = x: the block passes its input on" if largest == 0 and change < 1e-6 else "something else"
+    moved = "not at all" if change == 0 else f"by at most {fmt(change)} relative"
     return Reveal(answer, f"In ResNet-{depth} with every F(x) = 0, the largest ||F(x)|| is {fmt(largest)} and no block "
-                          f"that keeps its shape changes ||x|| (at most {change:.1e} relative): y = F(x) + x = x, so "
-                          "a deep ResNet can always do at least as well as a shallower one by leaving blocks at zero.",
+                          f"that keeps its shape changes ||x|| ({moved}): y = F(x) + x = x, so a deep ResNet can always do at "
+                          "least as well as a shallower one by leaving blocks at zero.",
                   dict(largest_fx=largest, largest_change=change), {"blocks": b})
 
 
