@@ -78,7 +78,9 @@ def surface_pair(surfaces, split="training"):
                  camera=dict(eye=dict(x=1.6, y=1.6, z=1.0)))
     fig.update_layout(height=480, margin=dict(l=0, r=0, t=50, b=0), template="plotly_white",
                       **{f"scene{'' if i == 0 else i + 1}": scene for i in range(len(names))})
-    return fig, f"The same grids as 3-D surfaces, z capped at {fmt(LOSS_CAP)}; drag to turn them."
+    lows = "; ".join(f"{n}: lowest loss {fmt(float(np.nanmin(grids[n][2])))}" for n in names)
+    return fig, Caption(f"The same grids as 3-D surfaces, z capped at {fmt(LOSS_CAP)}; drag to turn them.",
+                        f"The surfaces around the trained weights ({lows}): a bowl is smooth, folds are not.")
 
 
 # --- shattered gradients -----------------------------------------------------------------------
