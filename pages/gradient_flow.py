@@ -136,7 +136,8 @@ if traces:
                   on_select=open_block)
     # one chart at a time under the picture (a first view says one thing); the others are one click away
     with ui.url_bound({"gf_show": "chart"}):
-        show = st.segmented_control("Show", list(VIEWS), default=LAYERS, key="gf_show", bind="query-params",
+        show = st.segmented_control("Show", list(VIEWS), default=ui.initial("gf_show", LAYERS), key="gf_show",
+                                    bind="query-params",
                                     help="Which chart is drawn under the picture; clicking a block opens it.")
     if show == BLOCK:
         ui.show_chart(network_block.block_detail(traces, block, **arch))

@@ -50,9 +50,10 @@ def open_block():  # a block clicked in the picture opens it: the chart under th
 
 def chart_settings(n, classes, ins):  # the chart under the picture, its block, every chart's settings (links: all)
     left, mid, right = st.columns([5, 1, 1.4], vertical_alignment="bottom")
-    show = left.segmented_control("Show", ch.VIEWS, default=ch.VIEWS[0], key="ins_show", bind="query-params",
+    show = left.segmented_control("Show", ch.VIEWS, default=ui.initial("ins_show", ch.VIEWS[0]), key="ins_show",
+                                  bind="query-params",
                                   help="Which chart is drawn under the picture; clicking a block opens it.")
-    blk = mid.selectbox("Block", range(n), index=n - 1, key="ins_chan", bind="query-params",
+    blk = mid.selectbox("Block", range(n), index=ui.initial("ins_chan", n - 1), key="ins_chan", bind="query-params",
                         help="The block opened below (clicking its tile in the picture sets it).")
     with right.popover("Chart settings", icon=":material/tune:", width="stretch"):
         shared = st.toggle("Every block: one colour scale for all blocks", key="ins_shared", bind="query-params",
