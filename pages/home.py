@@ -15,7 +15,7 @@ ui.require_frame(__file__)
 # tests/viz/measures/test_network.py runs those probes and checks every number and claim of this text.
 TRUTH = (
     "With BatchNorm, a deep plain network's gradient "
-    "*explodes* toward the input at init (plain-56: its first layer's is 650 times its last's; Yang et al., 2019). "
+    "*explodes* toward the input at init (plain-56: its first layer's is 679 times its last's; Yang et al., 2019). "
     "Without normalization, tanh does not make it vanish (plain-56: 0.895 times), but sigmoid does, in both nets "
     "(ResNet-56: 3.9e-19 times; plain-56: exactly 0), since the sigmoid after each (+) sits on the skip path too."
 )
