@@ -136,14 +136,16 @@ def loss_images(dataset: str, n: int):
     return x.float() / 255, y, split, what
 
 
-CURVATURE_ITERS = 8  # power-iteration steps per end of the Hessian's spectrum (the page's and the lesson's)
+CURVATURE_ITERS = 10  # power-iteration steps per end of the Hessian's spectrum (the page's and the lesson's)
 
 
-def curvature(model, images, labels, two_d: bool, span: float, seed: int) -> pd.DataFrame:
-    """Li et al.'s |lambda_min / lambda_max| at the plane's centre and the middle of each half-axis
-    (viz.measures.curvature), on the landscape's own directions and images."""
+def curvature(model, images, labels, two_d: bool, span: float, seed: int, everywhere: bool = False) -> pd.DataFrame:
+    """Li et al.'s |lambda_min / lambda_max| (viz.measures.curvature) at the plane's centre, the trained weights (a
+    ResNet-56 takes 2 x CURVATURE_ITERS Hessian-vector products per point: a CPU's page measures there only), or with
+    `everywhere` also at the middle of each half-axis; on the landscape's own directions and images."""
     dirs = [filter_normalized_direction(model, seed + k) for k in range(2 if two_d else 1)]
-    return curvature_at(model, images, labels, plane_points(two_d, span), dirs, seed, CURVATURE_ITERS)
+    points = plane_points(two_d, span) if everywhere else plane_points(two_d, span)[:1]
+    return curvature_at(model, images, labels, points, dirs, seed, CURVATURE_ITERS)
 
 
 def grid_coords(two_d: bool, steps: int, span: float) -> np.ndarray:
@@ -280,8 +282,10 @@ def smoother(tables, skips, curvature=None) -> str:
     if c is None:
         return ""
     r, p, ratio, minima = c["residual"], c["plain"], c["ratio"], c["minima"]
-    where = f"the {c['points']} points measured (the centre and the middle of each half-axis)"
-    detail = (f"the Hessian's |λmin/λmax| is at most {fmt(ratio[r])} for {r} and {fmt(ratio[p])} for {p} at {where}; "
+    where = ("the centre (the trained weights)" if c["points"] == 1 else
+             f"the {c['points']} points measured (the centre and the middle of each half-axis)")
+    most = "" if c["points"] == 1 else "at most "
+    detail = (f"the Hessian's |λmin/λmax| is {most}{fmt(ratio[r])} for {r} and {fmt(ratio[p])} for {p} at {where}; "
               if ratio else "") + f"local minima on the grid {minima[r]} vs {minima[p]}"
     if c["winner"] == r:
         return f"{r} has the smoother, more convex surface here ({detail}), as Li et al. found."
