@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from models import zoo
+from viz.words import model_name
 
 MINE = "my_models"  # session state: names of the models this session trained on the Train page
 AT_CHANCE = 0.05  # a model within 5 points of guessing never trained: marked wherever it can be chosen, never a default
@@ -34,13 +35,15 @@ def zoo_catalog() -> pd.DataFrame:
 
 
 def _label(r) -> str:
-    kind = f"{'ResNet' if r.skip else 'plain'}-{r.depth}"
-    published = f"published by {r.author}" if isinstance(r.author, str) else "published"
-    where = "yours, " + r.name if r.mine else published if r.origin == "published" else (
-        "user zoo: " + r.name if r.source != "shipped" else "")
+    """The model's name as a person says it (viz.words.model_name), marked where it is yours or never trained; a
+    published network names its author (two families of published weights share depths)."""
+    published = f"published by {r.author}" if r.origin == "published" and isinstance(r.author, str) else ""
+    where = "yours" if r.mine else published if published else "user zoo" if r.source != "shipped" else ""
     chance = "" if r.trained else "never trained: at chance"
     extra = "; ".join(p for p in (where, chance) if p)
-    return f"{kind} ({extra})" if extra else kind
+    kind = f"{'ResNet' if r.skip else 'plain'}-{r.depth}"
+    name = kind if published or model_name(r.name) == r.name else model_name(r.name)
+    return f"{name} ({extra})" if extra else name
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -70,6 +70,14 @@ def follow_new(key: str, value, token, valid=None):
     st.session_state[f"_{key}_token"] = seen
 
 
+def initial(key: str, value):
+    """A widget's default for its first run only: None once its key is in the session state (set by the widget's
+    last run, or by code such as a click on a network picture), so Streamlit never sees a default AND a value set
+    through the Session State API (which it logs as a warning). For widgets whose identity is their key (selectbox,
+    segmented_control, pills), where a changed default does not make a new widget."""
+    return None if key in st.session_state else value
+
+
 def follow_pick(chart_key: str, input_key: str, n: int):
     """A block clicked in a network picture (the chart drawn with `key=chart_key, on_select="rerun"`, customdata[0] =
     block) since the last run moves the block input `input_key`; an input beyond a shallower network's last block

@@ -9,6 +9,7 @@ from viz.charts import gradient_flow as charts
 from viz.charts import network_block, network_overview, network_passes
 from viz.charts.style import fmt
 from viz.measures import gradient_flow, network
+from viz.words import model_name
 
 ui.require_frame(__file__)
 
@@ -78,10 +79,11 @@ def trained_traces():
         for name in names:  # a broken model gets its own message; the others are still drawn
             with ui.guard(f"load and probe {name}"):
                 traces.append(ui.probe_trained(name, 0, int(batch), bn_mode))
-                traces[-1].name = f"{catalog.set_index('name').label[name]} (trained)"  # ours and published apart
+                traces[-1].name = catalog.set_index("name").label[name]  # "ResNet-56, published weights", "plain-56"
                 cfg = cfg or ui.zoo_model(name).config
     if len(names) == 1:
-        st.info(f"The zoo has only {names.iloc[0]} at this depth; train its twin on the Train page to compare.")
+        st.info(f"The zoo has only {model_name(names.iloc[0])} at this depth; train its twin on the Train page to "
+                "compare.")
     return traces, cfg
 
 
@@ -134,7 +136,8 @@ if traces:
                   on_select=open_block)
     # one chart at a time under the picture (a first view says one thing); the others are one click away
     with ui.url_bound({"gf_show": "chart"}):
-        show = st.segmented_control("Show", list(VIEWS), default=LAYERS, key="gf_show", bind="query-params",
+        show = st.segmented_control("Show", list(VIEWS), default=ui.initial("gf_show", LAYERS), key="gf_show",
+                                    bind="query-params",
                                     help="Which chart is drawn under the picture; clicking a block opens it.")
     if show == BLOCK:
         ui.show_chart(network_block.block_detail(traces, block, **arch))

@@ -7,7 +7,7 @@ from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from viz.charts import gradient_flow as charts
 from viz.charts import network_overview
-from viz.charts.style import fmt
+from viz.charts.style import CONCEPTS, fmt
 
 ui.require_frame(__file__)
 
@@ -15,10 +15,12 @@ ui.require_frame(__file__)
 # tests/viz/measures/test_network.py runs those probes and checks every number and claim of this text.
 TRUTH = (
     "With BatchNorm, a deep plain network's gradient "
-    "*explodes* toward the input at init (plain-56: its first layer's is 650 times its last's; Yang et al., 2019). "
+    "*explodes* toward the input at init (plain-56: its first layer's is 679 times its last's; Yang et al., 2019). "
     "Without normalization, tanh does not make it vanish (plain-56: 0.895 times), but sigmoid does, in both nets "
     "(ResNet-56: 3.9e-19 times; plain-56: exactly 0), since the sigmoid after each (+) sits on the skip path too."
 )
+
+GF_BATCH = 32  # images per probe: the Gradient flow page's default, so both pages show one number
 
 GUIDE = [
     ("pages/lesson.py", "Lesson", "a guided tour: predict, then see."),
@@ -37,6 +39,10 @@ st.markdown(
     "path back past its layers, which is why networks of a hundred layers and more train (He et al., 2015)."
 )
 
+st.markdown("Colours on every page: " + " · ".join(
+    f"<span style='color:{c}; font-weight:600'>■ {what}</span>" for what, c in CONCEPTS.items()),
+    unsafe_allow_html=True)  # the key of the one visual language (viz.charts.style.CONCEPTS)
+
 left, right = st.columns([1, 2])
 with left:
     st.latex(r"y = \mathrm{act}\big(F(x) + x\big)")
@@ -48,8 +54,9 @@ with left:
 with right:
     with ui.guard("run the miniature"):
         cfg = ResNetConfig(depth=depth, init="zero_residual" if zero else "kaiming", mean=SHAPES_MEAN, std=SHAPES_STD)
-        with st.spinner(f"Building ResNet-{depth} and its plain twin: one pass each through 16 images..."):
-            traces = [ui.probe_at_init(cfg, 0, 16, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
+        # Gradient flow's defaults (seed 0, 32 images, BatchNorm in train mode): its page shows the same numbers
+        with st.spinner(f"Building ResNet-{depth} and its plain twin: one pass each through {GF_BATCH} images..."):
+            traces = [ui.probe_at_init(cfg, 0, GF_BATCH, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
         B = traces[0].blocks
         fig, caption = network_overview.network(traces[0], "grad_norm", height=260)
         fig.update_layout(title=None, margin=dict(t=10))

@@ -11,6 +11,7 @@ from viz.charts import inspect as ch
 from viz.charts import network_overview
 from viz.measures import inspect as I
 from viz.measures.attribution import attribute_all
+from viz.words import model_name
 
 ui.require_frame(__file__)
 
@@ -49,9 +50,10 @@ def open_block():  # a block clicked in the picture opens it: the chart under th
 
 def chart_settings(n, classes, ins):  # the chart under the picture, its block, every chart's settings (links: all)
     left, mid, right = st.columns([5, 1, 1.4], vertical_alignment="bottom")
-    show = left.segmented_control("Show", ch.VIEWS, default=ch.VIEWS[0], key="ins_show", bind="query-params",
+    show = left.segmented_control("Show", ch.VIEWS, default=ui.initial("ins_show", ch.VIEWS[0]), key="ins_show",
+                                  bind="query-params",
                                   help="Which chart is drawn under the picture; clicking a block opens it.")
-    blk = mid.selectbox("Block", range(n), index=n - 1, key="ins_chan", bind="query-params",
+    blk = mid.selectbox("Block", range(n), index=ui.initial("ins_chan", n - 1), key="ins_chan", bind="query-params",
                         help="The block opened below (clicking its tile in the picture sets it).")
     with right.popover("Chart settings", icon=":material/tune:", width="stretch"):
         shared = st.toggle("Every block: one colour scale for all blocks", key="ins_shared", bind="query-params",
@@ -84,7 +86,7 @@ if cat.empty:
 with ui.controls(), ui.url_bound(LABELS):
     c_model, c_src = st.columns([2, 3])
     name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on,
-                             help="The trained network to look inside (zoo names: a link holds them as written).")
+                             format_func=model_name, help="The trained network to look inside.")
     if note := I.accuracy_note(cat, acc, name):
         c_model.caption(note)
     src = c_src.segmented_control("Image from", ["Gallery", "Upload", "Camera"], default="Gallery", key="ins_src",

@@ -5,7 +5,6 @@ import streamlit as st
 
 from frame import ui
 from models import zoo
-from models.data import SAMPLE, load_dataset, make_shapes, on_disk, subset
 from models.resnet import ResNetConfig
 from viz.charts import landscape as lc
 from viz.measures import landscape as ls
@@ -25,31 +24,27 @@ def load_model(name: str):  # a zoo model is cached by ui.zoo_model under its we
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def loss_images(dataset: str, n: int):
-    """n images the loss is measured on, (n, 3, 32, 32) float in [0, 1], and their description: training images (the
-    first n of shapes, a fixed random subset of any other), or, for CIFAR-10 without its training split on this
-    machine, the shipped sample of test images."""
-    if dataset in ("shapes", "fresh"):
-        x, y = make_shapes("train", n=n)
-        return x.float() / 255, y, f"{len(x)} training images of `shapes` (no augmentation)"
-    split = "test" if dataset == "cifar10" and not on_disk("cifar10") else "train"
-    x, y = load_dataset(SAMPLE if split == "test" else dataset, split)
-    keep = subset(len(x), n, 0)
-    x, y = x[keep], y[keep]
-    what = (f"{len(x)} test images of the shipped CIFAR-10 sample (CIFAR-10's training split is not on this machine)"
-            if split == "test" else f"{len(x)} training images of `{dataset}` (a fixed random subset; no augmentation)")
-    return x.float() / 255, y, what
+    """viz.measures.landscape.loss_images, shared by sessions."""
+    return ls.loss_images(dataset, n)
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def loss_part(name: str, sha: str, dataset: str, two_d: bool, steps: int, n: int, span: float, seed: int, a: int,
               b: int) -> pd.DataFrame:
     """Points a..b of one model's 1-D slice or 2-D surface, shared by sessions (a retrained model has a new sha)."""
-    x, y, _ = loss_images(dataset, n)
+    x, y, _, _ = loss_images(dataset, n)
     return ls.grid_part(load_model(name), x, y, two_d, steps, span, seed, a, b)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def curvature(name: str, sha: str, dataset: str, two_d: bool, n: int, span: float, seed: int) -> pd.DataFrame:
+    """The Hessian's extreme eigenvalues at points of the plane (viz.measures.landscape.curvature), shared by sessions."""
+    x, y, _, _ = loss_images(dataset, n)
+    return ls.curvature(load_model(name), x, y, two_d, span, seed)
+
+
 st.title("Loss landscapes")
-st.markdown("The training loss around a trained network along random directions in weight space, each scaled "
+st.markdown("The loss around a trained network along random directions in weight space, each scaled "
             "**filter by filter** to the network's own filters (Li et al. 2018), so that a residual net and its plain "
             "twin of the same depth can be drawn side by side on one scale.")
 catalog = ui.zoo_catalog()
@@ -86,21 +81,24 @@ with ui.guard("compute the loss landscape"):
     nets = {n: load_model(n) for n in names}
     label = {n: m.config.name + (" (untrained)" if n.startswith("fresh-") else "") for n, m in nets.items()}
     dataset = "fresh" if pair == FRESH else zoo.data_source(zoo.card(names[0]))  # a folder's path, or FileNotFoundError
-    x, y, what = loss_images(dataset, int(images))
+    x, y, split, what = loss_images(dataset, int(images))
     points = int(steps) ** (2 if two_d else 1)
     parts = [(a, b) for a in range(0, points, max(1, points // 8)) for b in [min(points, a + max(1, points // 8))]]
     jobs = {label[n]: [(n, "" if n.startswith("fresh-") else ui.weights_id(n), dataset, two_d, int(steps), len(x),
                         float(span), int(seed), a, b) for a, b in parts] for n in nets}
     tables = ui.run_steps(loss_part, jobs, "Loss at each point")
     skips = {label[n]: m.config.skip for n, m in nets.items()}
+    with st.spinner("The Hessian's extreme eigenvalues (Li et al.'s criterion)..."):
+        curv = {label[n]: curvature(n, jobs[label[n]][0][1], dataset, two_d, len(x), float(span), int(seed))
+                for n in nets}
     if two_d:
         tab1, tab2 = st.tabs(["Contours", "3-D surfaces"])
         with tab1:
-            ui.show_chart(lc.contour_pair(tables, skips))
+            ui.show_chart(lc.contour_pair(tables, skips, split, curv))
         with tab2:
-            ui.show_chart(lc.surface_pair(tables))
+            ui.show_chart(lc.surface_pair(tables, split))
     else:
-        ui.show_chart(lc.slice_1d(tables, skips))
+        ui.show_chart(lc.slice_1d(tables, skips, split, curv))
     st.caption(f"The loss is over {what}; BatchNorm in eval mode (running statistics); directions drawn with seed "
                f"{int(seed)}{' and ' + str(int(seed) + 1) if two_d else ''}.")
     df = pd.concat([t.assign(network=k) for k, t in tables.items()], ignore_index=True)

@@ -9,7 +9,6 @@ from viz.measures import residuals as R
 
 ui.require_frame(__file__)
 
-WANTED = ["resnet20", "plain20", "resnet56", "plain56", "resnet110", "plain110"]  # He et al.'s Fig. 7 set
 VIEWS = ["Residual sizes", "Lesions", "Gradient paths", "Switches"]  # (their values are what a link holds)
 CHUNK = 250
 
@@ -56,16 +55,13 @@ with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list
     have, default = models_of(dataset)
     labels = dict(zip(have.name, have.label, strict=True))
     names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params",
-                             help="The networks to measure and compare (zoo names: a link holds them as written).")
+                             format_func=labels.get, help="The networks to measure and compare.")
     n_test = ui.number_input(c[2], "Test images", 50, 10_000, 500, step=50, key="res_n", what="number of test images",
                              help="How many test images every measurement averages over.")
     c = st.columns([6, 1], vertical_alignment="bottom")
     view = c[0].radio("Show", VIEWS, horizontal=True, key="res_view", bind="query-params",
                       help="Residual sizes: He et al. 2015 Fig. 7. Lesions: Veit et al. 2016 Fig. 3 and 5. "
                            "Gradient paths: Veit et al. Fig. 6. Switches: skips and branches off, your choice.")
-missing = [f"{dataset}-{w}" for w in WANTED if f"{dataset}-{w}" not in set(have.name)]
-if missing and dataset in ("shapes", "cifar10"):  # the shipped set; a folder's models are the user's own
-    st.info(f"Not in the zoo: {', '.join(missing)}. The charts use the models that exist.")
 pause = c[1].toggle("Pause", key="res_pause", help="Stops a running computation after its current step; "
                     "finished steps stay cached, so switching it off again continues where it stopped.")
 if pause:
@@ -122,7 +118,7 @@ with ui.guard("measure these models"):
             st.stop()
         with ui.controls("Path settings"), ui.url_bound({"res_path_model": "residual network of those chosen"}):
             c = st.columns(4)
-            n = c[0].selectbox("Network", res, key="res_path_model", bind="query-params",
+            n = c[0].selectbox("Network", res, key="res_path_model", bind="query-params", format_func=label.get,
                                help="The residual network whose gradient paths are measured.")
             samples = ui.number_input(c[1], "Draws per k", 10, 1000, 100, step=10, key="res_samples",
                                       what="number of draws", help="Random paths measured for each path length k.")

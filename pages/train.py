@@ -76,7 +76,7 @@ if go_:
         skips = {"both": [True, False], "residual": [True], "plain": [False]}[variant] if data else []
         stamp, clock = time.strftime("%Y%m%d-%H%M%S"), time.strftime("%H:%M")
         st.session_state.tr_last = last = {"status": "running", "runs": []}
-        rec, n_draw = vt.Recorder(), [0]
+        rec, n_draw, eta = vt.Recorder(), [0], vt.TimeLeft()
         bar = st.progress(0.0, text="Starting...") if skips else None
         boxes = [col.empty() for col in st.columns(2)]
 
@@ -91,11 +91,14 @@ if go_:
             def on_event(ev, label=run["label"], skip=skip, run=run, i=i):
                 if ev["event"] == "step":
                     rec.step(label, skip, ev)
+                    done = vt.progress(i, len(skips), epochs, ev)
+                    left = eta.words(done, len(skips) * epochs - i * epochs - ev["epoch"] + 1)  # at every step
                     if ev["step"] % max(1, ev["steps"] // 8) == 0:
-                        bar.progress(vt.progress(i, len(skips), epochs, ev), text=f"{label}: epoch {ev['epoch']} of "
-                                     f"{epochs}, step {ev['step']} of {ev['steps']}, loss {ev['loss']:.3f}")
+                        bar.progress(done, text=f"{label}: epoch {ev['epoch']} of {epochs}, step {ev['step']} of "
+                                     f"{ev['steps']}, loss {ev['loss']:.3f}{left}")
                         draw()
                 else:
+                    eta.evaluated()
                     run["epochs"] = ev["epoch"]
                     ui.remember_mine(run["name"])
                     rec.epoch(label, skip, ev)

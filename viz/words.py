@@ -1,6 +1,7 @@
 """Numbers as words, for the sentences of both layers (the measurements' answers and the charts' captions)."""
 
 import math
+import re
 
 
 def fmt(v):
@@ -23,3 +24,24 @@ def fmt(v):
 def pct(v):
     """A fraction as a percentage with one decimal ("n/a" when missing)."""
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
+
+
+_MODEL_ID = re.compile(r"^(?P<data>.+?)-(?P<kind>resnet|plain)(?P<depth>\d+)(?P<rest>(?:-.+)?)$")
+_STAMP = re.compile(r"^-(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)\d\d$")  # the Train page's time stamp
+
+
+def model_name(name: str) -> str:
+    """How a person names a zoo model, from its zoo id: "cifar10-resnet56-published" -> "ResNet-56, published
+    weights", "cifar10-plain56" -> "plain-56", "shapes-resnet8-20261201-120300" -> "ResNet-8 on shapes, trained
+    2026-12-01 12:03"; an id of another form is returned as it is. The one function every picker, caption and legend uses."""
+    m = _MODEL_ID.match(str(name))
+    if not m:
+        return str(name)
+    kind = f"{'ResNet' if m['kind'] == 'resnet' else 'plain'}-{m['depth']}"
+    kind += "" if m["data"] == "cifar10" else f" on {m['data']}"  # CIFAR-10, the lab's default, goes unsaid
+    rest, stamp = m["rest"], _STAMP.match(m["rest"])
+    if rest == "-published":
+        return f"{kind}, published weights"
+    if stamp:
+        return f"{kind}, trained {stamp[1]}-{stamp[2]}-{stamp[3]} {stamp[4]}:{stamp[5]}"
+    return f"{kind}, {rest.lstrip('-')}" if rest else kind

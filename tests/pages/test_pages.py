@@ -64,5 +64,5 @@ def test_gradient_flow_trained_compares_zoo_models():
     depth = 56 if (have.depth == 56).any() else int(have.depth.min())  # keeps the At-init view's depth (56)
     first = have[have.depth == depth].sort_values("skip").iloc[0]
     kind = "ResNet" if first.skip else "plain"
-    assert f"{kind}-{first.depth}" in captions(at) and "(trained)" in captions(at)
+    assert f"{kind}-{first.depth}" in captions(at) and "(published) (trained)" not in captions(at)
 

@@ -1,14 +1,15 @@
 """Plotly figures for the Skip-designs page: the Gradient-flow page's block charts, one line per design."""
 
 from viz.charts.gradient_flow import block_gradients, skip_shares
-from viz.charts.style import Caption, color, fmt, legend_below
+from viz.charts.style import Caption, concept_colors, fmt, legend_below
 
 
 def _design_look(fig, traces, title):
-    """One colour per design; the plain net (no skip) dashed."""
-    for i, (tr, t) in enumerate(zip(fig.data, traces, strict=True)):
-        tr.update(line=dict(color=color(i), width=2, dash="dash" if t.kind == "plain" else None),
-                  marker=dict(color=color(i)))
+    """One colour per design (a name that says plain, residual or skip in its concept's colour); the plain net (no
+    skip) dashed."""
+    colours = concept_colors([t.name for t in traces])
+    for c, tr, t in zip(colours, fig.data, traces, strict=True):
+        tr.update(line=dict(color=c, width=2, dash="dash" if t.kind == "plain" else None), marker=dict(color=c))
     fig.update_layout(title=dict(text=title))
     return legend_below(fig, height=500)
 

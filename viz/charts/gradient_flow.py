@@ -4,7 +4,7 @@ import math
 
 import plotly.graph_objects as go
 
-from viz.charts.style import Caption, color, fmt, layout
+from viz.charts.style import Caption, concept_color, fmt, layout
 from viz.measures.gradient_flow import first_last_gradients, main_convs
 
 
@@ -35,7 +35,7 @@ def layer_gradients(traces, mark_block=None):
         L = main_convs(t.layers)
         fig.add_scatter(
             x=L.index, y=L.grad_norm.where(L.grad_norm > 0), mode="lines+markers", name=t.name,
-            line=dict(color=color(i), width=2), marker=dict(size=4), customdata=L.layer,
+            line=dict(color=concept_color(t.name, i), width=2), marker=dict(size=4), customdata=L.layer,
             hovertemplate="%{customdata}<br>||dL/dW|| = %{y:.3g}<extra>" + t.name + "</extra>",
         )
         notes.append(describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
@@ -45,26 +45,29 @@ def layer_gradients(traces, mark_block=None):
         at = L.index[L.block == mark_block]
         if len(at):
             _mark(fig, at.min() - 0.5, at.max() + 0.5, mark_block)
-    ratios = {t.name: _ratio(*first_last_gradients(t.layers)) for t in traces}
-    return fig, Caption(" ".join(notes), _ratio_headline("The first layer's gradient against the last layer's", ratios))
+    ends = {t.name: first_last_gradients(t.layers) for t in traces}
+    return fig, Caption(" ".join(notes), _ratio_headline("The first layer's gradient against the last layer's", ends))
 
 
-def _ratio(first, last):
-    return first / last if last and math.isfinite(first) and math.isfinite(last) else float("nan")
+def _in_words(name, first, last):
+    """One network's first-to-last gradient ratio and what it means, or, where there is no ratio, what happened."""
+    if not (math.isfinite(first) and math.isfinite(last)):
+        return f"{name}'s gradient overflows float32 (too large to represent)"
+    if first == 0 and last == 0:
+        return f"{name}'s gradient is zero everywhere (the loss does not depend on the weights)"
+    if first == 0:
+        return f"{name}'s gradient underflows to zero before the first layer"
+    if last == 0:
+        return f"{name}'s gradient is zero at the last layer, so there is no ratio"
+    r = first / last
+    trend = "explodes toward the input" if r > 10 else "vanishes toward the input" if r < 0.1 else "within 10x"
+    return f"{name} {fmt(r)}x ({trend})"
 
 
-def _trend(r):
-    """What a first-to-last gradient ratio says, in words."""
-    if not math.isfinite(r):
-        return "overflowed or undefined"
-    if r == 0:
-        return "vanished: exactly 0"
-    return "explodes toward the input" if r > 10 else "vanishes toward the input" if r < 0.1 else "within 10x"
-
-
-def _ratio_headline(what, ratios):
-    """One sentence: each network's ratio and what it means, e.g. "...: plain-56 650x (explodes toward the input)"."""
-    return f"{what}: " + "; ".join(f"{n} {fmt(r)}x ({_trend(r)})" for n, r in ratios.items()) + "."
+def _ratio_headline(what, ends):
+    """One sentence: each network's ratio and what it means, e.g. "...: plain-56 650x (explodes toward the input)";
+    ends: {name: (first, last)}."""
+    return f"{what}: " + "; ".join(_in_words(n, f, la) for n, (f, la) in ends.items()) + "."
 
 
 def _block_chart(traces, column, title, ytitle, log, mark_block=None):
@@ -72,7 +75,7 @@ def _block_chart(traces, column, title, ytitle, log, mark_block=None):
     for i, t in enumerate(traces):
         B = t.blocks
         y = B[column].where(B[column] > 0) if log else B[column]
-        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=color(i), width=2),
+        fig.add_scatter(x=B.block, y=y, mode="lines+markers", name=t.name, line=dict(color=concept_color(t.name, i), width=2),
                         marker=dict(size=5), hovertemplate=f"block %{{x}}<br>{ytitle} = %{{y:.3g}}<extra>{t.name}</extra>")
     for b in _stage_starts(traces[0].blocks):
         fig.add_vline(x=b - 0.5, line=dict(color="#999", dash="dot", width=1))
@@ -96,16 +99,18 @@ def block_gradients(traces, mark_block=None):
         g = t.blocks.grad_norm
         f, last = float(g.iloc[0]), float(g.iloc[-1])
         if not (math.isfinite(f) and math.isfinite(last)) or last == 0:
-            notes.append(f"{t.name}: the block gradients are {fmt(f)} (first) and {fmt(last)} (last).")
+            notes.append(_in_words(t.name, f, last)[0].upper() + _in_words(t.name, f, last)[1:] + ".")
         elif f == 0:
             notes.append(f"{t.name}: the gradient at the first block is exactly 0 in float32: it vanished on the way back.")
         else:
-            notes.append(f"{t.name}: {fmt(f / last)} times larger at the first block than at the last.")
+            r = f / last
+            notes.append(f"{t.name}: " + (f"{fmt(r)} times larger at the first block than at the last." if r >= 1 else
+                                         f"{fmt(1 / r)} times smaller at the first block than at the last."))
         growth = _forward_growth(t.blocks)
         if growth is not None and growth > 100:
             notes.append(f"Its forward signal grows {fmt(growth)}x from the first block's output to the last's.")
-    ratios = {t.name: _ratio(float(t.blocks.grad_norm.iloc[0]), float(t.blocks.grad_norm.iloc[-1])) for t in traces}
-    return fig, Caption(" ".join(notes), _ratio_headline("The gradient at the first block against the last's", ratios))
+    ends = {t.name: (float(t.blocks.grad_norm.iloc[0]), float(t.blocks.grad_norm.iloc[-1])) for t in traces}
+    return fig, Caption(" ".join(notes), _ratio_headline("The gradient at the first block against the last's", ends))
 
 
 def _forward_growth(blocks):
@@ -124,7 +129,7 @@ def residual_ratios(traces, mark_block=None):
     medians = {t.name: float(t.blocks.residual_ratio[~t.blocks.dropped].median()) for t in traces}
     head = "Median ||F(x)||/||x||: " + "; ".join(
         f"{n} {fmt(m)} ({'F is smaller than x' if m < 1 else 'F outweighs x' if m > 1 else 'F as large as x'})"
-        if math.isfinite(m) else f"{n} n/a" for n, m in medians.items()) + "."
+        if math.isfinite(m) else f"{n}: no finite ratio (its signal overflowed)" for n, m in medians.items()) + "."
     return fig, Caption(" ".join(notes) + " A ratio below 1 means the block adds a small change on top of its input.", head)
 
 

@@ -151,11 +151,11 @@ def attribution_fig(pixels, att, classes):
     for c in range(1, len(panels) + 1):
         fig.update_yaxes(scaleanchor=f"x{'' if c == 1 else c}", row=1, col=c)
     fig.update_layout(height=300, margin=dict(l=5, r=5, t=60, b=5), plot_bgcolor="white",
-                      title=f"Why '{classes[att.target]}'? Attributions for that class's score")
+                      title=f"Attributions for the score of '{classes[att.target]}', the class explained")
     return fig
 
 
-def importance_fig(df, title="Per-block importance for the class score", yaxis="share of the score gap"):
+def importance_fig(df, title="Per-block importance for the class score", yaxis="score change credited to the block"):
     """Per-block importance: DataFrame (block, stage, importance) -> bars coloured by stage."""
     fig = go.Figure()
     for s in sorted(df.stage.unique()):
@@ -243,7 +243,8 @@ def attributions(pixels, att, classes, steps: int, noise: float):
         + (f"NoiseTunnel: 4 noisy copies (noise std {noise} of the pixel range), {max(4, steps // 4)} steps each. "
            if noise else "")
         + " ".join(DESCRIPTIONS[k] for k in ("saliency", "ig") + (("ig_nt",) if noise else ()) + ("gradcam",)))
-    head = (f"Where the evidence for '{classes[att.target]}' lies: red pixels raise its score, blue lower it; "
+    lower = ", blue lower it" if (np.asarray(att.ig) < 0).any() else " (no pixel lowers it here)"
+    head = (f"Where the evidence for '{classes[att.target]}' lies: red pixels raise its score{lower}; "
             f"GradCAM shows where block {att.gradcam_block} sees it" + (", IG smoothed with NoiseTunnel." if noise else "."))
     return attribution_fig(pixels, att, classes), Caption(detail, head)
 

@@ -10,28 +10,34 @@ from viz.charts import refinement as refinement_charts
 from viz.charts import residuals as residuals_charts
 from viz.charts import transformer as transformer_charts
 from viz.charts.chain import chain_chart
-from viz.charts.style import KIND, Caption, layout
+from viz.charts.style import KIND, OTHERS, Caption, layout
 
 
 def identity_chart(blocks):
     """||x|| and ||out|| of every block of a zero-initialised ResNet: equal wherever the block keeps its shape."""
     fig = go.Figure()
-    fig.add_bar(x=blocks.block, y=blocks.x_norm, name="||x|| into the block", marker_color=KIND[False])
-    fig.add_bar(x=blocks.block, y=blocks.out_norm, name="||y|| out of it", marker_color=KIND[True])
+    fig.add_bar(x=blocks.block, y=blocks.x_norm, name="||x|| into the block", marker_color=OTHERS[0])
+    fig.add_bar(x=blocks.block, y=blocks.out_norm, name="||y|| out of it", marker_color=KIND[True])  # a residual block's output
     layout(fig, "Every block with F(x) = 0: what goes in comes out", "block (input side → output side)",
            "size of the signal ||x||", height=340, integer_x=True)
     fig.update_layout(barmode="group", hovermode="closest")
-    return fig, "Where a stage starts (blocks with a smaller ||y||) the shortcut subsamples x and pads zero channels."
+    same = int(((blocks.out_norm - blocks.x_norm).abs() <= 1e-4 * blocks.x_norm).sum())
+    return fig, Caption("Where a stage starts (blocks with a smaller ||y||) the shortcut subsamples x and pads zero "
+                        "channels.", f"What goes in comes out: ||y|| = ||x|| in {same} of {len(blocks)} blocks.")
 
 
 def degradation_chart(numbers):
-    """Final training error of the plain and residual nets of depth 20 and 56."""
+    """Mean training error over the epochs of the plain and residual nets of depth 20 and 56 (the step's numbers)."""
     names = [k for k in ("plain20", "plain56", "resnet20", "resnet56") if k in numbers]
     fig = go.Figure(go.Bar(x=[n.replace("plain", "plain-").replace("resnet", "ResNet-") for n in names],
                            y=[numbers[n] for n in names], text=[f"{numbers[n]:.1f}%" for n in names],
                            marker_color=[KIND["resnet" in n] for n in names], textposition="outside"))
-    layout(fig, "Training error after the last epoch (same recipe for all)", None, "training error (%)", height=340)
-    return fig, "Bars: the last epoch's training error of the shipped models (augmented batches)."
+    layout(fig, "Training error, mean over the epochs (same recipe for all)", None, "training error (%)", height=340)
+    worse = "plain-56" if numbers["plain56"] > numbers["plain20"] else "plain-20"
+    return fig, Caption("Bars: the shipped models' training error (augmented batches), averaged over their epochs, "
+                        "as the Train page's degradation headline is.",
+                        f"{worse} has the higher training error ({numbers['plain56']:.1f}% for plain-56, "
+                        f"{numbers['plain20']:.1f}% for plain-20).")
 
 
 def chart(step_key, reveal):
@@ -51,7 +57,7 @@ def chart(step_key, reveal):
     if step_key == "lesion":
         return residuals_charts.single_lesions(t["lesions"])
     if step_key == "landscape":
-        return landscape_charts.slice_1d(t["curves"], t["skips"])
+        return landscape_charts.slice_1d(t["curves"], t["skips"], t["split"], t["curvature"])
     if step_key == "refinement":
         return refinement_charts.refinement_chart(t["tables"], t["summaries"])
     if step_key == "normfree":

@@ -60,7 +60,7 @@ def _diagram(ink, c, e, norm, activation, shortcut_lab, size):
     )
     draw_skip(ink, 0.4, 6.7, 1.55, e["skip"], shortcut_lab, size, c, width=3)
     ink.shape(c, type="rect", x0=7.35, x1=8.25, y0=-0.42, y1=0.42, fillcolor="white", line=dict(color=SIGNAL))
-    ink.note(c, x=7.8, y=0, text=items[2], font=dict(size=size))
+    ink.note(c, x=7.8, y=0, text=net.activation_name(activation), font=dict(size=size))  # after the (+)
     _diagram_numbers(ink, c, e, size)
 
 
@@ -207,6 +207,9 @@ def _detail_caption(traces, vals):
             out.append(f"{t.name}'s branch is removed, so the block passes x on")
         elif not e["skip"]:
             out.append(f"all of {t.name}'s {fmt(e['grad_in'])} comes through F")
+        elif not e["grad_in"] > 0:
+            out.append(f"no gradient reaches {t.name}'s x (it " + ("underflowed to zero)" if e["grad_in"] == 0 else
+                                                                  "overflowed float32)"))
         else:
             total = e["grad_skip"] + e["grad_branch"]
             share = f"{e['grad_skip'] / total:.0%} of " if total > 0 else ""

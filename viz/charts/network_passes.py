@@ -253,9 +253,9 @@ def _dotted(d):
 
 
 def _passes_caption(traces, rel, at):
-    x = lambda v: f"×{fmt(10.0**v)}" if math.isfinite(v) else "not finite"  # noqa: E731
+    x = lambda v: f"×{fmt(10.0**v)}" if math.isfinite(v) else "beyond float32's range (overflowed)"  # noqa: E731
     f = " and ".join(f"{x(rel[t.name]['forward'][-1])} ({t.name})" for t in traces)
-    b = " and ".join(x(rel[t.name]["backward"][0]) for t in traces)
+    b = " and ".join(f"{x(rel[t.name]['backward'][0])} ({t.name})" for t in traces)
     n = len(traces[0].blocks)
     headline = (
         f"Leaving the last block the signal is {f} its size entering the first; back at the first block the "

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.charts.style import FONT, Caption, color, fmt, layout, legend_below, pct
+from viz.charts.style import FONT, Caption, color, concept_color, concept_colors, fmt, layout, legend_below, pct
 
 HE_FIG7 = ("He et al. 2015 (Fig. 7, CIFAR-10): ResNets respond less than their plain counterparts, and the deeper "
            "ResNet responds less per layer (ResNet-20 > 56 > 110): residual functions are generally closer to zero.")
@@ -26,8 +26,11 @@ def kind(d):
     return ("ResNet" if bool(d.skip.iloc[0]) else "plain"), int(d.depth.iloc[0])
 
 
-def _style(i, d):
-    return dict(color=color(i), width=2, dash="solid" if kind(d)[0] == "ResNet" else "dash")
+def _style(i, d, names=None):
+    """A model's line: its concept's colour (a shade per depth when several of one kind are drawn), solid for a
+    ResNet, dashed for a plain net."""
+    c = concept_colors(names)[i] if names else concept_color(kind(d)[0], i)
+    return dict(color=c, width=2, dash="solid" if kind(d)[0] == "ResNet" else "dash")
 
 
 # --- residual sizes and He et al. Fig. 7 ---------------------------------------------------------------
@@ -37,7 +40,7 @@ def residual_ratios(tables):
     """||F(x)|| / ||x|| per block over the test images, block position scaled to 0..1 so depths overlay."""
     fig = go.Figure()
     for i, (label, d) in enumerate(tables.items()):
-        fig.add_scatter(x=d.position, y=d.residual_ratio, mode="lines+markers", name=label, line=_style(i, d),
+        fig.add_scatter(x=d.position, y=d.residual_ratio, mode="lines+markers", name=label, line=_style(i, d, list(tables)),
                         marker=dict(size=5), customdata=d.block,
                         hovertemplate="block %{customdata}<br>||F(x)||/||x|| = %{y:.3g}<extra>" + label + "</extra>")
     layout(fig, "Size of the learned residual on test images", "block position (0 = input side, 1 = output side)",
@@ -67,7 +70,7 @@ def response_std(tables):
     for i, (label, d) in enumerate(tables.items()):
         s = d.sort_values("rank")
         for row, x, y, show in ((1, d["index"], d.response_std, True), (2, s["rank"], s.response_std, False)):
-            fig.add_scatter(x=x, y=y, mode="lines", name=label, line=_style(i, d), showlegend=show,
+            fig.add_scatter(x=x, y=y, mode="lines", name=label, line=_style(i, d, list(tables)), showlegend=show,
                             legendgroup=label, row=row, col=1,
                             hovertemplate="layer %{x}<br>std = %{y:.3g}<extra>" + label + "</extra>")
     layout(fig, "Response std of each 3x3 conv layer (He et al. 2015, Fig. 7)", None, "std", height=600)
@@ -114,10 +117,10 @@ def single_lesions(tables, chance=0.9):
     for i, (label, d) in enumerate(tables.items()):
         col = 2 if kind(d)[0] == "plain" else 1
         sym = np.where(d.downsampling, "diamond", "circle")
-        fig.add_scatter(x=d.block, y=100 * d.error, mode="lines+markers", name=label, line=_style(i, d),
+        fig.add_scatter(x=d.block, y=100 * d.error, mode="lines+markers", name=label, line=_style(i, d, list(tables)),
                         marker=dict(size=np.where(d.downsampling, 10, 6), symbol=sym), row=1, col=col,
                         hovertemplate="block %{x} deleted<br>error %{y:.1f}%<extra>" + label + "</extra>")
-        fig.add_hline(y=100 * float(d.base_error.iloc[0]), line=dict(color=color(i), dash="dot", width=1), row=1, col=col)
+        fig.add_hline(y=100 * float(d.base_error.iloc[0]), line=dict(color=concept_colors(list(tables))[i], dash="dot", width=1), row=1, col=col)
         down, other = d[d.downsampling].error, d[~d.downsampling].error
         notes.append(f"{label}: intact {pct(float(d.base_error.iloc[0]))}; one block deleted: median "
                      f"{pct(float(d.error.median()))}, worst {pct(float(d.error.max()))} (block {int(d.block[d.error.idxmax()])})"
@@ -153,10 +156,10 @@ def k_lesions(tables, chance=0.9):
     fig, notes = go.Figure(), []
     for i, (label, d) in enumerate(tables.items()):
         g = d.groupby("k").error.agg(["mean", "min", "max", "count"]).reset_index()
-        c = color(i)
+        c = concept_colors(list(tables))[i]
         fig.add_scatter(x=list(g.k) + list(g.k[::-1]), y=list(100 * g["max"]) + list(100 * g["min"][::-1]), fill="toself",
                         fillcolor=c, opacity=0.15, line=dict(width=0), hoverinfo="skip", showlegend=False)
-        fig.add_scatter(x=g.k, y=100 * g["mean"], mode="lines+markers", name=label, line=_style(i, d),
+        fig.add_scatter(x=g.k, y=100 * g["mean"], mode="lines+markers", name=label, line=_style(i, d, list(tables)),
                         hovertemplate="%{x} blocks deleted<br>mean error %{y:.1f}%<extra>" + label + "</extra>")
         half = g[g["mean"] > 0.5]
         notes.append(f"{label}: {pct(float(g['mean'].iloc[0]))} with {int(g.k.iloc[0])} deleted, "
@@ -213,7 +216,7 @@ def switches(tables, chance=0.9):
     """Test error of each model under each switch setting (grouped bars). tables: `setting_table` per model."""
     fig, notes = go.Figure(), []
     for i, (label, d) in enumerate(tables.items()):
-        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=color(i), text=[pct(e) for e in d.error],
+        fig.add_bar(x=d.setting, y=100 * d.error, name=label, marker_color=concept_colors(list(tables))[i], text=[pct(e) for e in d.error],
                     textposition="outside",
                     hovertemplate="%{x}<br>error %{y:.1f}%<extra>" + label + "</extra>")
         notes.append(f"{label}: " + ", ".join(f"{s} {pct(e)}" for s, e in zip(d.setting, d.error)) + ".")

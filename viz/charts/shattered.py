@@ -8,12 +8,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.charts.style import FONT, PLAIN, RESIDUAL, TEMPLATE, Caption, color, fmt, layout
+from viz.charts.style import FONT, PLAIN, RESIDUAL, TEMPLATE, Caption, color, concept_color, fmt, layout
 from viz.measures.shattered import NEVER_TRAINED, Net, autocorrelation, neighbour_correlation, paper_trends
 
 BALDUZZI_2017 = ("Balduzzi et al. 2017 (Fig. 1-2, Theorems 1 and 3): the correlation between gradients at two inputs "
                  "decays like 2^-L in feedforward rectifier nets and like 1/sqrt(L) in resnets with BN.")
-KIND_COLORS = {"feedforward+bn": PLAIN, "feedforward": color(4), "residual+bn": RESIDUAL, "residual": color(2)}
+KIND_COLORS = {"feedforward+bn": PLAIN, "feedforward": concept_color("plain", 0, 1), "residual+bn": RESIDUAL,
+               "residual": concept_color("residual", 0, 1)}  # a shade of its kind's colour without BN
 WHITE = 0.3  # a neighbour correlation under this looks like white noise (white noise: 0, brown noise: 1)
 
 

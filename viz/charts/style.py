@@ -4,6 +4,7 @@ Readable projected: 15 px text, axis titles in words, one tick notation per axis
 plain numbers elsewhere), whole-number ticks on integer axes, legends above the plot area.
 """
 
+import colorsys
 import math
 
 import numpy as np
@@ -11,8 +12,11 @@ import numpy as np
 from viz.words import fmt, pct  # noqa: F401 (re-exported: the charts' captions format numbers with these)
 
 PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222")
-RESIDUAL, PLAIN = "#1f6fb4", "#d6392b"  # a residual net is blue, its plain twin red, on every page
+# One colour per concept, on every page, chart, legend, diagram and caption (Home shows the key):
+RESIDUAL, PLAIN, BRANCH = "#1f6fb4", "#d6392b", "#2ca02c"  # residual net / skip: blue; plain net: red; F(x): green
+CONCEPTS = {"residual network, skip": RESIDUAL, "plain network": PLAIN, "branch F(x)": BRANCH}
 KIND = {True: RESIDUAL, False: PLAIN}  # by skip
+OTHERS = tuple(c for c in PALETTE if c not in CONCEPTS.values())  # for series that are none of the concepts
 STAGES = ("#4C78A8", "#F58518", "#54A24B")  # stage 1, 2, 3 of a CIFAR ResNet
 DIVERGING = "RdBu_r"  # red > 0, white 0, blue < 0
 FONT = dict(size=15)
@@ -32,6 +36,41 @@ class Caption(str):
 def color(i: int) -> str:
     """The i-th colour of the palette (cycling)."""
     return PALETTE[i % len(PALETTE)]
+
+
+def concept(name) -> str | None:
+    """The concept a series' name says, or None: "residual" (ResNet, residual, skip), "plain", "branch" (F(x))."""
+    n = str(name).lower()
+    if "f(x)" in n and "||x||" not in n.replace("||f(x)||", ""):
+        return "branch"
+    if "plain" in n or "no skip" in n:
+        return "plain"
+    if "resnet" in n or "residual" in n or "skip" in n:
+        return "residual"
+    return None
+
+
+def concept_color(name, i: int = 0, shade: int = 0) -> str:
+    """The colour of the concept `name` says (RESIDUAL, PLAIN, BRANCH), else the i-th of the other colours. shade k
+    tells apart several series of one concept (ResNet-20, -32, -56): the same hue, darker (k odd) or lighter."""
+    base = {"residual": RESIDUAL, "plain": PLAIN, "branch": BRANCH}.get(concept(name))
+    if base is None:
+        return OTHERS[i % len(OTHERS)]
+    if not shade:
+        return base
+    h, lightness, sat = colorsys.rgb_to_hls(*(int(base[j:j + 2], 16) / 255 for j in (1, 3, 5)))
+    step = (shade + 1) // 2 * (0.12 if shade % 2 else -0.12)  # 1: lighter, 2: darker, 3: lighter still, ...
+    r, g, b = colorsys.hls_to_rgb(h, min(0.85, max(0.2, lightness + step)), sat)
+    return "#%02x%02x%02x" % (round(255 * r), round(255 * g), round(255 * b))
+
+
+def concept_colors(names) -> list[str]:
+    """concept_color for each of several series at once: each concept's k-th series gets shade k."""
+    seen, out = {}, []
+    for i, n in enumerate(names):
+        k = seen[concept(n)] = seen.get(concept(n), -1) + 1
+        out.append(concept_color(n, i, k))
+    return out
 
 
 def layout(fig, title, xtitle, ytitle, log=False, height=380, integer_x=False):

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.charts.style import KIND, Caption, color, layout
-from viz.measures.train import plural
+from viz.measures.train import mean_training_error, plural
 
 DEPTH_COLORS = {20: color(4), 56: color(3)}  # one colour per depth (orange, purple): blue/red mean residual/plain
 
@@ -103,7 +103,7 @@ def _error_range(lo: float, hi: float) -> tuple[list, list]:
 
 def degradation_headline(h: pd.DataFrame, dataset: str = "shapes") -> str:
     """The chart in one sentence, from the mean training error over the epochs (as `finding` compares)."""
-    mean = h.groupby("name").train_error.mean()
+    mean = mean_training_error(h)
     says = []
     for skip in (False, True):
         a, b = _name(dataset, skip, 20), _name(dataset, skip, 56)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from models.data import SAMPLE, load_dataset, make_shapes, on_disk, subset
+from viz.measures.curvature import curvature_at, plane_points
 from viz.words import fmt
 
 
@@ -117,6 +119,35 @@ def slice_1d(model, images, labels, steps=21, span=1.0, seed=0, batch=256, progr
     return pd.DataFrame({"alpha": alphas, "loss": loss, "accuracy": acc})
 
 
+def loss_images(dataset: str, n: int):
+    """The n images a landscape's loss is measured on: (images (n, 3, 32, 32) float in [0, 1], labels, `split`
+    ("training" or "test"), a description). Training images (the first n of shapes, a fixed random subset of any other
+    set), or, for CIFAR-10 without its training split on this machine, a fixed random subset of the shipped sample of
+    test images. The Landscape page and the lesson's step both measure on these."""
+    if dataset in ("shapes", "fresh"):
+        x, y = make_shapes("train", n=n)
+        return x.float() / 255, y, "training", f"{len(x)} training images of `shapes` (no augmentation)"
+    split = "test" if dataset == "cifar10" and not on_disk("cifar10") else "training"
+    x, y = load_dataset(SAMPLE if split == "test" else dataset, "test" if split == "test" else "train")
+    keep = subset(len(x), n, 0)
+    x, y = x[keep], y[keep]
+    what = (f"{len(x)} test images of the shipped CIFAR-10 sample (CIFAR-10's training split is not on this machine)"
+            if split == "test" else f"{len(x)} training images of `{dataset}` (a fixed random subset; no augmentation)")
+    return x.float() / 255, y, split, what
+
+
+CURVATURE_ITERS = 10  # power-iteration steps per end of the Hessian's spectrum (the page's and the lesson's)
+
+
+def curvature(model, images, labels, two_d: bool, span: float, seed: int, everywhere: bool = False) -> pd.DataFrame:
+    """Li et al.'s |lambda_min / lambda_max| (viz.measures.curvature) at the plane's centre, the trained weights (a
+    ResNet-56 takes 2 x CURVATURE_ITERS Hessian-vector products per point: a CPU's page measures there only), or with
+    `everywhere` also at the middle of each half-axis; on the landscape's own directions and images."""
+    dirs = [filter_normalized_direction(model, seed + k) for k in range(2 if two_d else 1)]
+    points = plane_points(two_d, span) if everywhere else plane_points(two_d, span)[:1]
+    return curvature_at(model, images, labels, points, dirs, seed, CURVATURE_ITERS)
+
+
 def grid_coords(two_d: bool, steps: int, span: float) -> np.ndarray:
     """The step sizes of `slice_1d` ((steps, 1): alpha) or `surface_2d` ((steps * steps, 2): alpha fastest, beta)."""
     a = np.linspace(-span, span, steps)
@@ -179,25 +210,29 @@ def shape_stats(df: pd.DataFrame) -> dict:
     return dict(out, local_minima=minima, nonconvex_share=float(np.mean((da < 0) | (db < 0))) if da.size else 0.0)
 
 
-def smoothness(tables: dict, skips: dict) -> dict | None:
-    """Which of a residual net and its plain twin has the smoother surface: the smaller rise of the loss from the
-    centre to the edge, with no more local minima (None when neither wins on both).
+def smoothness(tables: dict, skips: dict, curvature: dict | None = None) -> dict | None:
+    """Which of a residual net and its plain twin has the smoother surface by Li et al. 2018's criterion: the smaller
+    largest |lambda_min / lambda_max| of the loss's Hessian over the measured points of the plane, with no more local
+    minima on the plotted grid (None as winner when neither wins on both; by the minima alone without curvature).
 
     Args:
-        tables: {label: `slice_1d` or `surface_2d` table}; skips: {label: the network's skip}.
+        tables: {label: `slice_1d` or `surface_2d` table}; skips: {label: the network's skip};
+        curvature: {label: viz.measures.curvature.curvature_at table} or None.
     Returns:
-        dict(residual=label, plain=label, rise={label: loss_max - loss_centre}, minima={label: local minima},
-        winner=label or None), or None without one net of each kind.
+        dict(residual=label, plain=label, ratio={label: largest |lmin/lmax|} or None, minima={label: local minima},
+        points=number of points the ratio was measured at, winner=label or None), or None without one net of each.
     """
     res, plain = [k for k in tables if skips.get(k)], [k for k in tables if not skips.get(k)]
     if not (res and plain):
         return None
     r, p = res[0], plain[0]
-    st = {k: shape_stats(tables[k]) for k in (r, p)}
-    rise = {k: s["loss_max"] - s["loss_centre"] for k, s in st.items()}
-    minima = {k: s["local_minima"] for k, s in st.items()}
-    winner = next((a for a, b in ((r, p), (p, r)) if rise[a] < rise[b] and minima[a] <= minima[b]), None)
-    return dict(residual=r, plain=p, rise=rise, minima=minima, winner=winner)
+    minima = {k: shape_stats(tables[k])["local_minima"] for k in (r, p)}
+    ratio = {k: float(curvature[k].ratio.max()) for k in (r, p)} if curvature else None
+    better = (lambda a, b: ratio[a] < ratio[b] and minima[a] <= minima[b]) if ratio else (
+        lambda a, b: minima[a] < minima[b])
+    winner = next((a for a, b in ((r, p), (p, r)) if better(a, b)), None)
+    return dict(residual=r, plain=p, ratio=ratio, minima=minima, winner=winner,
+                points=len(curvature[r]) if curvature else 0)
 
 
 TWIN_RE = re.compile(r"-(resnet|plain)(\d+)(?=-|$)")  # shapes-resnet20, folder-plain8-20261128-204512
@@ -240,16 +275,20 @@ def pairs(catalog: pd.DataFrame) -> dict:
     return out
 
 
-def smoother(tables, skips) -> str:
-    """One sentence from `smoothness`: which surface is smoother here, and whether Li et al. agree."""
-    c = smoothness(tables, skips)
+def smoother(tables, skips, curvature=None) -> str:
+    """One sentence from `smoothness`: which surface is smoother here by Li et al.'s criterion, and whether they
+    agree."""
+    c = smoothness(tables, skips, curvature)
     if c is None:
         return ""
-    r, p, rise, minima = c["residual"], c["plain"], c["rise"], c["minima"]
-    detail = (f"the loss rises by {fmt(rise[r])} from the centre to the edge for {r}, by {fmt(rise[p])} for {p}; "
-              f"local minima {minima[r]} vs {minima[p]}")
+    r, p, ratio, minima = c["residual"], c["plain"], c["ratio"], c["minima"]
+    where = ("the centre (the trained weights)" if c["points"] == 1 else
+             f"the {c['points']} points measured (the centre and the middle of each half-axis)")
+    most = "" if c["points"] == 1 else "at most "
+    detail = (f"the Hessian's |λmin/λmax| is {most}{fmt(ratio[r])} for {r} and {fmt(ratio[p])} for {p} at {where}; "
+              if ratio else "") + f"local minima on the grid {minima[r]} vs {minima[p]}"
     if c["winner"] == r:
-        return f"{r} has the smoother surface here ({detail}), as Li et al. found."
+        return f"{r} has the smoother, more convex surface here ({detail}), as Li et al. found."
     if c["winner"] == p:
         return f"Unlike Li et al., {p} has the smoother surface here ({detail})."
     return f"Neither surface is clearly smoother here ({detail}); Li et al. found the ResNet's smoother."

@@ -20,6 +20,7 @@ from viz.measures import chain, designs, landscape, normfree, refinement, residu
 from viz.measures import transformer as tf
 from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
+from viz.measures.train import mean_training_error
 from viz.words import fmt
 
 PUBLISHED = [f"cifar10-resnet{d}-published" for d in (20, 32, 44, 56)]
@@ -79,9 +80,10 @@ def identity(depth: int) -> Reveal:
     change = float((same.out_norm / same.x_norm - 1).abs().max())
     largest = float(b.fx_norm.max())
     answer = "y = x: the block passes its input on" if largest == 0 and change < 1e-6 else "something else"
+    moved = "not at all" if change == 0 else f"by at most {fmt(change)} relative"
     return Reveal(answer, f"In ResNet-{depth} with every F(x) = 0, the largest ||F(x)|| is {fmt(largest)} and no block "
-                          f"that keeps its shape changes ||x|| (at most {change:.1e} relative): y = F(x) + x = x, so "
-                          "a deep ResNet can always do at least as well as a shallower one by leaving blocks at zero.",
+                          f"that keeps its shape changes ||x|| ({moved}): y = F(x) + x = x, so a deep ResNet can always do at "
+                          "least as well as a shallower one by leaving blocks at zero.",
                   dict(largest_fx=largest, largest_change=change), {"blocks": b})
 
 
@@ -106,15 +108,16 @@ def gradient_at_init(depth: int) -> Reveal:
 def degradation(dataset: str) -> Reveal:
     """Our shipped plain-20 and plain-56 (one recipe): their training error at the last epoch."""
     h = zoo.histories(dataset, (20, 56))
-    last = h.sort_values("epoch").groupby("name").last()
-    err = {d: float(last.train_error[f"{dataset}-plain{d}"]) for d in (20, 56)}
-    res = {d: float(last.train_error[f"{dataset}-resnet{d}"]) for d in (20, 56) if f"{dataset}-resnet{d}" in last.index}
+    mean = mean_training_error(h)  # the Train page's degradation headline: the same statistic
+    err = {d: float(mean[f"{dataset}-plain{d}"]) for d in (20, 56)}
+    res = {d: float(mean[f"{dataset}-resnet{d}"]) for d in (20, 56) if f"{dataset}-resnet{d}" in mean.index}
     answer = "plain-20" if err[20] < err[56] else "plain-56"
     tail = (f"; with skips the order flips: ResNet-56 {res[56]:.1f}%, ResNet-20 {res[20]:.1f}%" if len(res) == 2 and
             res[56] < res[20] else "")
-    return Reveal(answer, f"After {int(last.epoch.max())} epochs of the same recipe, plain-56 ends at {err[56]:.1f}% "
-                          f"training error and plain-20 at {err[20]:.1f}%: the deeper plain net trains worse, although "
-                          f"it could copy plain-20 and set its extra layers to the identity{tail}.",
+    return Reveal(answer, f"Over {int(h.epoch.max())} epochs of the same recipe, plain-56's training error averages "
+                          f"{err[56]:.1f}% and plain-20's {err[20]:.1f}% (the mean over the epochs, as on the Train "
+                          f"page): the deeper plain net trains worse, although it could copy plain-20 and set its extra "
+                          f"layers to the identity{tail}.",
                   dict(plain20=err[20], plain56=err[56], **{f"resnet{d}": v for d, v in res.items()}), {"history": h})
 
 
@@ -153,17 +156,19 @@ def delete_block(images: int) -> Reveal:
 
 
 def landscape_step(images: int) -> Reveal:
-    """Our CIFAR-10 ResNet-56 and plain-56: the loss along one filter-normalized direction, 11 points."""
-    x, y = _sample(images)
-    curves, skips = {}, {}
+    """Our CIFAR-10 ResNet-56 and plain-56: the loss along one filter-normalized direction (11 points, span 1, seed 0)
+    and the Hessian's |lambda_min/lambda_max| on it: the Landscape page's own measurements at the step's link."""
+    x, y, split, _ = landscape.loss_images("cifar10", images)
+    curves, skips, curv = {}, {}, {}
     for name in ("cifar10-resnet56", "cifar10-plain56"):
         m = zoo.load(name)
-        curves[m.config.name] = landscape.slice_1d(m, x.float() / 255, y, steps=11)
+        curves[m.config.name] = landscape.slice_1d(m, x, y, steps=11, span=1.0, seed=0)
+        curv[m.config.name] = landscape.curvature(m, x, y, False, 1.0, 0)
         skips[m.config.name] = m.config.skip
-    text, winner = landscape.smoother(curves, skips), landscape.smoothness(curves, skips)["winner"]
-    answer = winner or "neither"
-    edge = {k: float(d.loss.max()) for k, d in curves.items()}
-    return Reveal(answer, f"On {len(x)} exact test images: " + text, edge, {"curves": curves, "skips": skips})
+    c = landscape.smoothness(curves, skips, curv)
+    numbers = {f"{k} {q}": float(v) for q in ("ratio", "minima") for k, v in c[q].items()}
+    return Reveal(c["winner"] or "neither", f"On {len(x)} {split} images: " + landscape.smoother(curves, skips, curv),
+                  numbers, {"curves": curves, "skips": skips, "curvature": curv, "split": split})
 
 
 def design_step(depth: int) -> Reveal:

@@ -27,9 +27,14 @@ FULL_FIRST, FULL_LAST = 2, 1  # a stage of more blocks shows its first two and i
 W, STRIP_W = 1.6, 1.8  # the width of a full block and of a stage's strip
 
 
+def activation_name(activation="relu") -> str:
+    """The activation as drawn: ReLU, tanh, σ."""
+    return {"relu": "ReLU", "tanh": "tanh", "sigmoid": "σ"}.get(activation, activation)
+
+
 def parts(norm="batch", activation="relu"):
     """The branch F of a basic block as drawn, input to output: conv, BN, act, conv, BN (no BN when norm="none")."""
-    act = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "σ"}.get(activation, activation)
+    act = activation_name(activation)
     bn = ["BN"] if norm == "batch" else []
     return ["conv"] + bn + [act, "conv"] + bn
 

@@ -1,6 +1,7 @@
 """What the Train page measures and says, without plotting: the live run's events as tables, the names and labels of
 a run's models, and the page's messages (a missing data set, an imported checkpoint), each computed from its facts."""
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +43,49 @@ def progress(i: int, n_runs: int, epochs: int, ev: dict) -> float:
     """The share of the whole job done at event ev of run i (of n_runs, each `epochs` long), in [0, 1]."""
     steps = ev.get("steps", 1)
     return min(1.0, (i + (ev["epoch"] - 1 + ev.get("step", steps) / steps) / epochs) / n_runs)
+
+
+class TimeLeft:
+    """The time left of a run: the steps' rate measured since the first step report (the start-up before it does not
+    count) times the share still to do, plus the evaluations still to come at the measured time of one (0 until
+    one has been timed).
+
+    The page calls `seconds`/`words` at every step event and `evaluated()` at every epoch event (the epoch's
+    test-set evaluation just ended). `clock` returns seconds (time.perf_counter by default; a test passes a fake)."""
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock, self.first, self.last_step, self.evals = clock, None, None, []
+
+    def evaluated(self):
+        """An epoch's evaluation ended: its time is the gap since the last step report."""
+        if self.last_step is not None:
+            self.evals.append(self.clock() - self.last_step)
+
+    def seconds(self, done: float, evals_left: int = 0) -> float | None:
+        """Seconds left at share `done` in [0, 1] of the steps with `evals_left` evaluations to come; None until two
+        step reports are apart."""
+        now = self.last_step = self.clock()
+        if self.first is None:
+            self.first = (now, done)
+            return None
+        t0, d0 = self.first
+        if done <= d0:
+            return None
+        per_share = (now - t0 - sum(self.evals)) / (done - d0)
+        return per_share * (1 - done) + (sum(self.evals) / len(self.evals) if self.evals else 0.0) * evals_left
+
+    def words(self, done: float, evals_left: int = 0) -> str:
+        """", about 20 s left" or ", about 3 min left" ("" while there is nothing to say)."""
+        left = self.seconds(done, evals_left)
+        if left is None or (done >= 1 and not evals_left):
+            return ""
+        return f", about {left:.0f} s left" if left < 90 else f", about {left / 60:.0f} min left"
+
+
+def mean_training_error(h: pd.DataFrame) -> pd.Series:
+    """Each model's training error (%) averaged over its epochs: the one statistic of the degradation chart's
+    headline and of the lesson's step 3. h: models.zoo.histories (a row per model and epoch)."""
+    return h.groupby("name").train_error.mean()
 
 
 def plural(n: int, word: str) -> str:

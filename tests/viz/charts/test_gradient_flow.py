@@ -52,7 +52,10 @@ def test_every_headline_follows_the_numbers_it_shows():
     t.layers.loc[t.layers.layer == convs.layer.iloc[0], "grad_norm"] = 1000 * last  # the first layer's gradient
     assert f"{t.name} 1000x (explodes toward the input)" in charts.layer_gradients([t])[1].headline
     t.layers.loc[t.layers.layer == convs.layer.iloc[0], "grad_norm"] = 0.0
-    assert "vanished: exactly 0" in charts.layer_gradients([t])[1].headline
+    head = charts.layer_gradients([t])[1].headline
+    assert f"{t.name}'s gradient underflows to zero before the first layer" in head and "n/a" not in head
+    t.layers.loc[t.layers.layer == convs.layer.iloc[0], "grad_norm"] = float("inf")
+    assert f"{t.name}'s gradient overflows float32" in charts.layer_gradients([t])[1].headline
     g = t.blocks.grad_norm
     assert f"{style.fmt(float(g.iloc[0] / g.iloc[-1]))}x" in charts.block_gradients([t])[1].headline
     t.blocks["residual_ratio"] = 2.5
