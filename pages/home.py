@@ -31,6 +31,8 @@ GUIDE = [
     ("pages/landscape.py", "Loss landscape", "the loss around trained weights, with and without skips."),
     ("pages/shattered.py", "Shattered gradients", "input gradients turning to noise with depth."),
     ("pages/designs.py", "Skip designs", "pre-activation, bottleneck, dense, highway and more."),
+    ("pages/beyond.py", "Beyond ResNet", "what each block does to its input; deep nets without batch norm."),
+    ("pages/transformer.py", "Transformer stream", "the same skip in a transformer: Post-LN against Pre-LN."),
 ]
 
 st.title("skiplab")

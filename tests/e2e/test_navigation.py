@@ -74,7 +74,7 @@ def watch(page, url: str, timeout_s: float = 240) -> list[dict]:
 
 
 def test_the_navigation_titles_are_read_from_app_py():
-    assert len(TITLES) == 9 and TITLES[0] == "Home" and "Gradient flow" in TITLES
+    assert len(TITLES) == 11 and TITLES[0] == "Home" and "Gradient flow" in TITLES
 
 
 @pytest.mark.slow

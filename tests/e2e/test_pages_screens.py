@@ -25,6 +25,8 @@ PAGES = [
     ("landscape", "landscape", "Loss landscapes", "Loss landscape", 1),
     ("shattered", "shattered", "Shattered gradients", "Shattered gradients", 1),
     ("designs", "designs", "Skip designs", "Skip designs", 2),
+    ("beyond", "beyond", "Beyond ResNet", "Beyond ResNet", 1),  # the refinement view; Show picks the norm-free one
+    ("transformer", "transformer", "Transformer stream", "Transformer stream", 3),  # gradients, ratios, stream
     ("train", "train", "Train", "Train", 3),  # last: its run saves models to the server's zoo
 ]
 
@@ -67,7 +69,7 @@ PREPARE = {"inspect": prepare_inspect, "train": prepare_train}
 def test_every_page_is_listed():
     """A page added to app.py's navigation without a screenshot here fails this test."""
     listed = re.findall(r'st\.Page\("pages/(\w+)\.py", title="([^"]+)"', APP.read_text())
-    assert len(listed) == len(PAGES) == 9
+    assert len(listed) == len(PAGES) == 11
     assert {(f if f != "home" else "", t) for f, t in listed} == {(p[0], p[3]) for p in PAGES}
 
 

@@ -18,7 +18,7 @@ def test_a_page_opened_on_its_own_is_drawn_inside_the_frame():
     assert at.title[0].value.startswith("Lesson")
     assert [t.key for t in at.sidebar.toggle] == ["present"]  # the frame's sidebar
     links = at.sidebar.get("page_link")
-    assert len(links) == 9 and {"Home", "Lesson", "Residuals"} <= {p.proto.label for p in links}
+    assert len(links) == 11 and {"Home", "Lesson", "Residuals", "Transformer stream"} <= {p.proto.label for p in links}
 
 
 def test_outside_a_framed_run_no_page_file_is_noted():

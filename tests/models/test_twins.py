@@ -58,7 +58,7 @@ def test_the_gap_is_found_where_it_holds_to_the_end():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0])  # one seed: each is two 56-layer runs of 156 steps (minutes on 2 cores)
 def test_the_class_demo_leaves_the_plain_twin_behind(seed):
     x, y = load_dataset(DEMO.dataset, "train")
     keep = subset(len(x), DEMO.images, seed)
