@@ -12,6 +12,7 @@ from frame.draw import (  # noqa: F401
     follow_new,
     follow_pick,
     guard,
+    intro,
     presenting,
     run_steps,
     show_chart,

@@ -27,7 +27,7 @@ def chunk(kind: str, name: str, sha: str, dataset: str, a: int, b: int, arg=None
 
 
 st.title("Residuals")
-st.markdown("What trained networks learned, on test images: how big each residual **F(x)** is, what deleting "
+ui.intro("What trained networks learned, on test images: how big each residual **F(x)** is, what deleting "
             "blocks does, and along which paths the gradient travels; each chart beside the paper's finding.")
 cat = ui.zoo_catalog()
 if cat.empty:

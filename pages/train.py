@@ -18,7 +18,7 @@ ui.require_frame(__file__)
 TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models.train.as_data's test_limit)
 
 st.title("Train")
-st.markdown("Train a small ResNet and its **plain twin** (the same layers without skips) here and watch them learn.")
+ui.intro("Train a small ResNet and its **plain twin** (the same layers without skips) here and watch them learn.")
 with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_depth": "depth", "tr_variant": "network",
                                   "tr_n": "number of images", "tr_lr": "learning rate", "tr_batch": "batch size",
                                   "tr_norm": "normalization", "tr_schedule": "schedule"}):
