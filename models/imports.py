@@ -443,22 +443,6 @@ def measure(model, full_test: bool | None = None) -> dict:
     return out
 
 
-class NameTaken(ValueError):
-    """The import's name is a shipped model's; `suggested` is a free name to offer instead."""
-
-    def __init__(self, message: str, suggested: str):
-        super().__init__(message)
-        self.suggested = suggested
-
-
-def free_name(name: str, folder) -> str:
-    """`<name>-copy`, else `<name>-copy-2`, -3, ...: the first that is neither shipped nor in the zoo folder."""
-    from models import zoo
-
-    taken = lambda n: any((d / f"{n}.json").is_file() for d in (zoo.SHIPPED, Path(folder)))  # noqa: E731
-    return next(n for n in (f"{name}-copy", *(f"{name}-copy-{k}" for k in range(2, 10_000))) if not taken(n))
-
-
 def default_name(model, facts) -> str:
     """cifar10-resnet20-published for a known published file, else e.g. cifar10-resnet20-imported-1a2b3c4d."""
     cfg = model.config
@@ -498,12 +482,10 @@ def import_bytes(
     name = zoo.check_name(name or default_name(model, facts))
     folder = Path(zoo_dir) if zoo_dir is not None else zoo.user_dir()
     if folder.resolve() != zoo.SHIPPED.resolve() and (zoo.SHIPPED / f"{name}.json").is_file():
-        suggested = free_name(name, folder)
         if zoo._read_card(zoo.SHIPPED / f"{name}.json").get("source_sha256") == facts["source_sha256"]:
-            raise NameTaken(f"This file is already shipped as {name} (the same SHA-256): nothing to import; give "
-                            f"another name (e.g. {suggested}) to import a copy.", suggested)
-        raise NameTaken(f"{name} is the name of a shipped model; give the import another name (e.g. {suggested}).",
-                        suggested)
+            raise ValueError(f"This file is already shipped as {name} (the same SHA-256): nothing to import; give "
+                             "another name to import a copy.")
+        raise ValueError(f"{name} is the name of a shipped model; give the import another name.")
     from models.data import CIFAR10_CLASSES
 
     card = {"name": name, "dataset": "cifar10" if model.config.num_classes == 10 else "unknown", **facts}

@@ -277,18 +277,6 @@ def test_a_shipped_name_is_not_taken(user_zoo):
         assert written(user_zoo) == ["cifar10-resnet20-copy.json", "cifar10-resnet20-copy.safetensors"]
 
 
-def test_a_taken_name_comes_with_a_free_one_that_imports(user_zoo):
-    """The Train page offers the refusal's suggested name in a name field: that name is free and imports."""
-    data = th_bytes(random_peer().state_dict())
-    (user_zoo).mkdir(parents=True, exist_ok=True)
-    (user_zoo / "cifar10-resnet20-copy.json").write_text("{}")  # taken in the user zoo: the next one is offered
-    with pytest.raises(imports.NameTaken, match="shipped model") as refused:
-        imports.import_bytes(data, "x.th", name="cifar10-resnet20", full_test=False)
-    assert refused.value.suggested == "cifar10-resnet20-copy-2"
-    card = imports.import_bytes(data, "x.th", name=refused.value.suggested, full_test=False)
-    assert card["name"] == "cifar10-resnet20-copy-2" and (user_zoo / "cifar10-resnet20-copy-2.safetensors").is_file()
-
-
 # --- bad files: one sentence, nothing written -------------------------------------------------------------
 
 
