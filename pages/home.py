@@ -48,7 +48,9 @@ with left:
 with right:
     with ui.guard("run the miniature"):
         cfg = ResNetConfig(depth=depth, init="zero_residual" if zero else "kaiming", mean=SHAPES_MEAN, std=SHAPES_STD)
-        traces = [ui.probe_at_init(cfg, 0, 16, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
+        with st.spinner(f"Building a ResNet-{depth} and its plain twin, then one forward and backward pass through "
+                        "each (a few seconds the first time)..."):
+            traces = [ui.probe_at_init(cfg, 0, 16, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
         B = traces[0].blocks
         fig, caption = network_overview.network(traces[0], "grad_norm", height=260)
         fig.update_layout(title=None, margin=dict(t=10))

@@ -51,7 +51,7 @@ def line(name: str, index: int, radius: float, seed: int) -> pd.DataFrame:
 
 
 st.title("Shattered gradients")
-finding = st.empty()
+finding = (st.sidebar if ui.presenting() else st).empty()  # the page's finding; the projector shows the chart's
 finding.info("Measuring 4 kinds of net at 7 depths…", icon=":material/hourglass:")
 ui.intro("Nets from one number to one number (200 ReLU units a layer, He init): their gradient df/dx at 256 inputs "
             "in [-2, 2]. In a deep net it can turn into **white noise** (Balduzzi et al. 2017): nearby inputs then "

@@ -115,7 +115,7 @@ with ui.guard("draw the degradation chart"):
     if not sets:
         st.info("No shipped plain-20/56 and ResNet-20/56 histories yet.")
     else:
-        with ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
+        with ui.controls("Data set"), ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
             deg = st.radio("Shipped models trained on", sets, index=sets.index(default), horizontal=True,
                            key="tr_deg_dataset", bind="query-params", help="What the shipped plain-20/56 and "
                            "ResNet-20/56 were trained on (for longer than a class has: replayed here).")
