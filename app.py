@@ -10,7 +10,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="skiplab", page_icon=":material/alt_route:", layout="wide")
+# The tab's icon is a file here: a ":material/..." page icon makes every browser fetch it from a font server.
+ICON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets", "skiplab-icon.png")
+st.set_page_config(page_title="skiplab", page_icon=ICON, layout="wide")
 from frame import framing, warmup  # noqa: E402
 
 warmup.yield_to_visitors()  # the start-up warm-up's runs take the CPU only when no visitor wants it
@@ -25,6 +27,7 @@ PAGES = [
     st.Page("pages/shattered.py", title="Shattered gradients", icon=":material/scatter_plot:"),
     st.Page("pages/designs.py", title="Skip designs", icon=":material/account_tree:"),
     st.Page("pages/residuals.py", title="Residuals", icon=":material/stacked_line_chart:"),
+    st.Page("pages/beyond.py", title="Beyond ResNet", icon=":material/trending_down:"),
     st.Page("pages/transformer.py", title="Transformer stream", icon=":material/text_fields:"),
 ]
 
@@ -34,6 +37,7 @@ page = st.navigation(PAGES, position="hidden")
 for nav_page in PAGES:
     st.sidebar.page_link(nav_page)
 st.sidebar.caption("skiplab: what a skip connection changes, measured live. y = F(x) + x")
+warmup.badge()  # "warming up: n of m", then "ready"
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
 from frame import report, ui  # noqa: E402

@@ -1,5 +1,9 @@
 """A class at once, measured on the server alone: `python bench/load.py --mode link|own [--sessions 30] [--browsers 2]`.
 
+Where the sessions go: one bare server (default); `--replicas N`: N replicas behind nginx (deploy/replicas.py, the
+topology compose.yaml runs); `--url URL`: a server already running (its CPU and memory are not measured);
+`--compare-replicas`: 1 replica, then 2, both behind nginx, printed side by side.
+
 Starts the real server (`streamlit run app.py` on a free loopback port, SKIPLAB_ZOO an empty temp folder) and drives
 N concurrent sessions through Streamlit's own websocket protocol (ws://127.0.0.1:PORT/_stcore/stream, protobuf
 BackMsg/ForwardMsg, as the 1.67 frontend speaks it): no browser, so the server's work is measured alone.
@@ -94,9 +98,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(log_path: Path, env=None, timeout=180.0):
+def start_server(log_path: Path, env=None, timeout=180.0, script="app.py"):
+    """`streamlit run <script>` on a free port (script: app.py, or serve.py for the warm-up at server start)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.fileWatcherType", "none"]
     log = open(log_path, "w")  # noqa: SIM115 (open for the server's whole life)
@@ -252,16 +257,16 @@ def bounded(coro, seconds, recs, why):
 
 
 class Sampler(threading.Thread):
-    """VmRSS of the server every 0.2 s."""
+    """VmRSS of the server (all its replicas together) every 0.2 s."""
 
-    def __init__(self, pid):
+    def __init__(self, pids):
         super().__init__(daemon=True)
-        self.pid, self.samples, self.stop = pid, [], threading.Event()
+        self.pids, self.samples, self.stop = pids, [], threading.Event()
 
     def run(self):
-        while not self.stop.is_set():
+        while self.pids and not self.stop.is_set():
             with contextlib.suppress(OSError, StopIteration):
-                self.samples.append((time.monotonic(), rss_mb(self.pid)))
+                self.samples.append((time.monotonic(), total(rss_mb, self.pids)))
             self.stop.wait(0.2)
 
     def peak(self, t0, t1=float("inf")):
@@ -325,11 +330,37 @@ def parse_args():
     ap.add_argument("--timeout", type=float, default=180, help="seconds one run may take to finish")
     ap.add_argument("--settle", type=float, default=15, help="seconds after the sessions closed to read settled RSS")
     ap.add_argument("--deadline", type=float, default=600, help="seconds for everything")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--url", help="drive this running server (e.g. nginx in front of replicas) instead")
+    where.add_argument("--replicas", type=int, default=0, help="start N replicas behind nginx (deploy/replicas.py)")
+    where.add_argument("--compare-replicas", action="store_true", help="1 replica, then 2, behind nginx")
     return ap.parse_args()
 
 
+def start_topology(args, log: Path, env: dict, timeout: float):
+    """(url, server pids, server logs, stop, the urls the teacher's warm-up session opens: each replica's own, as
+    nginx would send it to one only): one bare server, --replicas N behind nginx, or the --url given."""
+    if args.url:
+        return args.url.rstrip("/"), [], [], lambda: None, [args.url.rstrip("/")]
+    if args.replicas:
+        from deploy import replicas
+
+        run_dir = Path(tempfile.mkdtemp(prefix="skiplab-load-replicas-"))
+        state = replicas.start(args.replicas, free_port(), run_dir, timeout=timeout, env=env)
+        logs = [run_dir / f"replica-{i}.log" for i in range(args.replicas)]
+        direct = [f"http://127.0.0.1:{r['port']}" for r in state["replicas"]]
+        return state["url"], [r["pid"] for r in state["replicas"]], logs, lambda: replicas.stop(run_dir), direct
+    proc, url = start_server(log, env=env, timeout=timeout)
+    return url, [proc.pid], [log], lambda: stop_server(proc), [url]
+
+
+def total(measure, pids) -> float:
+    """A measure (rss_mb, cpu_seconds) summed over the server processes (nan when none is known: --url)."""
+    return sum(measure(p) for p in pids) if pids else float("nan")
+
+
 def run(args) -> dict:
-    """Start the server, run the warm-up session, then the scenario's sessions at once; the measurements."""
+    """Start the server(s), run the warm-up session, then the scenario's sessions at once; the measurements."""
     end = time.monotonic() + args.deadline
 
     def left():
@@ -341,31 +372,34 @@ def run(args) -> dict:
     log.parent.mkdir(exist_ok=True)
     zoo = tempfile.TemporaryDirectory(prefix="skiplab-load-zoo-")
     load0 = os.getloadavg()
-    proc, url = start_server(log, env={"SKIPLAB_ZOO": zoo.name}, timeout=min(180, left()))
-    sampler = Sampler(proc.pid)
+    url, pids, logs, stop, warm_urls = start_topology(args, log, {"SKIPLAB_ZOO": zoo.name}, min(180, left()))
+    sampler = Sampler(pids)
     sampler.start()
     try:
         time.sleep(1)
-        idle = rss_mb(proc.pid)
+        idle = total(rss_mb, pids)
         t, warm_rec = time.monotonic(), {}
-        bounded(drive(url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], []), left() - args.settle - 30,
-                [warm_rec], "the warm-up session did not finish before the deadline")
+        for warm_url in warm_urls:  # (one warm-up session per replica; the last one's record is reported)
+            warm_rec = {}
+            bounded(drive(warm_url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], []),
+                    left() - args.settle - 30, [warm_rec], "the warm-up session did not finish before the deadline")
         warm_s = time.monotonic() - t
-        app_warm_s = wait_for_app_warmup(log, t, min(900, left() / 2))
+        waits = [wait_for_app_warmup(x, t, min(900, left() / 2)) for x in logs]  # each replica warms up its own
+        app_warm_s = max(waits) if waits and None not in waits else None
         time.sleep(min(3, max(0, left())))
-        warm = rss_mb(proc.pid)
-        t0, cpu0, busy0, self0 = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds(), time.process_time()
+        warm = total(rss_mb, pids)
+        t0, cpu0, busy0, self0 = time.monotonic(), total(cpu_seconds, pids), machine_busy_seconds(), time.process_time()
         ws, br = [{} for _ in range(args.sessions)], [{} for _ in range(args.browsers)]
         bounded(drive(url, SCENARIOS[args.mode], args.timeout, ws, br, BROWSER[args.mode]), left() - args.settle - 5,
                 ws + br, f"not finished within the {args.deadline:.0f} s deadline")
-        t1, cpu1, busy1, self1 = time.monotonic(), cpu_seconds(proc.pid), machine_busy_seconds(), time.process_time()
-        time.sleep(min(args.settle, max(0, left())))
-        settled, settled_after = rss_mb(proc.pid), time.monotonic() - t1
+        t1, cpu1, busy1, self1 = time.monotonic(), total(cpu_seconds, pids), machine_busy_seconds(), time.process_time()
+        time.sleep(min(args.settle, max(0, left())) if pids else 0)
+        settled, settled_after = total(rss_mb, pids), time.monotonic() - t1
         peak = sampler.peak(t0, t1 + 1)
         caches = cache_bytes(url)
     finally:
         sampler.stop.set()
-        stop_server(proc)
+        stop()
         zoo.cleanup()
     return dict(end=end, load0=load0, log=log, idle=idle, warm_rec=warm_rec, warm_s=warm_s, app_warm_s=app_warm_s,
                 warm=warm, ws=ws, br=br,
@@ -441,6 +475,10 @@ def report(args, m: dict) -> int:
                         f"{'yes' if completed == n and not errs and not bad_w else 'NO'}")
     print("goals (issue 16): " + "; ".join(goals))
     print(f"load: {args.mode} {completed}/{n} p95 {p95:.2f} s, peak {peak:.0f} MB")
+    m["summary"] = {"completed": f"{completed}/{n}", "errors": errs, "cross-talk failed": bad_w,
+                    "p50 s": statistics.median(every) if every else float("nan"), "p95 s": p95,
+                    "server CPU s per session": server_cpu / total, "peak RSS MB (all replicas)": peak,
+                    "wall s": wall}
     return 0 if completed == n and not bad_w and not bad_b else 1
 
 
@@ -461,8 +499,28 @@ def report_browsers(args, br, memo, end) -> int:
     return bad_b
 
 
+def compare_replicas(args) -> int:
+    """The scenario against 1 replica, then 2 (both behind nginx, on this machine), and the two side by side."""
+    rc, rows = 0, {}
+    for n in (1, 2):
+        print(f"== {n} replica{'s' * (n > 1)} behind nginx")
+        one = argparse.Namespace(**{**vars(args), "replicas": n, "compare_replicas": False,
+                                    "deadline": args.deadline / 2})
+        m = run(one)
+        rc |= report(one, m)
+        rows[n] = m["summary"]
+    print(f"== {args.mode}, {args.sessions} sessions: 1 replica vs 2 replicas behind nginx, same machine "
+          f"({len(os.sched_getaffinity(0))} cores)")
+    for key in rows[1]:
+        cells = [f"{v:.2f}" if isinstance(v, float) else str(v) for v in (rows[1][key], rows[2][key])]
+        print(f"  {key:28s} {cells[0]:>10s} {cells[1]:>10s}")
+    return rc
+
+
 def main():
     args = parse_args()
+    if args.compare_replicas:
+        return compare_replicas(args)
     return report(args, run(args))
 
 

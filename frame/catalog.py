@@ -35,7 +35,8 @@ def zoo_catalog() -> pd.DataFrame:
 
 def _label(r) -> str:
     kind = f"{'ResNet' if r.skip else 'plain'}-{r.depth}"
-    where = "yours, " + r.name if r.mine else "published" if r.origin == "published" else (
+    published = f"published by {r.author}" if isinstance(r.author, str) else "published"
+    where = "yours, " + r.name if r.mine else published if r.origin == "published" else (
         "user zoo: " + r.name if r.source != "shipped" else "")
     chance = "" if r.trained else "never trained: at chance"
     extra = "; ".join(p for p in (where, chance) if p)

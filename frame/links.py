@@ -68,18 +68,20 @@ def url_bound(labels: dict | None = None):
                  f"using {shown if shown != '' else 'none'}.", icon=":material/link_off:")
 
 
-def _infinite(text: str) -> bool:
+def _not_finite(text: str) -> bool:
+    """inf, -inf, 1e400 (overflows to inf) or nan, in any spelling float() reads."""
     try:
-        return math.isinf(float(text))
+        return not math.isfinite(float(text))
     except (ValueError, OverflowError):
         return False
 
 
 def drop_infinite_link_values():
     """Streamlit 1.67 crashes (OverflowError in its number_input deserializer) on a link like `?seed=1e400` or
-    `?seed=inf` for an integer input bound to the URL, and keeps crashing while the link holds it. The frame calls
-    this before a page runs: such values are removed from the link, before any widget reads them, with a note."""
-    bad = {k: v for k in st.query_params for v in st.query_params.get_all(k) if _infinite(v)}
+    `?seed=inf` for an integer input bound to the URL, and keeps crashing while the link holds it; `?seed=nan`
+    passes its bounds check (every comparison with nan is false). The frame calls this before a page runs: such
+    values are removed from the link, before any widget reads them, with a note."""
+    bad = {k: v for k in st.query_params for v in st.query_params.get_all(k) if _not_finite(v)}
     if not bad:
         return
     compat.remove_link_values(bad)

@@ -19,6 +19,11 @@ def start():
     st.session_state[_REPORT] = []
 
 
+def add_words(heading: str, pairs: list[tuple[str, str]]):
+    """Sentences for the report under a heading, each with its label (e.g. "Your prediction": "plain-56")."""
+    add(("words", list(pairs), heading))
+
+
 def add(item):
     items = st.session_state.get(_REPORT)
     if items is not None and len(items) < _REPORT_MAX:
@@ -51,6 +56,8 @@ def html_file(title: str, items: list, settings: dict | None = None) -> str:
             out.append(obj.to_html(full_html=False, include_plotlyjs=plotlyjs, config={"displaylogo": False}, auto_play=False))
             plotlyjs = False
             out.append(f"<p class='cap'>{esc(text)}</p>")
+        elif kind == "words":  # (label, sentence) pairs under a heading: what was asked, predicted and found
+            out.append(f"<h3>{esc(text)}</h3>" + "".join(f"<p><b>{esc(k)}:</b> {esc(v)}</p>" for k, v in obj))
         else:
             out.append(f"<h3>{esc(text)}</h3>")
             if len(obj) > REPORT_ROWS:

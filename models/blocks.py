@@ -36,15 +36,23 @@ def norm_layer(cfg, c):
 
 
 class ShortcutA(nn.Module):
-    """Option A: subsample by the stride, zero-pad the new channels (parameter-free)."""
+    """Option A (parameter-free): halve the resolution by the stride, zero-pad the new channels.
 
-    def __init__(self, cin, cout, stride):
+    pad="end": the input's channels first, the zeros after them (He et al.'s description); "both": half the zeros
+    before, half after (akamaster's `F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4))`).
+    downsample="subsample": x[:, :, ::s, ::s]; "average": the mean of each s x s patch (`F.avg_pool2d(x, s, s)`)."""
+
+    def __init__(self, cin, cout, stride, pad="end", downsample="subsample"):
         super().__init__()
-        self.stride, self.pad = stride, cout - cin
+        self.stride, self.downsample = stride, downsample
+        before = (cout - cin) // 2 if pad == "both" else 0
+        self.pads = (before, cout - cin - before)  # zero channels before and after the input's
 
     def forward(self, x):  # (B, Cin, H, W) -> (B, Cout, H/s, W/s)
-        x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, 0, self.pad))
+        s = self.stride
+        if s > 1:
+            x = F.avg_pool2d(x, s, s) if self.downsample == "average" else x[:, :, ::s, ::s]
+        return F.pad(x, (0, 0, 0, 0, *self.pads))
 
 
 class ShortcutB(nn.Module):
@@ -63,15 +71,17 @@ def make_shortcut(cin, cout, stride, cfg):
     """The skip path: identity where the shape is kept, else option A or B."""
     if stride == 1 and cin == cout:
         return nn.Identity()
-    return ShortcutA(cin, cout, stride) if cfg.shortcut == "A" else ShortcutB(cin, cout, stride, cfg)
+    if cfg.shortcut == "B":
+        return ShortcutB(cin, cout, stride, cfg)
+    return ShortcutA(cin, cout, stride, cfg.pad, cfg.downsample)
 
 
 def shortcut_vjp(shortcut, x, g):
     """J_s^T g: the gradient g at a shortcut's output (B, Cout, h, w) carried back to its input x (B, Cin, H, W)."""
     if isinstance(shortcut, nn.Identity):
         return g
-    if isinstance(shortcut, ShortcutA):  # the adjoint of subsample-and-pad: drop the padded channels, scatter back
-        out = torch.zeros_like(x)
+    if isinstance(shortcut, ShortcutA) and shortcut.pads[0] == 0 and shortcut.downsample == "subsample":
+        out = torch.zeros_like(x)  # the adjoint of subsample-and-pad: drop the padded channels, scatter back
         out[:, :, :: shortcut.stride, :: shortcut.stride] = g[:, : x.shape[1]]
         return out
     with torch.enable_grad():
@@ -310,8 +320,9 @@ DESIGNS = {
 class BlockConfig:
     """The fields a block reads from a `ResNetConfig` (defaults of a basic residual block)."""
 
-    def __init__(self, activation="relu", norm="batch", shortcut="A", skip=True):
+    def __init__(self, activation="relu", norm="batch", shortcut="A", skip=True, pad="end", downsample="subsample"):
         self.activation, self.norm, self.shortcut, self.skip = activation, norm, shortcut, skip
+        self.pad, self.downsample = pad, downsample
 
 
 def convs_per_block(block):

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
+from models import normfree
 from models.blocks import ACTIVATIONS, BLOCKS, norm_layer
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -17,7 +18,9 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
 NORMS = ("batch", "none")
 SHORTCUTS = ("A", "B")
-INITS = ("kaiming", "xavier", "zero_residual")
+PADS = ("end", "both")  # option A: where the new zero channels go
+DOWNSAMPLES = ("subsample", "average")  # option A: how the skip path halves the resolution
+INITS = ("kaiming", "xavier", "zero_residual", *normfree.SCHEMES)
 MAX_DEPTH = 1202  # the deepest network in He et al. 2015 (Table 6)
 
 
@@ -27,8 +30,11 @@ class ResNetConfig:
     skip: bool = True  # residual (True) or plain (False)
     norm: str = "batch"  # "batch" | "none"
     shortcut: str = "A"  # "A": zero-padded identity, "B": 1x1 projection where the shape changes
+    pad: str = "end"  # option A's new zero channels: "end" (after the input's) | "both" (half before, half after)
+    downsample: str = "subsample"  # option A's halving: "subsample" (x[::2, ::2]) | "average" (2x2 average pool)
     activation: str = "relu"  # "relu" | "tanh" | "sigmoid"
     init: str = "kaiming"  # "kaiming" | "xavier" | "zero_residual" (Kaiming, last BN gamma of each branch 0)
+    # | "fixup" | "skipinit" | "rezero": residual branches that start at zero, to train without BN (models.normfree)
     width: int = 16  # channels of the first stage; stages have width, 2*width, 4*width
     in_channels: int = 3
     num_classes: int = 10
@@ -52,12 +58,17 @@ class ResNetConfig:
             raise ValueError(f"norm must be 'batch' (BatchNorm) or 'none', not {self.norm!r}.")
         if self.shortcut not in SHORTCUTS:
             raise ValueError(f"shortcut must be 'A' (zero-padded identity) or 'B' (1x1 projection), not {self.shortcut!r}.")
+        if self.pad not in PADS:
+            raise ValueError(f"pad must be 'end' or 'both' (where option A puts its zero channels), not {self.pad!r}.")
+        if self.downsample not in DOWNSAMPLES:
+            raise ValueError(f"downsample must be 'subsample' or 'average' (option A's halving), not {self.downsample!r}.")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}.")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, not {self.init!r}.")
         if self.block not in BLOCKS:
             raise ValueError(f"block must be one of {', '.join(BLOCKS)}, not {self.block!r}.")
+        normfree.check(self)
         for name in ("width", "in_channels", "num_classes"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -97,6 +108,7 @@ class ResNet(nn.Module):
             for i in range(cfg.n):
                 stride = 2 if stage > 0 and i == 0 else 1
                 blocks.append(Block(cin, cout, stride, cfg, stage))
+                normfree.adapt(blocks[-1], cfg.init)
                 cin = cout
         self.blocks = nn.ModuleList(blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -119,6 +131,7 @@ class ResNet(nn.Module):
         if cfg.init == "zero_residual":
             for b in self.blocks:
                 nn.init.zeros_(b.last_norm().weight)
+        normfree.reset(self)
 
     def overrides(self, skip=None, drop=None):
         """The per-call switches as two lists of bools, one per block: (skip, drop). skip[i] None (or skip None) is

@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 
 from models import zoo
 from models.data import augment, subset
-from models.resnet import ResNet, ResNetConfig
+from models.resnet import INITS, ResNet, ResNetConfig
 from models.train_data import Data, as_data, load_data  # noqa: F401 (as_data: part of train's interface)
 from models.train_devices import MEMORY_FORMAT, all_sum, evaluate, hardware, setup
 
@@ -356,7 +356,7 @@ def main(argv=None):
     ap.add_argument("--skip", action=argparse.BooleanOptionalAction, default=True, help="residual (default) or --no-skip (plain)")
     ap.add_argument("--norm", default="batch", choices=["batch", "none"])
     ap.add_argument("--shortcut", default="A", choices=["A", "B"])
-    ap.add_argument("--init", default="kaiming", choices=["kaiming", "xavier", "zero_residual"])
+    ap.add_argument("--init", default="kaiming", choices=list(INITS))
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=128)

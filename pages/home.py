@@ -48,8 +48,7 @@ with left:
 with right:
     with ui.guard("run the miniature"):
         cfg = ResNetConfig(depth=depth, init="zero_residual" if zero else "kaiming", mean=SHAPES_MEAN, std=SHAPES_STD)
-        with st.spinner(f"Building a ResNet-{depth} and its plain twin, then one forward and backward pass through "
-                        "each (a few seconds the first time)..."):
+        with st.spinner(f"Building ResNet-{depth} and its plain twin: one pass each through 16 images..."):
             traces = [ui.probe_at_init(cfg, 0, 16, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
         B = traces[0].blocks
         fig, caption = network_overview.network(traces[0], "grad_norm", height=260)

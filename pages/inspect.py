@@ -59,7 +59,7 @@ def chart_settings(n, classes, ins):  # the chart under the picture, its block, 
         ui.follow_new("ins_class", classes[int(ins.top.cls[0])], (name, hash(up.pixels.tobytes())), classes)
         label = st.selectbox("Class to explain", classes, key="ins_class", bind="query-params",
                              help="The class whose score the attributions explain.")
-        st.caption(f"The model gives it {ins.probs[classes.index(label)]:.1%}.")
+        st.caption(f"The model gives it {ch.confidence(ins.probs[classes.index(label)])}.")
         cam = st.selectbox("GradCAM at block", range(n), index=n - 1, key="ins_cam", bind="query-params",
                            help="The block whose output GradCAM weighs.")
         steps = st.select_slider("IG steps", [8, 16, 32, 64, 128], value=32, key="ins_steps", bind="query-params",

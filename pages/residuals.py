@@ -37,7 +37,9 @@ if cat.empty:
 
 def models_of(d):  # (the data set's models, the default choice: shipped, trained, published first, up to depth 56)
     have = cat[cat.dataset == d].sort_values(["depth", "skip"], ascending=[True, False])
-    pub = have[(have.origin == "published") & have.default_ok]
+    pub = have[(have.origin == "published") & have.default_ok & have.skip.astype(bool)]
+    if len(pub):  # one author's series of residual nets (akamaster's ResNet-20 to 56); the others stay choosable
+        pub = pub[pub.author == pub.author.value_counts().idxmax()]
     pick = pub if len(pub) else have[have.default_ok & (have.depth <= 56)]
     upto = have.depth <= 56
     return have, list(pick.name) or list(have.name[have.trained & upto]) or list(have.name[upto]) or list(have.name[:1])

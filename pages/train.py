@@ -6,11 +6,13 @@ import time
 import streamlit as st
 
 from frame import ui
-from models import zoo
-from models.data import data_root, subset
+from models import imports, twins, zoo
+from models.data import data_root, offered_folders, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
+from viz.charts import degradation as dg
 from viz.charts import train as tc
+from viz.measures import degradation as dm
 from viz.measures import train as vt
 
 ui.require_frame(__file__)
@@ -19,15 +21,19 @@ TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models
 
 st.title("Train")
 ui.intro("Train a small ResNet and its **plain twin** (the same layers without skips) here and watch them learn.")
-with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_depth": "depth", "tr_variant": "network",
+folders = offered_folders()  # chosen by the server's operator (SKIPLAB_FOLDERS); a link names one, never a path
+with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_folder": "image folder", "tr_depth": "depth",
+                                  "tr_variant": "network",
                                   "tr_n": "number of images", "tr_lr": "learning rate", "tr_batch": "batch size",
                                   "tr_norm": "normalization", "tr_schedule": "schedule"}):
     c = st.columns(5)
-    dataset = c[0].selectbox("Data set", ["shapes", "cifar10", "my folder"], key="tr_dataset", bind="query-params",
-                             help="shapes: built in, no download. cifar10: real photos (a download). my folder: yours.")
+    dataset = c[0].selectbox("Data set", ["shapes", "cifar10"] + ["my folder"] * bool(folders), key="tr_dataset",
+                             bind="query-params", help="shapes: built in, no download. cifar10: real photos (a "
+                             "download). my folder: an image folder this server offers (its SKIPLAB_FOLDERS).")
     if dataset == "my folder":
-        dataset = st.text_input("Image folder (train/<class>/*, test/<class>/*, or just <class>/*)", key="tr_folder",
-                                bind="query-params", help="A folder on this server with one sub-folder per class.")
+        dataset = str(folders[st.selectbox("Image folder", list(folders), key="tr_folder", bind="query-params",
+                                           help="One of the folders this server offers, each with one sub-folder "
+                                           "per class (train/<class>/*, test/<class>/*, or just <class>/*).")])
     depth = c[1].selectbox("Depth", [8, 14, 20, 32, 44, 56, 110], index=0, key="tr_depth", bind="query-params",
                            help="Layers with weights (6n+2, so 3n blocks); deeper is slower.")
     variant = c[2].radio("Network", ["both", "residual", "plain"], index=1, horizontal=True, key="tr_variant",
@@ -109,6 +115,26 @@ if go_:
         if not table.empty:  # the test numbers after each epoch, with a CSV download
             ui.tables_expander({"this run": table}, f"train_history_{stamp}")
 
+st.header("Degradation live: a ResNet and its plain twin, side by side")
+st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
+if st.button("Train both (several minutes)", key="tr_twins", help="Trains both twins now, on this server's CPU, in "
+             "alternating steps; bench/degradation.py measures how long until the gap shows on this machine."):
+    with ui.guard("train both twins"):
+        demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()
+        x, y = ui.dataset(demo.dataset, "train")
+        keep = subset(len(x), demo.images, demo.recipe.seed)
+        data = as_data(demo.dataset, (x[keep], y[keep]), ui.dataset(demo.dataset, "test"), test_limit=256)
+
+        def twin_chart():
+            curves = dm.error_curves(log.table())
+            return dg.twins_chart(curves, dm.first_visible_gap(curves), demo.config.depth, dm.GAP_POINTS, dm.WINDOW)
+
+        draws = iter(range(1_000_000))  # live: redrawn in place, each time under a new key
+        twins.train_twins(demo.config, demo.recipe, data, on_step=log.record,
+                          poll=lambda: box.plotly_chart(twin_chart()[0], width="stretch", key=f"tr_twins{next(draws)}"))
+        with box.container():
+            ui.show_chart(twin_chart())
+
 st.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
 with ui.guard("draw the degradation chart"):
     sets, default = tc.degradation_sets(zoo.list())
@@ -130,20 +156,44 @@ st.header("Bring a trained network")
 up = st.file_uploader("A checkpoint of a CIFAR ResNet (.safetensors, .th, .pt, .pth)", vt.CHECKPOINTS, key="tr_upload",
                        help="Measured on 932 CIFAR-10 test images, then saved to the user zoo for "
                       "every visitor (e.g. akamaster's resnet20.th).")
-done = st.session_state.setdefault("tr_imports", {})  # upload id -> (ok, message): a rerun does not import again
-if up is not None and up.file_id not in done:
-    try:
-        from models.imports import import_bytes  # written alongside: the page says so if it is absent
-
-        with st.spinner(f"Importing {up.name}..."):
-            done[up.file_id] = True, vt.imported(import_bytes(up.getvalue(), up.name, full_test=False))
-    except ImportError:
-        done[up.file_id] = False, "Importing checkpoints is not available in this version of skiplab."
-    except ValueError as e:  # models.imports refuses with one sentence, and writes nothing
-        done[up.file_id] = False, str(e)
-if up is not None:
-    ok, message = done[up.file_id]
-    (st.success if ok else st.error)(message)
+found = st.session_state.setdefault("tr_imports", {})  # upload id -> what was read: a rerun does not read it again
+if up is not None and up.file_id not in found:
+    with st.status(f"Reading {up.name}: its tensors, then every reading of them measured...", expanded=True) as box:
+        bar = st.progress(0.0, text="Reading the file")
+        try:
+            found[up.file_id] = {"analysis": imports.analyse(
+                up.getvalue(), up.name, progress=lambda words, done: bar.progress(done, text=words))}
+            box.update(label=f"Read {up.name}", state="complete", expanded=False)
+        except ValueError as e:  # one sentence, and nothing written
+            found[up.file_id] = {"error": str(e)}
+            box.update(label=f"{up.name} not imported", state="error", expanded=False)
+got = found.get(up.file_id, {}) if up is not None else {}
+if "error" in got:
+    st.error(got["error"])
+elif "analysis" in got:
+    a = got["analysis"]
+    st.info(a.sentence)
+    c = st.columns([3, 2])
+    c[0].dataframe(a.mapping_table(), hide_index=True, height=220)  # which source module went where
+    c[1].dataframe(a.trials_table(), hide_index=True, height=220, column_config={
+        "accuracy": st.column_config.NumberColumn(format="percent")})
+    name = imports.default_name(a.model, a.facts)
+    taken = set(zoo.list().name)
+    if "saved" not in got and name in taken:
+        name = st.text_input(f"{name} is taken: import as", imports.free_name(name, taken), key="tr_import_name")
+        go_import = st.button("Import", key="tr_import")
+        if go_import and name in taken:
+            st.error(f"{name} is taken too: choose another name.")
+            go_import = False
+    else:
+        go_import = "saved" not in got
+    if go_import:
+        try:
+            got["saved"] = vt.imported(imports.save(a, name, full_test=False))
+        except ValueError as e:
+            st.error(str(e))
+    if "saved" in got:
+        st.success(got["saved"])
 
 with st.expander("The zoo: shipped models and yours"), ui.guard("read the zoo"):
     catalog = ui.zoo_catalog()

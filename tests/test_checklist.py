@@ -2,6 +2,7 @@
 starts a server, the ready signal it names appears in the server's output in bounded time, and the links it says
 to put on the board and on the projector answer."""
 
+import json
 import os
 import re
 import shlex
@@ -37,8 +38,9 @@ def commands(section: str) -> list[str]:
 
 def test_the_checklist_names_a_start_command_a_ready_signal_and_links():
     section = checklist()
-    assert [c for c in commands(section) if c.startswith("streamlit run app.py")]
-    assert "`warm-up finished`" in section and "ready" in section
+    assert [c for c in commands(section) if c.startswith("streamlit run serve.py")]
+    assert "`warm-up finished`" in section and '`"state":"ready"`' in section
+    assert "http://localhost:8501/warmup" in section
     assert re.search(r"http://<[^>]+>:8501/\w*", section) and "?present=true" in section
     assert "websocket" in section
 
@@ -54,10 +56,18 @@ def fetch(url: str) -> tuple[int, str]:
         return r.status, r.read().decode(errors="replace")
 
 
+def warmup_state(port: int) -> str | None:
+    """The warm-up's state from the checklist's /warmup link, or None while the server does not answer."""
+    try:
+        return json.loads(fetch(f"http://127.0.0.1:{port}/warmup")[1])["state"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @pytest.mark.slow
 def test_following_the_checklist_brings_a_ready_server(tmp_path):
     section = checklist()
-    start = next(c for c in commands(section) if c.startswith("streamlit run app.py"))
+    start = next(c for c in commands(section) if c.startswith("streamlit run serve.py"))
     port = free_port()
     argv = shlex.split(start.replace("--server.port 8501", f"--server.port {port}"))
     assert f"--server.port {port}" in " ".join(argv), "the start command names no --server.port 8501 to move"
@@ -70,10 +80,11 @@ def test_following_the_checklist_brings_a_ready_server(tmp_path):
                                 env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + READY_S
-        while ready not in log.read_text(errors="replace"):
+        while warmup_state(port) != "ready":
             assert proc.poll() is None, f"the server exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no '{ready}' after {READY_S:.0f} s:\n{log.read_text()[-3000:]}"
-            time.sleep(1)
+            assert time.monotonic() < deadline, f"not ready after {READY_S:.0f} s:\n{log.read_text()[-3000:]}"
+            time.sleep(2)
+        assert ready in log.read_text(errors="replace"), f"the terminal never said '{ready}'"
         board = re.search(r"http://<[^>]+>:8501(/\w*)", section).group(1)
         projector = re.search(r"http://localhost:8501(/\w*\?present=true)", section).group(1)
         for path in (board, projector):

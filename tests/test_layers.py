@@ -7,10 +7,6 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# The one cycle known today: models.zoo's command line imports models.imports lazily, and models.imports reads the
-# zoo's card helpers. Another change moves the zoo's command line out (issue 22); once that edge is gone this
-# allowance is not used and the test holds the repo to no cycle at all.
-KNOWN_CYCLE_EDGES = {("models.zoo", "models.imports")}
 
 
 def _module_name(path: Path) -> str:
@@ -103,10 +99,9 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_no_import_cycle_among_the_repos_modules():
-    graph = _graph()
-    for a, b in KNOWN_CYCLE_EDGES:  # allowed only while it is still there; see KNOWN_CYCLE_EDGES
-        graph.get(a, set()).discard(b)
-    assert _cycles(graph) == []
+    """None allowed: the zoo's command line, which made models.zoo and models.imports import each other, is
+    models/zoo_cli.py."""
+    assert _cycles(_graph()) == []
 
 
 def test_measurement_modules_import_no_plotly():

@@ -17,14 +17,14 @@ __all__ = ["BLOCK_COLUMNS", "Trace", "conv_responses", "main", "network_name", "
 
 def main(argv=None):
     from models.data import SHAPES_MEAN, SHAPES_STD, make_shapes
-    from models.resnet import ResNet, ResNetConfig
+    from models.resnet import INITS, ResNet, ResNetConfig
 
     p = argparse.ArgumentParser(prog="python -m viz.probe", description="Probe a ResNet at init on shapes data.")
     p.add_argument("--depth", type=int, default=20)
     p.add_argument("--no-skip", dest="skip", action="store_false")
     p.add_argument("--norm", default="batch", choices=["batch", "none"])
     p.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid"])
-    p.add_argument("--init", default="kaiming", choices=["kaiming", "xavier", "zero_residual"])
+    p.add_argument("--init", default="kaiming", choices=list(INITS))
     p.add_argument("--shortcut", default="A", choices=["A", "B"])
     p.add_argument("--bn-mode", default="train", choices=["train", "eval"])
     p.add_argument("--batch", type=int, default=32)

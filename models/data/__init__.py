@@ -37,7 +37,7 @@ from models.data.datasets import (
     subset,
     which_test_split,
 )
-from models.data.folders import DECODER_VERSION, HOLDOUT_EVERY, IMAGE_SUFFIXES, load_image_folder
+from models.data.folders import DECODER_VERSION, HOLDOUT_EVERY, IMAGE_SUFFIXES, load_image_folder, offered_folders
 from models.data.shapes import SHAPES_CLASSES, SHAPES_MEAN, SHAPES_SIZES, SHAPES_STD, make_shapes
 
 __all__ = [
@@ -45,5 +45,5 @@ __all__ = [
     "CIFAR10_URL", "DECODER_VERSION", "HOLDOUT_EVERY", "IMAGE_SUFFIXES", "SAMPLE", "SAMPLE_DESCRIPTION", "SAMPLE_PATH",
     "SAMPLE_SHA256", "SHAPES_CLASSES", "SHAPES_MEAN", "SHAPES_SIZES", "SHAPES_STD", "SPLITS", "DatasetInfo", "augment",
     "data_root", "dataset_info", "describe_split", "download_cifar10", "extract_cifar10", "load_dataset",
-    "load_image_folder", "load_sample", "make_shapes", "on_disk", "subset", "which_test_split",
+    "load_image_folder", "load_sample", "offered_folders", "make_shapes", "on_disk", "subset", "which_test_split",
 ]

@@ -18,6 +18,19 @@ DECODER_VERSION = "uploads-1"  # part of the decoded-folder cache key: a new dec
 HOLDOUT_EVERY = 5  # a folder of class folders with no train/test split: every 5th image is test
 
 
+def offered_folders() -> dict[str, Path]:
+    """The image folders visitors may train from, by name: $SKIPLAB_FOLDERS, folder paths separated by os.pathsep,
+    set by the server's operator. A link or a visitor only ever names one of these names, never a path; folders
+    that do not exist are left out."""
+    out = {}
+    for raw in os.environ.get("SKIPLAB_FOLDERS", "").split(os.pathsep):
+        path = Path(raw.strip()).expanduser()
+        if raw.strip() and path.is_dir():
+            name = path.name if path.name not in out else f"{path.name} ({path.parent.name})"
+            out.setdefault(name, path)
+    return out
+
+
 
 # --- ImageFolder ------------------------------------------------------------------------------
 

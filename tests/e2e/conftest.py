@@ -104,7 +104,8 @@ def app_url(tmp_path_factory):
            "--server.fileWatcherType", "none"]
     # the server saves runs trained in the browser to a zoo of its own, not to the machine's user zoo;
     env = dict(os.environ, PYTHONUNBUFFERED="1", SKIPLAB_ZOO=str(tmp_path_factory.mktemp("e2e-zoo")),
-               SKIPLAB_WARMUP="0")  # each test measures the pages it opens; test_warmup.py starts servers of its own
+               SKIPLAB_WARMUP="0",  # each test measures the pages it opens; test_warmup.py starts servers of its own
+               SKIPLAB_ROOMS=f"sqlite://{tmp_path_factory.mktemp('e2e-rooms') / 'rooms.db'}")  # not the user's rooms
     with open(_server_log, "w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)  # own process group: teardown kills it whole

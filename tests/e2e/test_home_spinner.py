@@ -12,7 +12,7 @@ SPINNER = '[data-testid="stSpinner"]'
 def test_home_shows_a_spinner_with_words_while_it_builds(browser, app_url):
     # depth 110: a probe no other test has cached, long enough to be seen on any machine
     with fresh(browser, f"{app_url}/?home_depth=110") as page:
-        spinner = page.locator(SPINNER).filter(has_text="Building a ResNet-110 and its plain twin")
+        spinner = page.locator(SPINNER).filter(has_text="Building ResNet-110 and its plain twin")
         spinner.first.wait_for(state="visible", timeout=120_000)
         settle(page)
         assert page.locator(SPINNER).count() == 0, "the spinner stays after the page is built"

@@ -19,6 +19,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 NOTE = "The link's"
 
 
+@pytest.fixture(autouse=True)
+def offered_folder(monkeypatch, tmp_path):
+    """The server offers one image folder to train from, named "my images" (SKIPLAB_FOLDERS)."""
+    (tmp_path / "my images").mkdir()
+    monkeypatch.setenv("SKIPLAB_FOLDERS", str(tmp_path / "my images"))
+
+
 def open_link(page: str, query: dict) -> AppTest:
     """The app opened by a link to the page with ?k=v&...; page settings lost at the first run show no note."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
@@ -55,7 +62,7 @@ LINKS = {
                   {"res_n": "50", "res_view": "Switches", "res_skips_off": ["1"], "res_drops": ["0", "2"]}],
     "train": [{"tr_dataset": "cifar10", "tr_depth": "8", "tr_variant": "plain", "tr_epochs": "2", "tr_n": "500",
                "tr_lr": "0.03", "tr_batch": "64", "tr_norm": "none", "tr_schedule": "cosine", "tr_seed": "7"},
-              {"tr_dataset": "my folder", "tr_folder": "/data/my images"}],
+              {"tr_dataset": "my folder", "tr_folder": "my images"}],  # (offered: see offered_folder)
     "inspect": [{"ins_model": "shapes-plain8", "ins_src": "Gallery", "ins_image": "7", "ins_noskip": ["0"],
                  "ins_drop": ["1", "2"], "ins_shared": "true", "ins_chan": "0", "ins_class": "?", "ins_cam": "1",
                  "ins_steps": "8", "ins_noise": "true", "ins_layerig": "true"}],
@@ -105,7 +112,8 @@ def test_a_link_reopens_exactly_its_view(tiny_zoo, page, i):
 # there to reach the view whose settings are tested, or to keep the default view cheap (they must be taken).
 NONSENSE = {
     "home": ({"home_depth": "57"}, {"home_depth": 56}),
-    "lesson": ({"step": "99", "lesson_identity": "57"}, {"step": "1", "lesson_identity": 20}),
+    "lesson": ({"step": "99", "lesson_chain": "57", "lesson_chain_layers": "7"},
+               {"step": "0", "lesson_chain": 0.1, "lesson_chain_layers": 50}),
     "gradient_flow": ({"depth": "57", "norm": "BatchNorm", "activation": "gelu", "init": "Xavier (Glorot)",
                        "shortcut": "C", "bn_mode": "test", "batch": "1", "seed": "-1", "skip_off": ["4"]},
                       {"depth": 56, "norm": "batch", "activation": "relu", "init": "kaiming", "shortcut": "A",

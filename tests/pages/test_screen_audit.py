@@ -153,7 +153,7 @@ def test_full_sweep_no_garbled_text(name):
 
 @pytest.mark.slow
 def test_every_lesson_step_revealed_reads_right():
-    from viz import lesson as L
+    from viz.measures import lesson as L
 
     found = {}
     for k, step in enumerate(L.STEPS, start=1):

@@ -131,8 +131,10 @@ def test_a_run_on_my_folder_tests_every_class_and_keeps_the_class_names(at, tmp_
     folder = image_folder(tmp_path / "pets", 12, (1000, 1000, 50))  # the first 2,000 test images miss "cat"
     at.radio(key="tr_variant").set_value("residual")
     at.select_slider(key="tr_batch").set_value(32)
+    monkeypatch.setenv("SKIPLAB_FOLDERS", str(folder))  # the server's operator offers it
+    at.run()
     at.selectbox(key="tr_dataset").set_value("my folder").run()
-    at.text_input(key="tr_folder").set_value(str(folder)).run()
+    at.selectbox(key="tr_folder").set_value("pets").run()
     at.button(key="tr_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert evaluated == [[0, 1, 2, 2000]]  # 2,000 of the 2,050, every class among them
@@ -228,20 +230,80 @@ def test_cifar10_missing_says_what_to_do_in_a_users_words(at, tmp_path, monkeypa
     assert "load_dataset" not in msg and "Could not" not in msg and not at.success  # no developer's words, no run
 
 
-def test_an_uploaded_checkpoint_is_imported_and_measured_or_refused_in_one_sentence(at, tmp_path):
+@pytest.mark.slow
+def test_an_uploaded_checkpoint_is_read_measured_and_imported_or_refused_in_one_sentence(at, tmp_path):
+    """A trained network's file (a shipped one, as a visitor would upload it): the page shows which tensor went
+    where and the readings it measured, imports it under its default name, asks for another name when that one is
+    taken, and refuses a bad file or an untrained network in one sentence, writing nothing."""
     from safetensors.torch import save
 
-    from models.data import CIFAR10_MEAN, CIFAR10_STD
     from models.resnet import ResNet
 
-    net = ResNet(ResNetConfig(depth=8, mean=CIFAR10_MEAN, std=CIFAR10_STD), seed=0)
-    good = save({k: v.contiguous() for k, v in net.state_dict().items()})
+    good = (zoo.SHIPPED / "cifar10-resnet20.safetensors").read_bytes()
     at.file_uploader(key="tr_upload").set_value(("mine.safetensors", good, "application/octet-stream")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     card = zoo.card(zoo.list().query("source == 'user'").name.item())
+    assert card["name"].startswith("cifar10-resnet20-imported-") and card["reading"].startswith("a residual net")
     assert f"Imported as **{card['name']}**: {100 * card['sample_acc']:.1f}% right on 932 CIFAR-10 test images" in \
         at.success[-1].value
+    assert any(i.value.startswith("Read as a residual net") for i in at.info)
+    tables = [d.value for d in at.dataframe]
+    mapping = next(t for t in tables if "skiplab" in t.columns)  # source module -> skiplab module
+    readings = next(t for t in tables if "reading" in t.columns)
+    assert "blocks.0.branch.conv1" in set(mapping.skiplab) and "fc" in set(mapping.source)
+    assert readings.reading.iloc[0] == card["reading"] and len(readings) >= 2
     at.run()  # a rerun with the same upload does not import it again
     assert len(zoo.list().query("source == 'user'")) == 1 and not at.exception
+    at.file_uploader(key="tr_upload").set_value(("again.safetensors", good, "application/octet-stream")).run()
+    assert not at.exception and at.text_input(key="tr_import_name").value == f"{card['name']}-2"
+    at.button(key="tr_import").click().run()
+    assert set(zoo.list().query("source == 'user'").name) == {card["name"], f"{card['name']}-2"}
+    user = sorted(p.name for p in tmp_path.iterdir())
     at.file_uploader(key="tr_upload").set_value(("bad.pt", b"not a checkpoint", "application/octet-stream")).run()
     assert not at.exception and len(at.error) == 1 and "bad.pt" in at.error[0].value
+    net = ResNet(ResNetConfig(depth=8), seed=0)  # untrained: near chance however it is read
+    raw = save({k: v.contiguous() for k, v in net.state_dict().items() if k not in ("mean", "std")})
+    at.file_uploader(key="tr_upload").set_value(("init.safetensors", raw, "application/octet-stream")).run()
+    assert not at.exception and len(at.error) == 1 and "near chance" in at.error[0].value
+    assert sorted(p.name for p in tmp_path.iterdir()) == user  # nothing written on refusal
+
+
+@pytest.mark.parametrize("offered", [False, True])
+def test_a_link_never_names_a_folder_on_the_server(tmp_path, monkeypatch, offered):
+    """?tr_dataset=my+folder&tr_folder=/any/path: the path is never read; only folders the server offers
+    (SKIPLAB_FOLDERS) can be chosen, by name, and a link's other value falls back with a note."""
+    monkeypatch.setenv("SKIPLAB_ZOO", str(tmp_path / "zoo"))
+    secret = image_folder(tmp_path / "secret", 6, (12, 12, 12))
+    pets = image_folder(tmp_path / "pets", 6, (12, 12, 12))
+    monkeypatch.setenv("SKIPLAB_FOLDERS", str(pets) if offered else "")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params.update({"tr_dataset": "my folder", "tr_folder": str(secret)})
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and not at.error
+    assert not at.text_input  # nothing a visitor types is a path
+    notes = " ".join(i.value for i in at.info)
+    if offered:
+        assert at.selectbox(key="tr_folder").options == ["pets"] and at.selectbox(key="tr_folder").value == "pets"
+        assert "not a valid image folder (one of: pets)" in notes
+    else:
+        assert at.selectbox(key="tr_dataset").value == "shapes" and "my folder" not in at.selectbox(key="tr_dataset").options
+        assert "not a valid data set" in notes
+    assert str(secret) not in " ".join(str(v) for w in at.selectbox for v in w.options)
+
+
+def test_train_both_draws_both_twins_curves_and_says_what_they_show(at, monkeypatch):
+    from models import twins
+    from models.train import Recipe
+
+    tiny = twins.Demo("shapes", 64, ResNetConfig(depth=8, width=4), Recipe(epochs=2, batch_size=16, augment=False))
+    monkeypatch.setattr(twins, "DEMO", tiny)  # the page reads models.twins.DEMO when it runs
+    at.button(key="tr_twins").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    import base64
+
+    live = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training error, live" in c.proto.spec)
+    steps = live["data"][0]["x"]  # (Plotly sends arrays as base64 bytes)
+    steps = np.frombuffer(base64.b64decode(steps["bdata"]), steps["dtype"]).tolist() if "bdata" in steps else steps
+    assert [d["name"] for d in live["data"]] == ["ResNet-8", "plain-8"] and steps == list(range(1, 9))
+    said = " ".join(str(m.value) for m in at.markdown)
+    assert "after 8 steps: plain-8 at" in said and "ResNet-8 at" in said

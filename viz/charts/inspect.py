@@ -24,9 +24,18 @@ def image_fig(pixels, title="", box=None, height=280):
     return fig
 
 
+def confidence(p: float) -> str:
+    """A probability as people read it: one decimal, never "100.0%" or "0.0%" for what is only nearly so."""
+    if p >= 0.9995 and p < 1:
+        return "> 99.9%"
+    if 0 < p < 0.0005:
+        return "< 0.1%"
+    return f"{p:.1%}"
+
+
 def top_fig(top, height=280):
     """Top-k predictions: DataFrame (rank, label, prob) -> horizontal bars, most probable on top."""
-    fig = go.Figure(go.Bar(x=top.prob, y=top.label, orientation="h", text=[f"{p:.1%}" for p in top.prob],
+    fig = go.Figure(go.Bar(x=top.prob, y=top.label, orientation="h", text=[confidence(p) for p in top.prob],
                            textposition="auto", marker_color="#4C78A8",
                            hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
     fig.update_layout(title=f"Top {len(top)} predictions", height=height, margin=dict(l=5, r=5, t=40, b=30),
@@ -183,10 +192,10 @@ def seen(up):
 
 def top(ins):
     t = ins.top
-    rest = ", ".join(f"{lab} {p:.1%}" for lab, p in zip(t.label[1:3], t.prob[1:3], strict=True))
-    sure = f"; the next, {t.label[1]}, gets {t.prob[1]:.1%}" if len(t) > 1 else ""
-    return top_fig(t), Caption(f"Top class: {t.label[0]} ({t.prob[0]:.1%})" + (f"; then {rest}." if rest else "."),
-                               f"Top class: {t.label[0]} ({t.prob[0]:.1%}){sure}.")
+    rest = ", ".join(f"{lab} {confidence(p)}" for lab, p in zip(t.label[1:3], t.prob[1:3], strict=True))
+    sure = f"; the next, {t.label[1]}, gets {confidence(t.prob[1])}" if len(t) > 1 else ""
+    head = f"Top class: {t.label[0]} ({confidence(t.prob[0])})"
+    return top_fig(t), Caption(head + (f"; then {rest}." if rest else "."), f"{head}{sure}.")
 
 
 def block_maps(ins, shared: bool):

@@ -5,8 +5,11 @@ import plotly.graph_objects as go
 from viz.charts import designs as designs_charts
 from viz.charts import gradient_flow as gradient_flow_charts
 from viz.charts import landscape as landscape_charts
+from viz.charts import normfree as normfree_charts
+from viz.charts import refinement as refinement_charts
 from viz.charts import residuals as residuals_charts
 from viz.charts import transformer as transformer_charts
+from viz.charts.chain import chain_chart
 from viz.charts.style import KIND, Caption, layout
 
 
@@ -34,6 +37,9 @@ def degradation_chart(numbers):
 def chart(step_key, reveal):
     """The reveal's (figure, caption), drawn from its tables."""
     t = reveal.tables
+    if step_key == "chain":  # (its finding is the step's takeaway, shown above the chart: not twice)
+        fig, cap = chain_chart(t["chain"])
+        return fig, Caption(str(cap), "")
     if step_key == "identity":
         return identity_chart(t["blocks"])
     if step_key == "gradient":
@@ -46,6 +52,10 @@ def chart(step_key, reveal):
         return residuals_charts.single_lesions(t["lesions"])
     if step_key == "landscape":
         return landscape_charts.slice_1d(t["curves"], t["skips"])
+    if step_key == "refinement":
+        return refinement_charts.refinement_chart(t["tables"], t["summaries"])
+    if step_key == "normfree":
+        return normfree_charts.gradients_at_init(t["blocks"], t["summary"], int(t["summary"].depth.iloc[0]))
     if step_key == "transformer":
         return transformer_charts.layer_gradients(t["grads"], t["ratios"], int(t["ratios"].depth.iloc[0]))
     fig, cap = designs_charts.design_gradients(t["traces"])

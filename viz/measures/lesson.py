@@ -1,4 +1,6 @@
-"""The lesson: eight predict-then-reveal steps, each a question answered by a live computation on real networks.
+"""The lesson: predict-then-reveal steps, each a question answered by a live computation. Step 0 is the
+one-dimensional picture (a chain of scalar layers); the later steps use real networks. The steps are numbered from 0 so
+that the links made before step 0 existed (?step=1 ... ?step=8) still open the same steps.
 
 A step's `reveal(setting)` computes its numbers (no cached or stored number), names the answer the numbers give and
 writes the takeaway sentence from them, so changing the setting changes the text. No plotting here (see
@@ -14,7 +16,7 @@ from models import zoo
 from models.blocks import DESIGNS
 from models.data import SAMPLE, SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
-from viz.measures import designs, landscape, residuals
+from viz.measures import chain, designs, landscape, normfree, refinement, residuals
 from viz.measures import transformer as tf
 from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
@@ -42,7 +44,7 @@ class Step:
     choices: tuple
     setting: str  # what the step's one control sets, in words
     options: tuple  # its values (the first is the default)
-    page: str  # the full page, opened with `query(setting)`
+    page: str | None  # the full page, opened with `query(setting)` (None: the step is its own page)
     why: str  # one line under the reveal: why it comes out this way
 
 
@@ -54,6 +56,18 @@ def _shapes(n=16, seed=0):
 def _sample(n):
     x, y = load_dataset(SAMPLE, "test")
     return x[:n], y[:n]
+
+
+CHAIN_ANSWERS = ("the plain chain (f' each)", "the residual chain (1 + f' each)", "both", "neither")
+
+
+def chain_step(spread: float, layers: int = 50) -> Reveal:
+    """A chain of scalar layers with slopes f' of the given spread, plain and residual: autograd's dx_L/dx_0."""
+    table = chain.chain_table(layers, spread)
+    n = chain.numbers(table)
+    near = {k: chain.fate(n[k]) == "stays near 1" for k in ("plain", "residual")}
+    answer = CHAIN_ANSWERS[2 if all(near.values()) else 0 if near["plain"] else 1 if near["residual"] else 3]
+    return Reveal(answer, chain.finding(table), n, {"chain": table})
 
 
 def identity(depth: int) -> Reveal:
@@ -165,6 +179,38 @@ def design_step(depth: int) -> Reveal:
                   dict(zip(table.design, table.ratio_first_to_last, strict=True)), {"traces": traces, "table": table})
 
 
+def refinement_step(images: int) -> Reveal:
+    """The published ResNet-56: cos(F_i(h_i), -dL/dh_i) per block on exact CIFAR-10 test images."""
+    name = "cifar10-resnet56-published"
+    t = refinement.refinement(zoo.load(name), *_sample(images))
+    s = refinement.summary(t)
+    share = s["positive"] / s["measured"]
+    answer = ("down the loss in most blocks" if share > 0.6 else "up the loss in most blocks" if share < 0.4
+              else "neither: about half of the blocks each way")
+    return Reveal(answer, f"In the published ResNet-56, on {images} exact test images, {s['positive']} of "
+                          f"{s['measured']} blocks have a residual F(h) with a positive cosine with -dL/dh (the "
+                          f"direction that lowers the loss); reading out after each block, the loss goes from "
+                          f"{fmt(s['stem_loss'])} to {fmt(s['final_loss'])}. Jastrzebski et al. (2018): most blocks "
+                          "refine their input like a gradient step.",
+                  dict(positive=s["positive"], measured=s["measured"], stem_loss=s["stem_loss"],
+                       final_loss=s["final_loss"]), {"tables": {name: t}, "summaries": {name: s}})
+
+
+def normfree_step(depth: int) -> Reveal:
+    """Three nets without batch norm at init, one pass on 32 shapes images: ||dL/dh|| at the first and last block."""
+    schemes = ("plain, no BN", "residual, no BN", "ReZero")
+    layers, blocks = normfree.at_init((depth,), schemes)
+    s = normfree.summary(layers, blocks)
+    spread = {r.scheme: abs(math.log(r.block_grad_ratio)) if r.block_grad_ratio > 0 else math.inf
+              for r in s.itertuples()}
+    answer = min(spread, key=spread.get)
+    ratios = dict(zip(s.scheme, s.block_grad_ratio, strict=True))
+    return Reveal(answer, f"At depth {depth} without batch norm, the gradient at the first block is "
+                          + ", ".join(f"{fmt(v)}x the last block's in {k}" for k, v in ratios.items())
+                          + ". ReZero starts every branch at zero, so each block passes the gradient on unchanged, "
+                            "except the two that change the shape: their zero-padding shortcut passes back only the "
+                            "gradient of the channels it carried.",
+                  ratios, {"blocks": blocks, "summary": s})
 def transformer_step(depth: int) -> Reveal:
     """Fresh Post-LN and Pre-LN character transformers, one pass on 16 windows of the corpus: the last layer's
     gradient norm in each, and each one's last/first layer ratio (Xiong et al. 2020)."""
@@ -181,11 +227,16 @@ def transformer_step(depth: int) -> Reveal:
                   {"grads": grads, "ratios": ratios})
 
 
-REVEALS = {"identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
+REVEALS = {"chain": chain_step, "identity": identity, "gradient": gradient_at_init, "degradation": degradation, "residuals": residual_size,
            "lesion": delete_block, "landscape": landscape_step, "designs": design_step,
+           "refinement": refinement_step, "normfree": normfree_step,
            "transformer": transformer_step}
 
-STEPS = (
+STEPS = (  # STEPS[k] is step k, ?step=k in a link
+    Step("chain", "One dimension", "A chain of L scalar layers, each with a small random slope f'. Its gradient "
+         "dx_L/dx_0 is a product of L factors: f' each without skips, 1 + f' each with them. Which stays near 1 as L "
+         "grows?", CHAIN_ANSWERS, "spread of f'", chain.SPREADS, None,
+         "A product of many numbers below 1 goes to 0, of many above 1 to infinity; a product of numbers near 1 stays near 1."),
     Step("identity", "The block", "If a residual block's branch outputs F(x) = 0, what does the block compute?",
          ("y = x: the block passes its input on", "y = 0: the block stops the signal", "something else"),
          "depth", (20, 56, 110), "gradient_flow", "y = F(x) + x: with F = 0 only the skip is left."),
@@ -208,6 +259,13 @@ STEPS = (
          "last block's, at init?", tuple(DESIGNS), "depth", (20, 56), "designs",
          "Pre-activation, bottleneck, MobileNetV2's inverted residual, DenseNet's concatenation and highway gates all "
          "keep a path that skips the layers."),
+    Step("refinement", "What each block does", "In a trained ResNet-56, which way does each block's residual F(h) "
+         "move its input h?", ("down the loss in most blocks", "up the loss in most blocks",
+                               "neither: about half of the blocks each way"), "test images", (200, 100, 500), "beyond",
+         "A residual block adds a small step to h; training makes that step point where the loss falls."),
+    Step("normfree", "Without batch norm", "Without batch norm, which net's gradient stays the same size from the last "
+         "block to the first, at init?", ("plain, no BN", "residual, no BN", "ReZero"), "depth", (110, 56, 20),
+         "beyond", "ReZero (and Fixup, SkipInit) start each branch at zero: every block starts as the identity."),
     Step("transformer", "The transformer's stream", "At init, in which transformer does the last layer (next to the "
          "output) get the larger gradient?", ("Post-LN", "Pre-LN", "about the same in both"), "layers",
          (12, 6, 24), "transformer", "Pre-LN's stream is a clean sum that grows with depth, and each layer's normalised input "
@@ -222,6 +280,8 @@ def choices(step: Step, setting) -> list[str]:
 
 def query(step: Step, setting) -> dict:
     """The full page's link parameters that show exactly what the step computed."""
+    if step.key == "chain":
+        return {}
     if step.key == "identity":
         return {"depth": str(setting), "init": "zero_residual", "bn_mode": "eval", "batch": "16"}
     if step.key == "gradient":
@@ -235,6 +295,11 @@ def query(step: Step, setting) -> dict:
                 "res_n": str(setting)}
     if step.key == "landscape":
         return {"ls_pair": "cifar10 depth 56", "ls_images": str(setting), "ls_steps_1d": "11"}
+    if step.key == "refinement":
+        return {"by_view": "Iterative refinement", "by_pair": "ResNet-56 (published) and plain-56",
+                "by_images": str(setting)}
+    if step.key == "normfree":
+        return {"by_view": "Without batch norm", "by_depth": str(setting)}
     if step.key == "transformer":
         return {"tf_depth": str(setting)}
     return {"ds_depth": str(setting), "ds_batch": "8"}
@@ -245,6 +310,15 @@ def verdict(prediction: str | None, reveal: Reveal) -> str:
     if prediction is None:
         return ""
     return "Your prediction was right." if prediction == reveal.answer else f"The numbers say: {reveal.answer}."
+
+
+def record(step: Step, setting, prediction: str | None, reveal: Reveal, extra: dict | None = None) -> list:
+    """A revealed step in words, for a student's report: [(label, sentence)], the question, the setting, the
+    prediction, the answer the numbers gave and the takeaway."""
+    settings = ", ".join([f"{step.setting} {setting}", *(f"{k} {v}" for k, v in (extra or {}).items())])
+    return [("Question", step.question), ("Computed for", settings),
+            ("Your prediction", prediction or "none made before the reveal"),
+            ("The numbers say", reveal.answer), ("Why", reveal.takeaway)]
 
 
 def as_table(reveal: Reveal) -> pd.DataFrame:

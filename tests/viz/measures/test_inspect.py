@@ -187,3 +187,4 @@ def test_inspects_headlines_follow_the_numbers():
                     (2.0, f"F(x) outweighs x in {len(b)} of {len(b)} blocks")):
         ins.blocks = b.assign(residual_ratio=pd.Series(r, index=b.index))
         assert ratios(ins)[1].headline.startswith(said), ratios(ins)[1].headline
+

@@ -84,6 +84,33 @@ def test_gradient_parts_read_during_the_backward_pass_equal_autograd(kw):
     assert torch.allclose(torch.tensor(t.blocks.grad_branch_norm.to_list()), torch.tensor(gb), rtol=1e-5)
 
 
+@pytest.mark.parametrize("init", ["fixup", "skipinit", "rezero"])
+def test_gradient_norms_equal_autograd_in_norm_free_nets(init):
+    """Fixup, SkipInit and ReZero keep the block contract (their scalars sit inside the branch): every norm still
+    equals autograd's. The scalars, Fixup's last convs and its classifier are moved off their init first (there most
+    of the gradients are exactly 0, which would make the check trivial)."""
+    m = build(20, norm="none", init=init)
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for p in m.parameters():
+            if p.ndim == 0:
+                p.add_(0.1 + 0.2 * torch.rand((), generator=g))  # positive: no block's ReLU dies where a skip is off
+        if init == "fixup":
+            m.fc.weight.normal_(0, 0.1, generator=g)
+            for b in m.blocks:
+                b.branch.conv2.weight.normal_(0, 0.02, generator=g)
+    x, y = batch()
+    skip = [i % 3 != 1 for i in range(len(m.blocks))]
+    t = probe(m, x, y, skip=skip)
+    loss, gw, gout, gs, gb = oracle(m, x, y, skip)
+    assert t.loss == pytest.approx(loss, rel=1e-5)
+    assert torch.allclose(torch.tensor(t.layers.grad_norm.to_list()), torch.tensor(gw), rtol=1e-5, equal_nan=True)
+    assert min(gw[1:-1]) > 0  # every branch conv gets a gradient
+    assert torch.allclose(torch.tensor(t.blocks.grad_norm.to_list()), torch.tensor(gout), rtol=1e-5)
+    assert torch.allclose(torch.tensor(t.blocks.grad_skip_norm.to_list()), torch.tensor(gs), rtol=1e-5)
+    assert torch.allclose(torch.tensor(t.blocks.grad_branch_norm.to_list()), torch.tensor(gb), rtol=1e-5)
+
+
 def test_residual_ratio_and_response_std_are_those_of_the_branch():
     m = build(20)
     x, y = batch()
