@@ -25,7 +25,7 @@ TEXTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p =>
 NOT_YET: dict[str, str] = {
     "train": "the live-twins section (merged from main) sits above the shipped degradation chart, which starts below "
              "720 px; its legend crosses the subplot titles 'plain (no skips)' / 'ResNet (skips)'",
-    "transformer": "the half-width charts under the first one: legend entries over the chart title at 18 px text",
+    "beyond": "a page merged from main at the deadline: its first chart starts at about 617 px",
 }
 
 
