@@ -54,8 +54,11 @@ st.html("""<style>
 if present:  # the controls fold into a Settings popover (ui.controls), so every page opens on its first chart
     st.set_page_config(initial_sidebar_state="collapsed")
     st.html("""<style>
-      html { font-size: 21px; }
-      [data-testid="stMainBlockContainer"] { max-width: 100%; padding: 4rem 2.5rem 1.5rem; }
+      html { font-size: 20px; }
+      [data-testid="stHeader"] { background: transparent; }
+      [data-testid="stMainBlockContainer"] { max-width: 100%; padding: 2.6rem 2.5rem 1.5rem; }
+      [data-testid="stMainBlockContainer"] h1 { font-size: 1.8rem; padding: 0 0 0.3rem; }
+      [data-testid="stMainBlockContainer"] h2 { font-size: 1.35rem; padding: 0.4rem 0 0.2rem; }
       [data-testid="stDownloadButton"], [data-testid="stExpander"], [data-testid="stToolbar"],
       [data-testid="stDecoration"] { display: none; }
       [data-testid="stCaptionContainer"] { font-size: 0.95rem; }

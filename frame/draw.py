@@ -31,6 +31,37 @@ def controls(label: str = "Settings"):
     return st.popover(label, icon=":material/tune:") if presenting() else st.container()
 
 
+PRESENT_MAX_HEIGHT = 330  # px: a projected chart, under the page's title and its finding, ends within 720 px
+
+
+def projected(fig):
+    """A copy of a figure for a projector: larger text (annotations too), at most PRESENT_MAX_HEIGHT tall, the title
+    on its own line at the top, a legend kept clear of the axis titles, one y title for stacked panels of one quantity."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(fig)  # a copy: the figure may be cached
+    if fig.layout.xaxis.visible is False:  # a drawing (the network pictures): its text is placed for its own size
+        return fig
+    top = max(fig.layout.margin.t or 0, 100 if fig.layout.title.text else 60)
+    fig.update_layout(font_size=18, height=min(math.ceil((fig.layout.height or 450) * 1.35), PRESENT_MAX_HEIGHT),
+                      title=dict(yref="container", y=0.98, yanchor="top"), margin_t=top)
+    fig.for_each_annotation(lambda a: a.update(font_size=round((a.font.size or 13) * 1.35)))
+    over_plot = any(a.yref == "paper" and (a.y or 0) >= 0.95 for a in fig.layout.annotations)  # subplot titles
+    if fig.layout.legend.y is not None and fig.layout.legend.y < 0 and not over_plot:  # under the plot it meets the
+        fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))  # axis title
+    y_titles = [a for a in fig.select_yaxes() if a.title.text]
+    if len(y_titles) >= 3 and len({a.title.text for a in y_titles}) == 1:  # stacked panels, one quantity: one title
+        for k, axis in enumerate(y_titles):
+            axis.title.text = axis.title.text if k == len(y_titles) // 2 else None
+    return fig
+
+
+def intro(text: str):
+    """A page's opening paragraph: in place, or in the (collapsed) sidebar when presenting: the teacher says it, and
+    the first screen keeps the chart and its finding."""
+    (st.sidebar if presenting() else st).markdown(text)
+
+
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 3}}  # sharp PNG exports
 
 
@@ -43,16 +74,13 @@ def show_chart(fig_and_caption, config: dict | None = None, key: str | None = No
     fig, caption = fig_and_caption
     headline, detail = getattr(caption, "headline", ""), str(caption)
     report.add(("chart", fig, " ".join(p for p in (headline, detail) if p)))
-    if presenting():
-        import plotly.graph_objects as go
-
-        fig = go.Figure(fig)  # a copy: the figure may be cached
-        fig.update_layout(font_size=18, height=math.ceil((fig.layout.height or 450) * 1.35))
-        fig.for_each_annotation(lambda a: a.update(font_size=round((a.font.size or 13) * 1.35)))
+    finding = st.container(key=f"finding-{report.chart_count()}")  # the test of the projector's first screen finds it by this key
+    if presenting():  # the finding first, then the picture, both on a 1280 x 720 screen
+        fig = projected(fig)
     picked = st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG, key=key, on_select=on_select,
                              **({"selection_mode": "points"} if on_select != "ignore" else {}))
     if headline:
-        st.markdown(headline)
+        finding.markdown(headline)
         with st.expander("Details"):
             st.caption(detail)
     else:

@@ -30,6 +30,11 @@ def add(item):
         items.append(item)
 
 
+def chart_count() -> int:
+    """How many charts this run has drawn so far."""
+    return sum(1 for kind, *_ in st.session_state.get(_REPORT) or [] if kind == "chart")
+
+
 REPORT_ROWS = 2000
 
 

@@ -13,6 +13,7 @@ from frame.draw import (  # noqa: F401
     follow_pick,
     guard,
     initial,
+    intro,
     presenting,
     run_steps,
     show_chart,

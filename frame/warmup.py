@@ -106,7 +106,7 @@ def start_when_served(page_paths: list[str] = PAGE_PATHS, timeout: float = 300.0
     def wait_then_visit():
         import urllib.request
 
-        url, deadline = compat.own_url(), time.monotonic() + timeout
+        url, deadline = own_url(), time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):

@@ -17,7 +17,7 @@ def traces(depth: int, batch: int, seed: int, bn_mode: str):
 
 
 st.title("Skip designs")
-st.markdown("The residual idea grew into many blocks. Each design below builds the same CIFAR frame (3 stages, the "
+ui.intro("The residual idea grew into many blocks. Each design below builds the same CIFAR frame (3 stages, the "
             "same number of blocks), freshly initialised, and gets one forward and backward pass on the same images.")
 with st.expander("The designs"):
     st.markdown(

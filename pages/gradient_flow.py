@@ -104,7 +104,7 @@ def open_block():  # a block clicked in the picture opens it: the chart under th
 
 
 st.title("Gradient flow")
-st.markdown("One forward and backward pass through a residual network and its *plain twin* (the same weights, every "
+ui.intro("One forward and backward pass through a residual network and its *plain twin* (the same weights, every "
             "skip removed). Click a block in the picture to open it.")
 
 # presenting: the controls fold into two popovers side by side, so the first chart starts on the first screen

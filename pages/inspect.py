@@ -78,7 +78,7 @@ LABELS = {"ins_model": "model", "ins_src": "image source", "ins_noskip": "list o
           "ins_image": f"test image (0 to {I.GALLERY - 1})", "ins_show": "chart"}
 
 st.title("Inspect: look inside every block")
-st.caption("A test image (or yours) through a trained network: open any block, switch skips off, ask Captum why.")
+ui.intro("A test image (or yours) through a trained network: open any block, switch skips off, ask Captum why.")
 cat = ui.zoo_catalog()
 names, default, acc = I.model_choices(cat, I.UNTRAINED)
 if cat.empty:

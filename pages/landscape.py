@@ -44,7 +44,7 @@ def curvature(name: str, sha: str, dataset: str, two_d: bool, n: int, span: floa
 
 
 st.title("Loss landscapes")
-st.markdown("The loss around a trained network along random directions in weight space, each scaled "
+ui.intro("The loss around a trained network along random directions in weight space, each scaled "
             "**filter by filter** to the network's own filters (Li et al. 2018), so that a residual net and its plain "
             "twin of the same depth can be drawn side by side on one scale.")
 catalog = ui.zoo_catalog()

@@ -4,6 +4,7 @@ Alone, or as a class in a room: the teacher's screen drives the students', who e
 reveals. (A room counts its steps from 1: lesson step k is the room's step k + 1.)"""
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from frame import report, ui
 from frame import rooms as room_ui
@@ -14,6 +15,22 @@ from viz.measures import lesson as L
 ui.require_frame(__file__)
 
 STEPS, N = L.STEPS, len(L.STEPS)
+SCROLL = "_lesson_scroll_to_answer"  # set by a Reveal click: that run scrolls the answer into view
+ANSWER_STYLE = """<style>
+  .st-key-lesson-answer { border-left: 6px solid #f0b400; background: #fff8e1; padding: 0.4rem 0.8rem;
+                          border-radius: 0.3rem; animation: lesson-answer-in 1.2s ease-out; }
+  @keyframes lesson-answer-in { from { background: #ffe08a; } to { background: #fff8e1; } }
+</style>"""
+
+
+def scroll_to_answer(nonce: str):
+    """The browser scrolls the highlighted answer to the top of the screen (a script in a zero-height frame; it
+    retries until the answer is drawn)."""
+    components.html(f"""<script>/* {nonce} */
+      let tries = 0;
+      const go = () => {{ const a = window.parent.document.querySelector('.st-key-lesson-answer');
+                         if (a) a.scrollIntoView({{block: 'start'}}); else if (tries++ < 40) setTimeout(go, 100); }};
+      go();</script>""", height=0)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -29,6 +46,7 @@ def go(k: int):
 
 def reveal_in_room(seat, k: int, shown: str):
     st.session_state[shown] = True
+    st.session_state[SCROLL] = True
     room_ui.store().reveal(seat.code, seat.key, k + 1)
 
 
@@ -92,7 +110,7 @@ else:
 if seat is None and st.button("Reveal the answer", type="primary", key=f"lesson_reveal_{step.key}",
                               disabled=bool(st.session_state.get(shown)),
                               help="Runs the computation on the real networks and shows what it says."):
-    st.session_state[shown] = True
+    st.session_state[shown] = st.session_state[SCROLL] = True
 if teacher:
     st.button("Reveal the answer to the class", type="primary", key=f"lesson_reveal_{step.key}",
               disabled=revealed_in_room, on_click=reveal_in_room, args=(seat, k, shown),
@@ -102,12 +120,17 @@ if st.session_state.get(shown) or revealed_in_room:
     with ui.guard(f"compute step {k}"), st.spinner(f"Computing: {L.REVEALS[step.key].__doc__.splitlines()[0]}"):
         r = reveal(step.key, setting, **extra)
         answer = r.answer
-        if student:
-            st.markdown(f"You predicted “{guess}”." if guess else "You did not predict this step.")
         said = L.verdict(guess, r)
         st.session_state.setdefault("lesson_record", {})[step.key] = L.record(step, setting, guess, r, extra)
-        st.markdown(f"**{said}** {r.takeaway}" if said else r.takeaway)
-        ui.show_chart(lesson_charts.chart(step.key, r))
+        st.html(ANSWER_STYLE)
+        with st.container(key="lesson-answer"):  # highlighted; it keeps the step and the prediction in view
+            st.markdown(f"**Step {k} of {N - 1}**: {step.title}")
+            if not teacher:
+                st.markdown(f"You predicted “{guess}”." if guess else "You did not predict this step.")
+            st.container(key="finding-lesson").markdown(f"**{said}** {r.takeaway}" if said else r.takeaway)
+            ui.show_chart(lesson_charts.chart(step.key, r))
+        if st.session_state.pop(SCROLL, False):
+            scroll_to_answer(f"{step.key}-{setting}")
         st.caption(step.why)
         if step.page:
             st.page_link(f"pages/{step.page}.py", label="Open the full page with these settings",
@@ -121,9 +144,9 @@ if teacher:
 if not student:
     back, ahead = st.columns(2)
     back.button("Back", key="lesson_back", on_click=go, args=(k - 1,), disabled=k == 0, icon=":material/arrow_back:",
-                help="The previous step.")
+                shortcut="Left", help="The previous step (or the left arrow key).")
     ahead.button("Next", key="lesson_next", on_click=go, args=(k + 1,), disabled=k == N - 1,
-                 icon=":material/arrow_forward:", help="The next step.")
+                 icon=":material/arrow_forward:", shortcut="Right", help="The next step (or the right arrow key).")
 
 for i, past in enumerate(STEPS):  # the report: every step this session revealed, in words
     if past.key in st.session_state.get("lesson_record", {}):

@@ -26,7 +26,7 @@ def chunk(kind: str, name: str, sha: str, dataset: str, a: int, b: int, arg=None
 
 
 st.title("Residuals")
-st.markdown("What trained networks learned, on test images: how big each residual **F(x)** is, what deleting "
+ui.intro("What trained networks learned, on test images: how big each residual **F(x)** is, what deleting "
             "blocks does, and along which paths the gradient travels; each chart beside the paper's finding.")
 cat = ui.zoo_catalog()
 if cat.empty:
@@ -82,7 +82,7 @@ with ui.guard("measure these models"):
 
     label = {n: labels.get(n, nets[n].config.name) for n in names}
     chance = 1 - 1 / nets[names[0]].config.num_classes
-    st.caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}` "
+    (st.sidebar if ui.presenting() else st).caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}` "
                f"({'; '.join(sorted({ui.test_set(n)[1] for n in names}))}); BatchNorm in eval mode.")
     if view == VIEWS[0]:
         sums = ui.run_steps(chunk, over_test("responses"), "Forward passes")

@@ -51,14 +51,14 @@ def line(name: str, index: int, radius: float, seed: int) -> pd.DataFrame:
 
 
 st.title("Shattered gradients")
-finding = st.empty()
+finding = (st.sidebar if ui.presenting() else st).empty()  # the page's finding; the projector shows the chart's
 finding.info("Measuring 4 kinds of net at 7 depths…", icon=":material/hourglass:")
-st.markdown("Nets from one number to one number (200 ReLU units a layer, He init): their gradient df/dx at 256 inputs "
+ui.intro("Nets from one number to one number (200 ReLU units a layer, He init): their gradient df/dx at 256 inputs "
             "in [-2, 2]. In a deep net it can turn into **white noise** (Balduzzi et al. 2017): nearby inputs then "
             "get unrelated gradients.")
-with ui.url_bound({"sh_depth": "depth (2, 4, 8, 16, 24, 32 or 50)", "sh_seed": "seed (0 to 10000)",
-                   "sh_seeds": "number of nets per depth (1 to 10)"}):
-    c = st.columns(3)
+with ui.controls(), ui.url_bound({"sh_depth": "depth (2, 4, 8, 16, 24, 32 or 50)", "sh_seed": "seed (0 to 10000)",
+                                 "sh_seeds": "number of nets per depth (1 to 10)"}):
+    c = [st.container()] * 3 if ui.presenting() else st.columns(3)  # one under another in the folded Settings
     depth = c[0].select_slider("Depth L of the deep nets", [2, 4, 8, 16, 24, 32, 50], value=24, key="sh_depth",
                                bind="query-params",
                                help="Layers (or residual blocks) of the nets whose gradients and autocorrelations are drawn.")

@@ -20,7 +20,7 @@ ui.require_frame(__file__)
 TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models.train.as_data's test_limit)
 
 st.title("Train")
-st.markdown("Train a small ResNet and its **plain twin** (the same layers without skips) here and watch them learn.")
+ui.intro("Train a small ResNet and its **plain twin** (the same layers without skips) here and watch them learn.")
 folders = offered_folders()  # chosen by the server's operator (SKIPLAB_FOLDERS); a link names one, never a path
 with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_folder": "image folder", "tr_depth": "depth",
                                   "tr_variant": "network",
@@ -144,7 +144,7 @@ with ui.guard("draw the degradation chart"):
     if not sets:
         st.info("No shipped plain-20/56 and ResNet-20/56 histories yet.")
     else:
-        with ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
+        with ui.controls("Data set"), ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
             deg = st.radio("Shipped models trained on", sets, index=sets.index(default), horizontal=True,
                            key="tr_deg_dataset", bind="query-params", help="What the shipped plain-20/56 and "
                            "ResNet-20/56 were trained on (for longer than a class has: replayed here).")

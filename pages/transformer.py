@@ -25,7 +25,7 @@ def race(depth: int, lr: float, steps: int, seed: int):
 
 
 st.title("Transformer stream")
-st.markdown("Every transformer layer adds to a **residual stream**: attention, then an MLP, each a residual branch. "
+ui.intro("Every transformer layer adds to a **residual stream**: attention, then an MLP, each a residual branch. "
             "Where LayerNorm sits changes everything: **Post-LN** (the 2017 original) computes ln(x + F(x)), "
             "**Pre-LN** (GPT-2 and most models since) x + F(ln(x)). Tiny character models read the fables shipped "
             "with skiplab; one pass each through the same probe as the ResNet pages.")
@@ -48,8 +48,9 @@ skips = tuple(layer not in noskip for layer in range(1, max(DEPTHS) + 1))
 with ui.guard("probe the transformers at init"):
     with st.spinner(f"One pass through 3 x {len(DEPTHS)} fresh transformers..."):
         grads, streams, ratios = at_init(int(width), int(batch), int(seed), skips)
-    st.info(T.PAPER, icon=":material/menu_book:")
+    paper = st.container()  # the paper's claim above the chart, or under it on a projector's first screen
     ui.show_chart(charts.layer_gradients(grads, ratios, int(depth)))
+    (st.container() if ui.presenting() else paper).info(T.PAPER, icon=":material/menu_book:")
     left, right = st.columns(2)
     with left:
         ui.show_chart(charts.ratio_by_depth(ratios))

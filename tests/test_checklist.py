@@ -1,0 +1,97 @@
+"""The README's "Before class" checklist, followed as written: its start command (on a free port instead of 8501)
+starts a server, the ready signal it names appears in the server's output in bounded time, and the links it says
+to put on the board and on the projector answer."""
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+READY_S = float(os.environ.get("SKIPLAB_CHECKLIST_READY_S", "780"))  # the checklist says 2 to 4 minutes on 2 cores
+
+
+def checklist() -> str:
+    """The text under the README's "Before class" heading, up to the next heading."""
+    text = README.read_text()
+    start = re.search(r"^#+ Before class\s*$", text, re.M)
+    assert start, "the README has no 'Before class' heading"
+    end = re.search(r"^#+ ", text[start.end():], re.M)
+    return text[start.end():start.end() + end.start()] if end else text[start.end():]
+
+
+def commands(section: str) -> list[str]:
+    """The lines of the section's fenced bash blocks."""
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return [line.strip() for b in blocks for line in b.splitlines() if line.strip()]
+
+
+def test_the_checklist_names_a_start_command_a_ready_signal_and_links():
+    section = checklist()
+    assert [c for c in commands(section) if c.startswith("streamlit run serve.py")]
+    assert "`warm-up finished`" in section and '`"state":"ready"`' in section
+    assert "http://localhost:8501/warmup" in section
+    assert re.search(r"http://<[^>]+>:8501/\w*", section) and "?present=true" in section
+    assert "websocket" in section
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read().decode(errors="replace")
+
+
+def warmup_state(port: int) -> str | None:
+    """The warm-up's state from the checklist's /warmup link, or None while the server does not answer."""
+    try:
+        return json.loads(fetch(f"http://127.0.0.1:{port}/warmup")[1])["state"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_following_the_checklist_brings_a_ready_server(tmp_path):
+    section = checklist()
+    start = next(c for c in commands(section) if c.startswith("streamlit run serve.py"))
+    port = free_port()
+    argv = shlex.split(start.replace("--server.port 8501", f"--server.port {port}"))
+    assert f"--server.port {port}" in " ".join(argv), "the start command names no --server.port 8501 to move"
+    ready = re.search(r"`(warm-up finished)`", section).group(1)
+    log = tmp_path / "server.log"
+    env = dict(os.environ, SKIPLAB_ZOO=str(tmp_path / "zoo"), PYTHONUNBUFFERED="1")
+    env.pop("SKIPLAB_WARMUP", None)  # the checklist's server warms up
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + READY_S
+        while warmup_state(port) != "ready":
+            assert proc.poll() is None, f"the server exited:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"not ready after {READY_S:.0f} s:\n{log.read_text()[-3000:]}"
+            time.sleep(2)
+        assert ready in log.read_text(errors="replace"), f"the terminal never said '{ready}'"
+        board = re.search(r"http://<[^>]+>:8501(/\w*)", section).group(1)
+        projector = re.search(r"http://localhost:8501(/\w*\?present=true)", section).group(1)
+        for path in (board, projector):
+            status, body = fetch(f"http://127.0.0.1:{port}{path}")
+            assert status == 200 and "<div id=\"root\">" in body, f"{path}: {status}"
+        assert fetch(f"http://127.0.0.1:{port}/_stcore/health") == (200, "ok")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
