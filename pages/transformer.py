@@ -25,10 +25,8 @@ def race(depth: int, lr: float, steps: int, seed: int):
 
 
 st.title("Transformer stream")
-ui.intro("Every transformer layer adds to a **residual stream**: attention, then an MLP, each a residual branch. "
-            "Where LayerNorm sits changes everything: **Post-LN** (the 2017 original) computes ln(x + F(x)), "
-            "**Pre-LN** (GPT-2 and most models since) x + F(ln(x)). Tiny character models read the fables shipped "
-            "with skiplab; one pass each through the same probe as the ResNet pages.")
+ui.intro("Every transformer layer adds attention and an MLP to a **residual stream**. **Post-LN** (2017) computes "
+         "ln(x + F(x)), **Pre-LN** (GPT-2 on) x + F(ln(x)). Tiny character models, probed as the ResNet pages are.")
 with ui.controls(), ui.url_bound({"tf_depth": "number of layers", "tf_width": "model width (64 or 128)",
                                   "tf_noskip": "list of layers", "tf_seed": "seed (0 to 10000)"}):
     c = st.columns(4)
@@ -60,9 +58,7 @@ with ui.guard("probe the transformers at init"):
                        f"transformer_init_w{width}_s{seed}")
 
 st.subheader("Training without warm-up")
-st.markdown("Adam at one constant learning rate from the first step, for both; the same batches of 8 windows of 32 "
-            "characters. Post-LN's large gradients near the output meet Adam's full step at once: the paper's "
-            "reason for a warm-up.")
+st.markdown("Adam at one constant learning rate from the first step, no warm-up, the same batches for both.")
 with ui.controls("Training settings"), ui.url_bound({"tf_race_depth": "number of layers",
                                                      "tf_lr": "learning rate", "tf_steps": "number of steps"}):
     c = st.columns(3)
