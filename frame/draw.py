@@ -60,6 +60,25 @@ def show_chart(fig_and_caption, config: dict | None = None, key: str | None = No
     return picked
 
 
+def trace_key(traces) -> tuple:
+    """What a chart of `viz.probe.Trace`s depends on, in a few numbers (cheap to hash): each trace's name, loss, shape
+    and gradient sums; a different network, batch or seed changes them."""
+    return tuple((t.name, len(t.layers), len(t.blocks), t.loss, float(t.blocks.grad_norm.sum()),
+                  float(t.layers.grad_norm.sum())) for t in traces)
+
+
+def cached_chart(build, key, *args, **kw):
+    """`build(*args, **kw)` -> (figure, caption), built once per (build, key) and shared by every session (a cache hit
+    costs no Plotly work); `key` must name everything the chart depends on (e.g. `trace_key(traces)` plus the
+    chart's settings). The figure is never mutated: `show_chart` copies it before changing it."""
+    return _chart(f"{build.__module__}.{build.__qualname__}", key, build, args, kw)
+
+
+@st.cache_resource(max_entries=128, ttl=3600, show_spinner=False)
+def _chart(name: str, key, _build, _args, _kw):
+    return _build(*_args, **_kw)
+
+
 def follow_new(key: str, value, token, valid=None):
     """Set the widget `key` to `value` whenever `token` (what it belongs to: an image, a model) changes, before the
     widget is made (which then gets no default, so Streamlit never sees both). The first run keeps a link's value

@@ -130,20 +130,22 @@ if traces:
                                          help="What each block's colour shows; the colour bar says it in words.")
         block = ui.number_input(c[1], "Block", 0, n - 1, "min", key="gf_block", what="block", help="The block "
                                 "opened below and marked in every chart; clicking a block's tile in the picture sets it.")
-    ui.show_chart(network_overview.network(resnet, measure or "grad_norm", selected=block, **arch), key="gf_pick",
-                  on_select=open_block)
+    settings = (block, *arch.values())  # with the traces: everything a chart below depends on
+    ui.show_chart(ui.cached_chart(network_overview.network, (ui.trace_key([resnet]), measure, *settings), resnet,
+                                  measure or "grad_norm", selected=block, **arch), key="gf_pick", on_select=open_block)
     # one chart at a time under the picture (a first view says one thing); the others are one click away
     with ui.url_bound({"gf_show": "chart"}):
         show = st.segmented_control("Show", list(VIEWS), default=LAYERS, key="gf_show", bind="query-params",
                                     help="Which chart is drawn under the picture; clicking a block opens it.")
     if show == BLOCK:
-        ui.show_chart(network_block.block_detail(traces, block, **arch))
+        ui.show_chart(ui.cached_chart(network_block.block_detail, (ui.trace_key(traces), *settings), traces, block,
+                                      **arch))
     elif show == PASSES:
         key = tuple((t.name, t.loss, float(t.blocks.grad_norm.sum())) for t in traces)
         ui.show_chart(passes_chart(key, traces))
     elif show:
         shown = ([t for t in traces if t.blocks.skip.any()] or traces[:1]) if show == SHARES else traces
-        ui.show_chart(VIEWS[show](shown, mark_block=block))
+        ui.show_chart(ui.cached_chart(VIEWS[show], (ui.trace_key(shown), block), shown, mark_block=block))
     st.caption("Loss on this batch: " + ", ".join(f"{t.name} {fmt(t.loss)}" for t in traces) + ".")
 
     with st.expander("The tables behind the charts"):
