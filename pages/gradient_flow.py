@@ -8,11 +8,19 @@ from models.resnet import ResNetConfig
 from viz.charts import gradient_flow as charts
 from viz.charts import network_block, network_overview, network_passes
 from viz.charts.style import fmt
-from viz.measures import gradient_flow, network
+from viz.measures import budget, gradient_flow, network
 
 ui.require_frame(__file__)
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
+
+
+def within_budget(depth: int, batch: int):
+    """Refuse (OverBudget, a ValueError: `ui.guard` shows its sentence) a pass over the memory budget, before any
+    model or batch is made."""
+    budget.check(budget.resnet_pass_mb(depth, batch), f"A forward and backward pass through ResNet-{depth} at batch "
+                 f"{batch}", f"the batch size to {budget.largest_batch(depth) // 2 * 2} or the depth to "
+                 f"{budget.largest_depth(batch)}")
 
 
 def init_traces():
@@ -42,6 +50,7 @@ def init_traces():
     with ui.guard("build and probe this network"):
         cfg = ResNetConfig(depth=depth, norm=norm, activation=activation, init=init, shortcut=shortcut,
                            mean=SHAPES_MEAN, std=SHAPES_STD)
+        within_budget(depth, int(batch))
         if depth > 200:
             st.info(f"A {depth}-layer network takes a few seconds per pass on a CPU.")
         if init == "zero_residual" and norm == "batch":
@@ -72,6 +81,11 @@ def trained_traces():
                          help="eval: the running statistics learned in training. train: this batch's statistics.")
     batch = c[3].number_input("Batch size", 2, 256, 32, step=2, key="zoo_batch", bind="query-params",
                               help="How many of the data set's test images go through each model.")
+    try:
+        within_budget(int(depth), int(batch))
+    except budget.OverBudget as e:
+        st.error(f"Could not probe the trained models: {e}")
+        return None, None
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
     traces, cfg = [], None
     with st.spinner("Forward and backward through the trained models..."):
