@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from frame import report
-from viz.measures.common import concat
+from viz.measures.common import AT_ONCE, all_slots_busy, concat
 
 
 @contextlib.contextmanager
@@ -19,6 +19,18 @@ def guard(what: str):
         yield
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         st.error(f"Could not {what}: {e}")
+
+
+@contextlib.contextmanager
+def heavy(what: str):
+    """A spinner that names a heavy step (`what`, e.g. "Forward and backward through ResNet-56"); while every
+    measurement slot (viz.measures.common.AT_ONCE, shared by all sessions) is taken by other visitors' runs, it says
+    the step is queued. A cached result returns before the spinner shows."""
+    if all_slots_busy():
+        what = (f"Queued: the server is running {AT_ONCE} heavy steps for other visitors, and yours starts as soon as "
+                f"one ends. Then: {what}")
+    with st.spinner(f"{what}...", show_time=True):
+        yield
 
 
 def presenting() -> bool:

@@ -13,6 +13,7 @@ from frame.draw import (  # noqa: F401
     follow_new,
     follow_pick,
     guard,
+    heavy,
     presenting,
     run_steps,
     show_chart,

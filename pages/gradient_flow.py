@@ -56,7 +56,7 @@ def init_traces():
         if init == "zero_residual" and norm == "batch":
             st.info("Zero-init residual: every branch outputs 0 at init, so the residual net starts as an identity "
                     "stack, and the plain twin, which has only those branches, passes no signal at all.")
-        with st.spinner(f"Forward and backward through ResNet-{depth} and plain-{depth}..."):
+        with ui.heavy(f"Forward and backward through ResNet-{depth} and plain-{depth}"):
             skips = tuple(stage + 1 not in skip_off for stage in range(3) for _ in range(cfg.n))
             return [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, s) for s in (skips, (False,) * len(skips))], cfg
     return None, None
@@ -88,7 +88,7 @@ def trained_traces():
         return None, None
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
     traces, cfg = [], None
-    with st.spinner("Forward and backward through the trained models..."):
+    with ui.heavy("Forward and backward through the trained models"):
         for name in names:  # a broken model gets its own message; the others are still drawn
             with ui.guard(f"load and probe {name}"):
                 traces.append(ui.probe_trained(name, 0, int(batch), bn_mode))

@@ -26,6 +26,7 @@ _lock = threading.Lock()
 AT_ONCE = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 _slots = threading.BoundedSemaphore(AT_ONCE)  # measurements running now, across all threads (sessions)
 _depth = threading.local()  # a thread's nested borrows take one slot
+_running = [0]  # measurements holding a slot now (under _lock)
 
 
 def private_copy(model: nn.Module) -> nn.Module:
@@ -41,13 +42,23 @@ def measuring():
     outer = getattr(_depth, "n", 0) == 0
     if outer:
         _slots.acquire()
+        with _lock:
+            _running[0] += 1
     _depth.n = getattr(_depth, "n", 0) + 1
     try:
         yield
     finally:
         _depth.n -= 1
         if outer:
+            with _lock:
+                _running[0] -= 1
             _slots.release()
+
+
+def all_slots_busy() -> bool:
+    """True while AT_ONCE measurements are running: a new one would wait for a slot (a queue to show)."""
+    with _lock:
+        return _running[0] >= AT_ONCE
 
 
 @contextlib.contextmanager
