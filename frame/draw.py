@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from frame import report
-from viz.measures.common import concat
+from viz.measures.common import AT_ONCE, all_slots_busy, concat
 
 
 @contextlib.contextmanager
@@ -19,6 +19,18 @@ def guard(what: str):
         yield
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         st.error(f"Could not {what}: {e}")
+
+
+@contextlib.contextmanager
+def heavy(what: str):
+    """A spinner that names a heavy step (`what`, e.g. "Forward and backward through ResNet-56"); while every
+    measurement slot (viz.measures.common.AT_ONCE, shared by all sessions) is taken by other visitors' runs, it says
+    the step is queued. A cached result returns before the spinner shows."""
+    if all_slots_busy():
+        what = (f"Queued: the server is running {AT_ONCE} heavy steps for other visitors, and yours starts as soon as "
+                f"one ends. Then: {what}")
+    with st.spinner(f"{what}...", show_time=True):
+        yield
 
 
 def presenting() -> bool:
@@ -86,6 +98,25 @@ def show_chart(fig_and_caption, config: dict | None = None, key: str | None = No
     else:
         st.caption(detail)
     return picked
+
+
+def trace_key(traces) -> tuple:
+    """What a chart of `viz.probe.Trace`s depends on, in a few numbers (cheap to hash): each trace's name, loss, shape
+    and gradient sums; a different network, batch or seed changes them."""
+    return tuple((t.name, len(t.layers), len(t.blocks), t.loss, float(t.blocks.grad_norm.sum()),
+                  float(t.layers.grad_norm.sum())) for t in traces)
+
+
+def cached_chart(build, key, *args, **kw):
+    """`build(*args, **kw)` -> (figure, caption), built once per (build, key) and shared by every session (a cache hit
+    costs no Plotly work); `key` must name everything the chart depends on (e.g. `trace_key(traces)` plus the
+    chart's settings). The figure is never mutated: `show_chart` copies it before changing it."""
+    return _chart(f"{build.__module__}.{build.__qualname__}", key, build, args, kw)
+
+
+@st.cache_resource(max_entries=128, ttl=3600, show_spinner=False)
+def _chart(name: str, key, _build, _args, _kw):
+    return _build(*_args, **_kw)
 
 
 def follow_new(key: str, value, token, valid=None):

@@ -7,17 +7,20 @@ import torch
 # The pages' one entry to the shared glue: ui.url_bound, ui.show_chart, ui.zoo_catalog, ...
 from frame.catalog import WHO_SEES, remember_mine, zoo_catalog  # noqa: F401
 from frame.draw import (  # noqa: F401
+    cached_chart,
     controls,
     csv_download,
     follow_new,
     follow_pick,
     guard,
+    heavy,
     initial,
     intro,
     presenting,
     run_steps,
     show_chart,
     tables_expander,
+    trace_key,
 )
 from frame.framing import require_frame  # noqa: F401
 from frame.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401

@@ -8,12 +8,20 @@ from models.resnet import ResNetConfig
 from viz.charts import gradient_flow as charts
 from viz.charts import network_block, network_overview, network_passes
 from viz.charts.style import fmt
-from viz.measures import gradient_flow, network
+from viz.measures import budget, gradient_flow, network
 from viz.words import model_name
 
 ui.require_frame(__file__)
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
+
+
+def within_budget(depth: int, batch: int):
+    """Refuse (OverBudget, a ValueError: `ui.guard` shows its sentence) a pass over the memory budget, before any
+    model or batch is made."""
+    budget.check(budget.resnet_pass_mb(depth, batch), f"A forward and backward pass through ResNet-{depth} at batch "
+                 f"{batch}", f"the batch size to {budget.largest_batch(depth) // 2 * 2} or the depth to "
+                 f"{budget.largest_depth(batch)}")
 
 
 def init_traces():
@@ -43,12 +51,13 @@ def init_traces():
     with ui.guard("build and probe this network"):
         cfg = ResNetConfig(depth=depth, norm=norm, activation=activation, init=init, shortcut=shortcut,
                            mean=SHAPES_MEAN, std=SHAPES_STD)
+        within_budget(depth, int(batch))
         if depth > 200:
             st.info(f"A {depth}-layer network takes a few seconds per pass on a CPU.")
         if init == "zero_residual" and norm == "batch":
             st.info("Zero-init residual: every branch outputs 0 at init, so the residual net starts as an identity "
                     "stack, and the plain twin, which has only those branches, passes no signal at all.")
-        with st.spinner(f"Forward and backward through ResNet-{depth} and plain-{depth}..."):
+        with ui.heavy(f"Forward and backward through ResNet-{depth} and plain-{depth}"):
             skips = tuple(stage + 1 not in skip_off for stage in range(3) for _ in range(cfg.n))
             return [ui.probe_at_init(cfg, int(seed), int(batch), bn_mode, s) for s in (skips, (False,) * len(skips))], cfg
     return None, None
@@ -73,9 +82,14 @@ def trained_traces():
                          help="eval: the running statistics learned in training. train: this batch's statistics.")
     batch = c[3].number_input("Batch size", 2, 256, 32, step=2, key="zoo_batch", bind="query-params",
                               help="How many of the data set's test images go through each model.")
+    try:
+        within_budget(int(depth), int(batch))
+    except budget.OverBudget as e:
+        st.error(f"Could not probe the trained models: {e}")
+        return None, None
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
     traces, cfg = [], None
-    with st.spinner("Forward and backward through the trained models..."):
+    with ui.heavy("Forward and backward through the trained models"):
         for name in names:  # a broken model gets its own message; the others are still drawn
             with ui.guard(f"load and probe {name}"):
                 traces.append(ui.probe_trained(name, 0, int(batch), bn_mode))
@@ -132,21 +146,23 @@ if traces:
                                          help="What each block's colour shows; the colour bar says it in words.")
         block = ui.number_input(c[1], "Block", 0, n - 1, "min", key="gf_block", what="block", help="The block "
                                 "opened below and marked in every chart; clicking a block's tile in the picture sets it.")
-    ui.show_chart(network_overview.network(resnet, measure or "grad_norm", selected=block, **arch), key="gf_pick",
-                  on_select=open_block)
+    settings = (block, *arch.values())  # with the traces: everything a chart below depends on
+    ui.show_chart(ui.cached_chart(network_overview.network, (ui.trace_key([resnet]), measure, *settings), resnet,
+                                  measure or "grad_norm", selected=block, **arch), key="gf_pick", on_select=open_block)
     # one chart at a time under the picture (a first view says one thing); the others are one click away
     with ui.url_bound({"gf_show": "chart"}):
         show = st.segmented_control("Show", list(VIEWS), default=ui.initial("gf_show", LAYERS), key="gf_show",
                                     bind="query-params",
                                     help="Which chart is drawn under the picture; clicking a block opens it.")
     if show == BLOCK:
-        ui.show_chart(network_block.block_detail(traces, block, **arch))
+        ui.show_chart(ui.cached_chart(network_block.block_detail, (ui.trace_key(traces), *settings), traces, block,
+                                      **arch))
     elif show == PASSES:
         key = tuple((t.name, t.loss, float(t.blocks.grad_norm.sum())) for t in traces)
         ui.show_chart(passes_chart(key, traces))
     elif show:
         shown = ([t for t in traces if t.blocks.skip.any()] or traces[:1]) if show == SHARES else traces
-        ui.show_chart(VIEWS[show](shown, mark_block=block))
+        ui.show_chart(ui.cached_chart(VIEWS[show], (ui.trace_key(shown), block), shown, mark_block=block))
     st.caption("Loss on this batch: " + ", ".join(f"{t.name} {fmt(t.loss)}" for t in traces) + ".")
 
     with st.expander("The tables behind the charts"):

@@ -35,6 +35,17 @@ GUIDE = [
     ("pages/transformer.py", "Transformer stream", "the same skip in a transformer: Post-LN against Pre-LN."),
 ]
 
+
+def miniature(trace):
+    fig, caption = network_overview.network(trace, "grad_norm", height=260)
+    return fig.update_layout(title=None, margin=dict(t=10)), caption
+
+
+def gradients(traces):
+    fig, caption = charts.layer_gradients(traces)
+    return fig.update_layout(height=300, title=None), caption
+
+
 st.title("skiplab")
 st.markdown(
     "A residual block outputs **y = F(x) + x**: it learns only a *change* F(x), and the `+ x` gives the gradient a "
@@ -60,9 +71,7 @@ with right:
         with st.spinner(f"Building ResNet-{depth} and its plain twin: one pass each through {GF_BATCH} images..."):
             traces = [ui.probe_at_init(cfg, 0, GF_BATCH, "train", (skip,) * 3 * cfg.n) for skip in (True, False)]
         B = traces[0].blocks
-        fig, caption = network_overview.network(traces[0], "grad_norm", height=260)
-        fig.update_layout(title=None, margin=dict(t=10))
-        ui.show_chart((fig, caption))
+        ui.show_chart(ui.cached_chart(miniature, ui.trace_key(traces[:1]), traces[0]))
         with left:
             same = int(((B.out_norm - B.x_norm).abs() <= 1e-4 * B.x_norm).sum())
             if zero:
@@ -71,9 +80,7 @@ with right:
             else:
                 st.caption(f"At init ||F(x)|| is a median {fmt(float(B.residual_ratio.median()))} times ||x||. "
                            "With F(x) = 0 the block is the identity: y = x.")
-        fig, caption = charts.layer_gradients(traces)
-        fig.update_layout(height=300, title=None)
-        ui.show_chart((fig, caption))
+        ui.show_chart(ui.cached_chart(gradients, ui.trace_key(traces), traces))
 
 st.subheader("The pages, in the order of a lesson")
 for path, title, what in GUIDE:

@@ -129,7 +129,8 @@ with ui.controls("Switches"), ui.url_bound(LABELS):
     skip, drop = I.switches(n, no_skip, dropped)
 
 with ui.guard("run the model on this image"):
-    ins, here, twin, twin_ins = look(name, sha256, up.pixels, skip, drop)
+    with ui.heavy(f"Running {name} and its twin on this image, block by block"):
+        ins, here, twin, twin_ins = look(name, sha256, up.pixels, skip, drop)
     for col, pair in zip(st.columns([1, 1, 1.3]), (ch.original(up), ch.seen(up), ch.top(ins)), strict=True):
         with col:
             ui.show_chart(pair)
@@ -145,7 +146,8 @@ with ui.guard("run the model on this image"):
     pairs, tables = ch.view(show, ins, here, twin, twin_ins, blk, shared, arch)
 if ins is not None and show == ch.VIEWS[3]:
     with ui.guard("compute the attributions"):
-        att = explain(name, sha256, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
+        with ui.heavy(f"Attributions: saliency, integrated gradients ({steps} steps), GradCAM"):
+            att = explain(name, sha256, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
         pairs, tables = ch.explained(up.pixels, att, classes, steps, noise, layer_ig)
 for pair in pairs or ():
     ui.show_chart(pair)

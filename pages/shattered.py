@@ -9,6 +9,7 @@ from models.data import dataset_info, make_shapes, which_test_split
 from models.resnet import ResNetConfig
 from viz.charts import shattered as sc
 from viz.measures import shattered as sh
+from viz.measures.common import measuring
 
 ui.require_frame(__file__)
 
@@ -17,6 +18,7 @@ FRESH = "untrained depth 20"  # freshly initialised shapes twins
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+@measuring()  # each heavy step holds one of the server's measurement slots (viz.measures.common.AT_ONCE)
 def curves(depth: int, seed: int):
     nets = [("feedforward", 1), ("feedforward", depth), ("feedforward+bn", depth), ("residual", depth),
             ("residual+bn", depth)]
@@ -24,6 +26,7 @@ def curves(depth: int, seed: int):
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
+@measuring()
 def sweep(seeds: int) -> pd.DataFrame:
     return sh.sweep(depths=DEPTHS, seeds=seeds)
 
@@ -45,6 +48,7 @@ def test_image(name: str, index: int):
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
+@measuring()
 def line(name: str, index: int, radius: float, seed: int) -> pd.DataFrame:
     img, label, *_ = test_image(name, index)
     return sh.image_line_gradient(classifier(name), img, label, points=128, radius=radius, seed=seed)
@@ -87,12 +91,13 @@ with ui.url_bound({"sh_show": "chart", "sh_nets": "choice of networks", "sh_imag
 
 cv = df = None
 with ui.guard("compute the scalar nets' gradients"):
-    cv = curves(int(depth), int(seed))
+    with ui.heavy(f"Gradients of the scalar nets at depth {depth} along a line of inputs"):
+        cv = curves(int(depth), int(seed))
     if show == SCALAR[0]:
         ui.show_chart(sc.gradient_curves(cv))
     elif show == SCALAR[1]:
         ui.show_chart(sc.autocorrelations(cv))
-    with st.spinner("Depth sweep: 4 kinds x 7 depths..."):
+    with ui.heavy(f"Depth sweep: 4 kinds x 7 depths x {seeds} nets"):
         df = sweep(int(seeds))
     if show == SCALAR[2]:
         ui.show_chart(sc.correlation_depth(df))
@@ -104,7 +109,8 @@ if show == CLASSIFIERS:
     with ui.guard("compute the image-line gradients"):
         row = pairs[pairs.label == which]
         names = (row.resnet.iloc[0], row.plain.iloc[0]) if len(row) else ("fresh-resnet20", "fresh-plain20")
-        lines = {classifier(n).config.name: line(n, int(index), float(radius), int(seed)) for n in names}
+        with ui.heavy("Input gradients of both classifiers along a line through the image"):
+            lines = {classifier(n).config.name: line(n, int(index), float(radius), int(seed)) for n in names}
         _, _, cls, used, split = test_image(names[0], int(index))
         acc = {classifier(n).config.name: float(a) for n, a in zip(names, row[["resnet_acc", "plain_acc"]].iloc[0])} \
             if len(row) else None

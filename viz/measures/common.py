@@ -9,6 +9,7 @@ every session in one): more would not finish sooner on its cores, only hold more
 
 import contextlib
 import copy
+import ctypes
 import math
 import os
 import threading
@@ -26,6 +27,7 @@ _lock = threading.Lock()
 AT_ONCE = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 _slots = threading.BoundedSemaphore(AT_ONCE)  # measurements running now, across all threads (sessions)
 _depth = threading.local()  # a thread's nested borrows take one slot
+_running = [0]  # measurements holding a slot now (under _lock)
 
 
 def private_copy(model: nn.Module) -> nn.Module:
@@ -41,13 +43,44 @@ def measuring():
     outer = getattr(_depth, "n", 0) == 0
     if outer:
         _slots.acquire()
+        with _lock:
+            _running[0] += 1
     _depth.n = getattr(_depth, "n", 0) + 1
     try:
         yield
     finally:
         _depth.n -= 1
         if outer:
+            with _lock:
+                _running[0] -= 1
+                idle = _running[0] == 0
             _slots.release()
+            if idle:
+                give_back_freed_memory()
+
+
+def give_back_freed_memory():
+    """Return the C heap's freed pages to the system (glibc's malloc_trim), so that after a burst of large passes the
+    process's RSS comes back near its baseline instead of keeping their peak; a no-op without glibc."""
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _glibc():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_libc = _glibc()
+
+
+def all_slots_busy() -> bool:
+    """True while AT_ONCE measurements are running: a new one would wait for a slot (a queue to show)."""
+    with _lock:
+        return _running[0] >= AT_ONCE
 
 
 @contextlib.contextmanager
