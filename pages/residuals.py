@@ -53,9 +53,9 @@ with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list
                              on_change=lambda: st.session_state.update(
                                  res_models=models_of(st.session_state.res_dataset)[1]))  # a new set: its models
     have, default = models_of(dataset)
-    labels = dict(zip(have.name, have.label, strict=True))
     names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params",
-                             format_func=labels.get, help="The networks to measure and compare.")
+                             help="The networks to measure and compare (zoo names: a link holds them as written; "
+                                  "Streamlit would write a formatted label into the link instead).")
     n_test = ui.number_input(c[2], "Test images", 50, 10_000, 500, step=50, key="res_n", what="number of test images",
                              help="How many test images every measurement averages over.")
     c = st.columns([6, 1], vertical_alignment="bottom")
@@ -80,6 +80,7 @@ with ui.guard("measure these models"):
     def over_test(kind, arg=lambda n: None):  # {name: [chunk args]} over the first n_img test images
         return {n: [(kind, n, sha[n], src[n], a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
 
+    labels = dict(zip(have.name, have.label, strict=True))
     label = {n: labels.get(n, nets[n].config.name) for n in names}
     chance = 1 - 1 / nets[names[0]].config.num_classes
     (st.sidebar if ui.presenting() else st).caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}` "
