@@ -15,6 +15,10 @@ import pytest
 from bench.load import start_server, stop_server
 from frame import warmup
 
+# a whole warm-up (every page, every Lesson step, the switched views: 44 visits) runs inside these tests' set-up;
+# on 2 quiet cores it takes minutes, more than the suite's default 600 s per test
+pytestmark = pytest.mark.timeout(1800)
+
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "artifacts"
 PATHS = ["" if p == "home" else p for p in re.findall(r'st\.Page\("pages/(\w+)\.py"', (ROOT / "app.py").read_text())]
