@@ -16,12 +16,20 @@ import torch  # noqa: E402
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+PENDING = os.environ.get("SKIPLAB_PENDING") == "1"
+
+
 def pytest_collection_modifyitems(config, items):
-    """Everything under tests/e2e/ is a browser test, marked or not (`-m "not e2e"` deselects them)."""
+    """Everything under tests/e2e/ is a browser test, marked or not (`-m "not e2e"` deselects them). A test marked
+    `pending` (long, and not yet seen to pass on a quiet machine: its reason says why) runs only with
+    SKIPLAB_PENDING=1, so that it cannot push CI past its time limit before it has been checked once."""
     e2e_dir = ROOT / "tests" / "e2e"
     for item in items:
         if e2e_dir in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("pending") and not PENDING:
+            item.add_marker(pytest.mark.skip(reason="pending: " + item.get_closest_marker("pending").args[0]
+                                             + " (SKIPLAB_PENDING=1 runs it)"))
 
 
 @pytest.fixture

