@@ -28,8 +28,8 @@ with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_folder": "image 
                                   "tr_norm": "normalization", "tr_schedule": "schedule"}):
     c = st.columns(5)
     dataset = c[0].selectbox("Data set", ["shapes", "cifar10"] + ["my folder"] * bool(folders), key="tr_dataset",
-                             bind="query-params", help="shapes: built in, no download. cifar10: real photos (a "
-                             "download). my folder: an image folder this server offers (its SKIPLAB_FOLDERS).")
+                             bind="query-params", help="shapes: built in. cifar10: real photos (a download). my "
+                             "folder: an image folder this server offers (SKIPLAB_FOLDERS).")
     if dataset == "my folder":
         dataset = str(folders[st.selectbox("Image folder", list(folders), key="tr_folder", bind="query-params",
                                            help="One of the folders this server offers, each with one sub-folder "
@@ -120,8 +120,8 @@ if go_:
 
 st.header("Degradation live: a ResNet and its plain twin, side by side")
 st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
-if st.button("Train both (several minutes)", key="tr_twins", help="Trains both twins now, on this server's CPU, in "
-             "alternating steps; bench/degradation.py measures how long until the gap shows on this machine."):
+if st.button("Train both (several minutes)", key="tr_twins", help="Trains both twins now on this server's CPU, in "
+             "alternating steps (bench/degradation.py times the gap)."):
     with ui.guard("train both twins"):
         demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()
         x, y = ui.dataset(demo.dataset, "train")

@@ -68,14 +68,16 @@ class Rooms:
 
     def view(self, code: str, session: str | None = None) -> RoomView:
         """The room as anyone may see it; refuses unknown, malformed, expired and closed rooms in one sentence.
-        With a session, lookups are rate-limited (LOOKUPS_PER_MINUTE) so codes cannot be guessed in bulk."""
+        With a session, wrong codes are rate-limited (LOOKUPS_PER_MINUTE) so codes cannot be guessed in bulk; a seated
+        student's screen, which looks its room up at every poll, is never slowed by it."""
         code = normalize_code(code)
-        if session is not None:
+        malformed = len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code)
+        row = None if malformed else self.store.room(code)
+        if row is None and session is not None:
             self._limit(f"look:{session}", LOOKUPS_PER_MINUTE, "codes tried")
-        if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+        if malformed:
             raise RoomError(f"“{code[:20]}” is not a room code: a code has {CODE_LENGTH} letters and digits, "
                             "like ABCD-EFGH, as the teacher's screen shows it.")
-        row = self.store.room(code)
         if row is None:
             raise RoomError(f"There is no room {format_code(code)}: check the code on the teacher's screen.")
         view = RoomView(code, row["step"], row["steps"], frozenset(row["revealed"]), row["expires"], row["closed"])

@@ -75,4 +75,7 @@ def test_the_trainers_session_sees_its_run_labelled_as_its_own_and_never_as_a_de
     at.multiselect(key="res_models").set_value([RUN])
     at.number_input(key="res_n").set_value(50)
     at.toggle(key="res_pause").set_value(False).run()  # measured: the charts name it as the session's own
-    assert "ResNet-8 (yours, " + RUN + ")" in " ".join(str(c.value) for c in at.caption)  # labelled as its own
+    from viz.words import model_name
+
+    shown = " ".join(str(c.value) for c in at.caption)
+    assert f"{model_name(RUN)} (yours)" in shown, shown  # labelled as its own, by the name a person reads

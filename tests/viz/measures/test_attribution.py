@@ -180,7 +180,7 @@ def test_at_few_steps_the_gate_shares_miss_the_gap_and_the_caption_says_so(image
     fig, caption = importance(att, layer_ig=False)
     assert f"the bars sum to {total:.4g}, score gap {gap:.4g}; they differ by" in caption, caption
     assert "so the bars add up" not in caption and "only in the limit" in caption
-    assert fig.layout.yaxis.title.text == "share of the score gap"
+    assert fig.layout.yaxis.title.text == "score change credited to the block"
 
 
 def test_layer_ig_bars_need_not_add_up_and_the_caption_says_so(images):
