@@ -49,7 +49,8 @@ SWITCHES = {
 }
 _started = threading.Lock()  # taken once per process, by the run that starts the warm-up
 _progress = {"state": "not started", "done": 0, "total": 0}  # this process's warm-up, as progress() reports it
-PAGE_PATHS = ["", "lesson", "gradient_flow", "train", "inspect", "landscape", "shattered", "designs", "residuals"]
+PAGE_PATHS = ["", "lesson", "gradient_flow", "train", "inspect", "landscape", "shattered", "designs", "residuals", "beyond",
+              "transformer"]  # app.py's navigation (tests/e2e/test_warmup.py checks)
 
 
 def plan(page_paths: list[str], switches: bool = True) -> list[tuple]:
