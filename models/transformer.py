@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.blocks import Additive
-from models.resnet import Step
+from models.resnet import ResNet
 
 LNS = ("post", "pre")
 MAX_LAYERS = 24
@@ -153,14 +153,7 @@ class Transformer(nn.Module):
     def head(self, h):  # (B, T, d) -> (B, T, vocab)
         return self.lm_head(self.ln_f(h))
 
-    def run_blocks(self, h, skip=None, drop=None, start=0, residuals=True):
-        """Run sublayers start.. on h and yield a `Step(block, x, fx, out)` per sublayer (as `ResNet.run_blocks`)."""
-        skips, drops = self.overrides(skip, drop)
-        for i in range(start, len(self.blocks)):
-            b = self.blocks[i]
-            fx, out = b.parts(h, skips[i], drops[i]) if residuals else (None, b(h, skips[i], drops[i]))
-            yield Step(i, h, fx, out)
-            h = out
+    run_blocks = ResNet.run_blocks  # the one block runner: sublayers as ResNet's blocks (self.blocks, self.overrides)
 
     def forward(self, idx, targets=None, skip=None, drop=None):
         h = self.features(idx)  # (B, T, d)
