@@ -72,11 +72,11 @@ def test_a_nonsense_link_falls_back_with_a_note(open_page, charts, shot):
 def test_presentation_mode(open_page, charts, shot):
     page = open_page("gradient_flow", "present=true&depth=20")
     charts(2)  # the picture and the chart under it
-    assert page.evaluate("() => getComputedStyle(document.documentElement).fontSize") == "21px"
+    assert page.evaluate("() => getComputedStyle(document.documentElement).fontSize") == "20px"
     assert page.locator('[data-testid="stSidebar"][data-collapsed="true"]').count() == 1  # tucked away
     assert page.locator('[data-testid="stExpander"]').first.is_hidden()  # the tables are hidden
     heights = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.offsetHeight)")
-    assert min(heights) >= 500, heights
+    assert min(heights) >= 300, heights  # readable from the back, yet within the first screen (test_projector)
     shot("classroom_presentation")
 
 
