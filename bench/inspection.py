@@ -48,12 +48,11 @@ def median_time(fn, repeats):
 
 def load(depth):
     try:
-        from models import zoo
+        from models import registry, zoo
 
-        cat = zoo.list()
-        hit = cat[(cat.depth == depth) & cat.skip.astype(bool)]
-        if len(hit):
-            return zoo.load(hit.name.iloc[0]), hit.name.iloc[0]
+        hit = [r.name for r in registry.models() if r.depth == depth and r.skip]
+        if hit:
+            return zoo.load(hit[0]), hit[0]
     except Exception as e:  # noqa: BLE001 (the bench runs with or without a zoo)
         print(f"(zoo unavailable: {e})")
     torch.manual_seed(0)

@@ -17,7 +17,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/ (
 
 import torch  # noqa: E402
 
-from models import zoo  # noqa: E402
+from models import registry, zoo  # noqa: E402
 from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset  # noqa: E402
 from models.resnet import ResNet, ResNetConfig  # noqa: E402
 from viz.measures import residuals as R  # noqa: E402
@@ -42,7 +42,7 @@ def main(argv=None):
     if a.threads:
         torch.set_num_threads(a.threads)
     name = "shapes-resnet56"
-    if name in set(zoo.list().name):
+    if name in {r.name for r in registry.models()}:
         model, what = zoo.load(name), name
     else:
         torch.manual_seed(0)

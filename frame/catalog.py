@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from models import zoo
+from models import registry, zoo
 from viz.words import model_name
 
 MINE = "my_models"  # session state: names of the models this session trained on the Train page
@@ -48,10 +48,13 @@ def _label(r) -> str:
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _zoo_catalog(folders: tuple) -> pd.DataFrame:
-    cat = zoo.list()
-    cards = {r.name: zoo.card(r.name) if r.source != "shipped" else {} for r in cat.itertuples()}
-    cat["from_train_page"] = [str(cards[n].get("command", "")).startswith("Train page") for n in cat.name]
-    classes = [len(cards[n].get("classes") or ()) or 10 for n in cat.name]
-    acc = pd.to_numeric(cat.test_acc, errors="coerce")  # unknown (no accuracy on the card): not marked
-    cat["trained"] = [not (a <= 1 / k + AT_CHANCE) for a, k in zip(acc, classes, strict=True)]
-    return cat
+    return pd.DataFrame([_row(r) for r in registry.models()], columns=zoo.COLUMNS + ["from_train_page", "trained"])
+
+
+def _row(r: registry.ModelRecord) -> dict:
+    """A catalog row of a registry record: zoo.list()'s columns plus from_train_page and trained."""
+    trained = r.test_acc is None or not r.test_acc <= 1 / (len(r.classes) or 10) + AT_CHANCE  # unknown: not marked
+    return {"name": r.name, "dataset": r.dataset.name, "depth": r.depth, "skip": r.skip, "origin": r.origin,
+            "author": r.author, "test_acc": r.test_acc, "sample_acc": r.sample_acc, "train_acc": r.train_acc,
+            "epochs": r.epochs, "seconds": r.seconds, "params": r.params, "source": r.where, "path": str(r.path),
+            "from_train_page": r.from_train_page, "trained": trained}

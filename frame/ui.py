@@ -24,8 +24,8 @@ from frame.draw import (  # noqa: F401
 )
 from frame.framing import require_frame  # noqa: F401
 from frame.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401
-from models import zoo
-from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes, which_test_split
+from models import registry, zoo
+from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes
 from models.resnet import ResNet, ResNetConfig
 from viz.probe import Trace, probe
 
@@ -50,7 +50,7 @@ SHAPES_STATS = dict(mean=SHAPES_MEAN, std=SHAPES_STD)  # a ResNetConfig's input 
 def weights_id(name: str) -> str:
     """The SHA-256 of a zoo model's weights, from its card: part of every cache key of a computation on the model,
     so a model retrained under the same name (the Train page saves each epoch) is measured afresh."""
-    return zoo.card(name).get("sha256", "")
+    return registry.model(name).sha256
 
 
 def zoo_model(name: str) -> ResNet:
@@ -67,8 +67,7 @@ def test_set(name: str) -> tuple[str, str]:
     """The test images to measure a zoo model on, and how to say so: (name for `dataset`, description). A CIFAR-10
     model gets the full test split where it is on this machine, else the shipped sample of exact test images; a
     published or imported one (trained on the official pixels) never the JPEG re-encoded copy."""
-    c = zoo.card(name)
-    return which_test_split(zoo.data_source(c), exact_pixels=c.get("origin", "trained here") != "trained here")
+    return registry.model(name).test_split
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -25,6 +25,7 @@ import streamlit as st
 
 from frame import streamlit_compat as compat
 from frame.visitor import Session
+from models import registry
 from viz.measures.lesson import STEPS
 
 LOG = logging.getLogger("skiplab.warmup")  # to the server's log (stderr), as Streamlit's own lines
@@ -92,6 +93,7 @@ def start(page_paths: list[str]) -> bool:
         return False
     if not _started.acquire(blocking=False):
         return False
+    registry.models()  # every card read once, before the first page asks for one
     url = own_url()
     threading.Thread(target=lambda: asyncio.run(visit_all(url, plan(page_paths))), name="skiplab-warmup",
                      daemon=True).start()

@@ -4,9 +4,8 @@ from tensors already loaded (as_data) or by name (load_data)."""
 from dataclasses import dataclass
 from pathlib import Path
 
+from models import registry
 from models.data import dataset_info, load_dataset, subset
-
-BUILT_IN = ("shapes", "cifar10")
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,9 +36,9 @@ def as_data(dataset, train, test, *, classes=None, test_limit=None) -> Data:
     if test_limit and len(xte) > test_limit:
         keep = subset(len(xte), int(test_limit), 0)
         xte, yte = xte[keep], yte[keep]
-    if str(dataset) in BUILT_IN:
-        info = dataset_info(dataset)
-        return Data(info.name, (xtr, ytr), (xte, yte), tuple(classes or info.classes), info.mean, info.std)
+    record = registry.dataset(str(dataset))
+    if record.built_in:
+        return Data(record.name, (xtr, ytr), (xte, yte), tuple(classes or record.classes), record.mean, record.std)
     path = Path(str(dataset)).expanduser().resolve()
     x = xtr.float() / 255  # as models.data.dataset_info computes a folder's statistics
     mean = tuple(round(float(m), 4) for m in x.mean((0, 2, 3)))

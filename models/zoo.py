@@ -13,6 +13,9 @@ A card's `origin` says where the network comes from: "trained here" (models.trai
 """
 
 import builtins
+import collections
+import copy
+import functools
 import hashlib
 import json
 import math
@@ -68,8 +71,23 @@ def check_name(name):
     return name
 
 
+CARD_PARSES: collections.Counter = collections.Counter()  # card path -> JSON parses in this process (tests count)
+
+
 def read_card(path) -> dict:
-    """A card's JSON (dict with a 'config' section); ValueError with a sentence when it is unreadable."""
+    """The card at `path`, parsed once per process per file version (path, inode, mtime, size): a fresh copy each call, so
+    no caller can change another's. ValueError, in a sentence, for a card that is not readable JSON or has no config."""
+    path = Path(path)
+    try:
+        s = path.stat()
+    except OSError as e:
+        raise ValueError(f"the model card {path} is not readable ({e}).") from e
+    return copy.deepcopy(_parsed_card(str(path.resolve()), s.st_ino, s.st_mtime_ns, s.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_card(path: str, inode: int, mtime_ns: int, size: int) -> dict:
+    CARD_PARSES[path] += 1
     try:
         card = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -127,25 +145,6 @@ def list() -> pd.DataFrame:  # the brief's name (shadows list() in this module)
 def card(name) -> dict:
     """The JSON card of a zoo model: dataset, config, recipe, accuracies, seconds, hardware, command, history."""
     return read_card(_find(name)[1])
-
-
-def data_source(c) -> str:
-    """What `models.data.load_dataset` needs for a card's data set: "shapes", "cifar10" (see
-    `models.data.which_test_split` for the shipped sample when it is not on disk) or the image folder's
-    path (cards of folder-trained models record it as "data_path"). FileNotFoundError, saying what is missing
-    and how to get it, when the folder is not on this machine."""
-    ds, path = c.get("dataset"), c.get("data_path")
-    if ds in ("shapes", "cifar10", "cifar10-sample"):
-        return ds
-    if path and Path(path).is_dir():
-        return path
-    what = f"{c.get('name', 'this model')} was trained on the image folder"
-    if path:
-        raise FileNotFoundError(f"{what} {path}, which is not on this machine. Put the folder back there "
-                                "(`train/<class>/*` and `test/<class>/*`, or `<class>/*`) to measure this model, or pick another.")
-    raise FileNotFoundError(f"{what} '{ds}', and its card does not say where that folder is (models trained before "
-                            "cards recorded it). Train it again on the Train page or with `python -m models.train "
-                            "--dataset PATH`, or pick another model.")
 
 
 def config_from_card(c) -> ResNetConfig:

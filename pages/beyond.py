@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from frame import ui
-from models import zoo
+from models import registry
 from viz.charts import normfree as nc
 from viz.charts import refinement as rc
 from viz.measures import normfree as nf
@@ -24,7 +24,7 @@ REFINE, NORMFREE = "Iterative refinement", "Without batch norm"
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def refinement_table(name: str, sha256: str, images: int) -> pd.DataFrame:
-    split, _ = rf.test_images(zoo.card(name))
+    split, _ = rf.test_images(registry.model(name))
     x, y = ui.dataset(split, "test")
     return rf.refinement(ui.zoo_model(name), x[:images], y[:images])
 
@@ -82,7 +82,7 @@ else:
                               help="A published ResNet (akamaster's) and, where skiplab has one, its plain twin.")
         images = c[1].number_input("Test images", 16, 932, 256, step=16, key="by_images", bind="query-params",
                                    help="How many of the shipped CIFAR-10 test images the cosines average over.")
-    names = [n for n in PAIRS[pair] if n and n in set(zoo.list().name)]
+    names = [n for n in PAIRS[pair] if n and n in {r.name for r in registry.models()}]
     if not names:
         st.info("This network is not in the model zoo on this machine.")
     with ui.guard("measure the blocks"), st.spinner(f"One forward and backward pass on {images} images..."):
@@ -93,7 +93,7 @@ else:
             fig_caption = rc.refinement_chart(tables, summaries)
             ui.show_chart(fig_caption)
             finding.markdown(f"**{fig_caption[1].headline}**")
-            st.caption(f"Images: {rf.test_images(zoo.card(names[0]))[1]}.")
+            st.caption(f"Images: {rf.test_images(registry.model(names[0]))[1]}.")
             with st.expander("The table behind the chart"):
                 st.dataframe(rc.table_for_download(tables), hide_index=True)
                 ui.csv_download(rc.table_for_download(tables), "refinement", "Download the table (CSV)")

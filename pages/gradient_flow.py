@@ -3,6 +3,7 @@
 import streamlit as st
 
 from frame import ui
+from models import registry
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from viz.charts import gradient_flow as charts
@@ -65,13 +66,13 @@ def init_traces():
 
 def trained_traces():
     catalog = ui.zoo_catalog()
-    catalog = catalog[catalog.dataset.isin(["shapes", "cifar10"])]
+    catalog = catalog[catalog.built_in_data]
     if catalog.empty:
         st.warning("The zoo has no trained models yet: train one on the Train page.")
         return None, None
     c = st.columns(4)
     sets = sorted(catalog.dataset.unique())  # opens on CIFAR-10 (the published networks, real images) where shipped
-    first = next((d for d in ("cifar10", "shapes") if d in sets), sets[0])
+    first = registry.opening_dataset(sets) or sets[0]
     dataset = c[0].selectbox("Data set", sets, index=sets.index(first), key="zoo_dataset",
                              bind="query-params", help="The data the zoo's models were trained on and are probed with.")
     depths = sorted(catalog[catalog.dataset == dataset].depth.unique())

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from frame import ui
-from models import zoo
+from models import registry
 from models.data import SHAPES_CLASSES
 from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
@@ -19,9 +19,9 @@ ui.require_frame(__file__)
 @st.cache_resource(max_entries=8, show_spinner=False)
 def model_and_classes(name, sha256):  # the model, its class names, its gallery; sha256 keys the cache on the weights
     if name == I.UNTRAINED:
-        return ui.init_model(ResNetConfig(depth=20, **ui.SHAPES_STATS), 0), SHAPES_CLASSES, ("shapes", "")
-    model, card = ui.zoo_model(name), zoo.card(name)
-    return model, I.class_names(card, model.config.num_classes), I.gallery_for(card.get("dataset"), card.get("data_path"))
+        return ui.init_model(ResNetConfig(depth=20, **ui.SHAPES_STATS), 0), SHAPES_CLASSES, I.gallery_for(registry.dataset(registry.SHAPES))
+    model, record = ui.zoo_model(name), registry.model(name)
+    return model, I.class_names(record, model.config.num_classes), I.gallery_for(record.dataset)
 
 
 gallery = st.cache_data(max_entries=4, show_spinner=False)(I.gallery)

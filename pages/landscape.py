@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from frame import ui
-from models import zoo
+from models import registry
 from models.resnet import ResNetConfig
 from viz.charts import landscape as lc
 from viz.measures import landscape as ls
@@ -80,7 +80,7 @@ with ui.guard("compute the loss landscape"):
     names = options[pair]
     nets = {n: load_model(n) for n in names}
     label = {n: m.config.name + (" (untrained)" if n.startswith("fresh-") else "") for n, m in nets.items()}
-    dataset = "fresh" if pair == FRESH else zoo.data_source(zoo.card(names[0]))  # a folder's path, or FileNotFoundError
+    dataset = "fresh" if pair == FRESH else registry.model(names[0]).dataset.source  # a folder's path, or FileNotFoundError
     x, y, split, what = loss_images(dataset, int(images))
     points = int(steps) ** (2 if two_d else 1)
     parts = [(a, b) for a in range(0, points, max(1, points // 8)) for b in [min(points, a + max(1, points // 8))]]

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from frame import ui
+from models import registry
 from viz.charts import residuals as rc
 from viz.measures import residuals as R
 
@@ -47,7 +48,7 @@ def models_of(d):  # (the data set's models, the default choice: shipped, traine
 with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list of zoo models", "res_view": "view"}):
     c = st.columns([1, 3, 1])
     datasets = sorted(cat.dataset.dropna().unique())
-    first = next((d for d in ("cifar10", "shapes") if d in datasets and models_of(d)[1]), datasets[0])
+    first = registry.opening_dataset(d for d in datasets if models_of(d)[1]) or datasets[0]
     dataset = c[0].selectbox("Data set", datasets, index=datasets.index(first), key="res_dataset",
                              bind="query-params", help="The data set the models were trained on.",
                              on_change=lambda: st.session_state.update(
@@ -73,7 +74,7 @@ if not names:
 
 with ui.guard("measure these models"):
     sha = {n: ui.weights_id(n) for n in names}
-    src = {n: ui.test_set(n)[0] for n in names}  # "shapes", "cifar10", "cifar10-sample" or a folder's path
+    src = {n: ui.test_set(n)[0] for n in names}  # what models.data.load_dataset takes
     nets = {n: ui.zoo_model(n) for n in names}
     n_img = min([int(n_test)] + [len(ui.dataset(s, "test")[0]) for s in set(src.values())])
 

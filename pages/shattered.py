@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from frame import ui
-from models import zoo
-from models.data import dataset_info, make_shapes, which_test_split
+from models import registry
+from models.data import dataset_info, make_shapes
 from models.resnet import ResNetConfig
 from viz.charts import shattered as sc
 from viz.measures import shattered as sh
@@ -40,11 +40,13 @@ def classifier(name: str):
 
 def test_image(name: str, index: int):
     """(image (3, 32, 32) float in [0, 1], label, class name, index used, source) from the model's own test split."""
-    ds = "shapes" if name.startswith("fresh-") else zoo.data_source(zoo.card(name))
-    split = which_test_split(ds)[0]
-    x, y = (make_shapes("test", n=1, start=index) if split == "shapes" else ui.dataset(split, "test"))
-    i = 0 if split == "shapes" else index % len(x)
-    return x[i].float() / 255, int(y[i]), dataset_info(split).classes[int(y[i])], index if split == "shapes" else i, split
+    own = registry.dataset(registry.SHAPES) if name.startswith("fresh-") else registry.model(name).dataset
+    split = own.test_split()[0]
+    data = registry.dataset(split)
+    x, y = (make_shapes("test", n=1, start=index) if data.generated else ui.dataset(split, "test"))
+    i = 0 if data.generated else index % len(x)
+    classes = data.classes or dataset_info(split).classes
+    return x[i].float() / 255, int(y[i]), classes[int(y[i])], index if data.generated else i, split
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

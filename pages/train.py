@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 from frame import ui
-from models import imports, twins, zoo
+from models import imports, registry, twins, zoo
 from models.data import data_root, offered_folders, subset
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
@@ -140,7 +140,7 @@ if st.button("Train both (several minutes)", key="tr_twins", help="Trains both t
 
 st.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
 with ui.guard("draw the degradation chart"):
-    sets, default = tc.degradation_sets(zoo.list())
+    sets, default = vt.degradation_sets(ui.zoo_catalog())
     if not sets:
         st.info("No shipped plain-20/56 and ResNet-20/56 histories yet.")
     else:
@@ -148,10 +148,10 @@ with ui.guard("draw the degradation chart"):
             deg = st.radio("Shipped models trained on", sets, index=sets.index(default), horizontal=True,
                            key="tr_deg_dataset", bind="query-params", help="What the shipped plain-20/56 and "
                            "ResNet-20/56 were trained on (for longer than a class has: replayed here).")
-        h = zoo.histories(deg, (20, 56))
-        ui.show_chart(tc.degradation(h, deg))
+        h, data = zoo.histories(deg, (20, 56)), registry.dataset(deg)
+        ui.show_chart(tc.degradation(h, data))
         with st.expander("Ours beside He et al.'s numbers"):
-            st.markdown(tc.finding(h, deg))
+            st.markdown(tc.finding(h, data))
             st.dataframe(tc.finals(h).sort_values("name"), hide_index=True)
             ui.csv_download(h, f"degradation_{deg}")
 

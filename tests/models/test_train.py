@@ -150,7 +150,7 @@ def test_cli_single_process(tmp_path, capsys):
     rc = main(["--dataset", "shapes", "--depth", "8", "--no-skip", "--epochs", "1", "--limit", "128", "--batch-size", "64",
                "--out", str(tmp_path), "--quiet"])
     assert rc == 0 and "shapes-plain8" in capsys.readouterr().out
-    card = zoo._read_card(tmp_path / "shapes-plain8.json")
+    card = zoo.read_card(tmp_path / "shapes-plain8.json")
     assert card["config"]["skip"] is False and card["command"].startswith("python -m models.train --dataset shapes")
     assert main(["--depth", "9", "--out", str(tmp_path / "x"), "--quiet"]) == 1  # a clear error, no traceback
 
@@ -164,7 +164,7 @@ def test_torchrun_two_processes_gives_the_same_artefacts(tmp_path):
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert p.returncode == 0, p.stderr[-3000:]
     assert sorted(f.name for f in tmp_path.iterdir()) == [CHECKPOINT, HISTORY, "shapes-resnet8.json", "shapes-resnet8.safetensors"]
-    card = zoo._read_card(tmp_path / "shapes-resnet8.json")
+    card = zoo.read_card(tmp_path / "shapes-resnet8.json")
     assert card["command"].startswith("torchrun --nproc_per_node 2") and "2 process(es)" in card["hardware"]
     assert card["epochs"] == 2 and 0 <= card["test_acc"] <= 1
     model = zoo.load_path(tmp_path / "shapes-resnet8.json")

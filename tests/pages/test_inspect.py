@@ -63,11 +63,10 @@ def test_the_page_opens_on_an_example_of_the_models_own_data():
     assert at.segmented_control(key="ins_src").value == "Gallery"
     shows_predictions(at)
     name = at.selectbox(key="ins_model").value
-    from models import zoo
+    from models import registry
     from viz.measures.inspect import gallery_for
 
-    card = zoo.card(name)
-    gset = gallery_for(card.get("dataset"), card.get("data_path"))[0]
+    gset = gallery_for(registry.model(name).dataset)[0]
     assert f"The image: {gset} test #3 (true class: " in text(at.caption)  # never another data set's images
 
 

@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from models import registry, zoo
 from models import train as T
-from models import zoo
 from models.data import load_dataset, make_shapes
 from models.resnet import ResNetConfig
 from tests.viz.charts.test_train import CIFAR, ship
@@ -122,7 +122,7 @@ def test_train_tests_a_random_subset_holding_every_class(tmp_path, monkeypatch, 
     assert evaluated == [[0, 1, 2, 12]] * 2  # every class, 12 images, the same subset both epochs
     card = json.loads((tmp_path / "zoo" / f"{res.card['name']}.json").read_text())
     assert card["classes"] == CLASSES and card["test_images"] == 12 and card["dataset"] == "pets"
-    assert card["data_path"] == str(folder.resolve()) and zoo.data_source(card) == str(folder.resolve())
+    assert card["data_path"] == str(folder.resolve()) and registry.dataset(card["dataset"], card["data_path"]).source == str(folder.resolve())
     assert (T.subset(30, 12, 0) == T.subset(30, 12, 0)).all() and len(set(T.subset(30, 12, 0).tolist())) == 12
 
 
@@ -141,10 +141,10 @@ def test_a_run_on_my_folder_tests_every_class_and_keeps_the_class_names(at, tmp_
     name = zoo.list().query("source == 'user'").name.item()
     card = zoo.card(name)
     assert name.startswith("folder-resnet8-") and card["classes"] == CLASSES and card["test_images"] == 2000
-    assert zoo.data_source(card) == str(folder.resolve())
+    assert registry.model(name).dataset.source == str(folder.resolve())
     shutil.rmtree(folder)
     with pytest.raises(FileNotFoundError, match="not on this machine"):
-        zoo.data_source(card)
+        _ = registry.model(name).dataset.source
 
 
 def test_degradation_offers_cifar10_and_says_what_is_missing(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.charts.style import KIND, Caption, color, layout
-from viz.measures.train import mean_training_error, plural
+from viz.measures.train import FIG6, fig6_name, mean_training_error, plural
 
 DEPTH_COLORS = {20: color(4), 56: color(3)}  # one colour per depth (orange, purple): blue/red mean residual/plain
 
@@ -55,10 +55,8 @@ def run_charts(steps: pd.DataFrame, epochs: pd.DataFrame, chance: float = 0.1) -
              Caption(how + (acc or none) + ".", head_acc if len(last) else none + "."))]
 
 
-FIG6 = [(False, 20), (False, 56), (True, 20), (True, 56)]  # He et al. Fig. 6: plain-20/56, ResNet-20/56
 HE_TEST_ERROR = {20: 8.75, 56: 6.97}  # He et al. Table 6, CIFAR-10 test error (%) of ResNet-20/56
 HE_EPOCHS = 164
-SETS = {"shapes": "built-in shapes", "cifar10": "CIFAR-10"}
 HE_FIG6 = ("He et al. 2015, Fig. 6 (CIFAR-10, 164 epochs): left plain-20/32/44/56, right ResNet-20/32/44/56/110; "
            "dashed lines training error, bold lines test error. There plain-56 ends above plain-20 (degradation) and "
            "ResNet-56 below ResNet-20.")
@@ -68,23 +66,13 @@ def _label(skip, depth) -> str:
     return f"{'ResNet' if skip else 'plain'}-{depth}"
 
 
-def _name(dataset, skip, depth) -> str:
-    return f"{dataset}-{'resnet' if skip else 'plain'}{depth}"
+def _name(data, skip, depth) -> str:
+    return fig6_name(data.name, skip, depth)
 
 
-def degradation_sets(catalog: pd.DataFrame) -> tuple[list, str | None]:
-    """The data sets with at least one shipped Fig. 6 model (plain/ResNet-20/56), shapes first, and the one to
-    show by default: CIFAR-10 once all four of its models are shipped, else shapes. catalog: `zoo.list()`."""
-    shipped = set(catalog.name[catalog.source == "shipped"])
-    have = {d: sum(_name(d, s, n) in shipped for s, n in FIG6) for d in catalog.dataset.dropna().unique()}
-    sets = sorted((d for d, k in have.items() if k), key=lambda d: (d != "shapes", d))
-    default = "cifar10" if have.get("cifar10") == len(FIG6) else "shapes" if "shapes" in sets else (sets or [None])[0]
-    return sets, default
-
-
-def missing(h: pd.DataFrame, dataset: str) -> list[str]:
+def missing(h: pd.DataFrame, data) -> list[str]:
     """Labels of the Fig. 6 models with no history in h, e.g. ["plain-56"]."""
-    return [_label(s, d) for s, d in FIG6 if _name(dataset, s, d) not in set(h.name)]
+    return [_label(s, d) for s, d in FIG6 if _name(data, s, d) not in set(h.name)]
 
 
 def finals(h: pd.DataFrame) -> pd.DataFrame:
@@ -101,23 +89,23 @@ def _error_range(lo: float, hi: float) -> tuple[list, list]:
     return rng, ticks
 
 
-def degradation_headline(h: pd.DataFrame, dataset: str = "shapes") -> str:
+def degradation_headline(h: pd.DataFrame, data) -> str:
     """The chart in one sentence, from the mean training error over the epochs (as `finding` compares)."""
     mean = mean_training_error(h)
     says = []
     for skip in (False, True):
-        a, b = _name(dataset, skip, 20), _name(dataset, skip, 56)
+        a, b = _name(data, skip, 20), _name(data, skip, 56)
         if a in mean and b in mean:
             verdict = "worse" if mean[b] > mean[a] else "better"
             says.append(f"{_label(skip, 56)} trained {verdict} than {_label(skip, 20)} ({mean[b]:.1f}% vs "
                         f"{mean[a]:.1f}% mean training error{'' if says else ' over the epochs'})")
     if not says:
-        return f"{SETS.get(dataset, dataset)}: not enough shipped models to compare depths."
-    return (f"{SETS.get(dataset, dataset)}: " + "; ".join(says)
+        return f"{data.display_name}: not enough shipped models to compare depths."
+    return (f"{data.display_name}: " + "; ".join(says)
             + ". Press ▶ Replay to watch them train, epoch by epoch.")
 
 
-def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, Caption]:
+def degradation(h: pd.DataFrame, data) -> tuple[go.Figure, Caption]:
     """He et al. Fig. 6 from zoo histories (a row per model and epoch: name, depth, skip, epoch, train_error,
     test_error in %, see models.zoo.histories), as the paper draws it: plain nets left, ResNets right, one colour per
     depth, training error dashed and test error bold, on one error axis; with a replay (a play button and an epoch
@@ -132,7 +120,7 @@ def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, Ca
             fig.add_scatter(x=g.epoch, y=g[f"{kind}_error"], name=f"{depth} layers: {what}", showlegend=not skip,
                             legendgroup=f"{depth}{kind}", line=dict(color=c, dash=dash, width=width), row=1, col=col,
                             hovertemplate=f"{_label(skip, depth)} {what} error %{{y:.2f}}%<extra></extra>")
-    title = (f"{SETS.get(dataset, dataset)}: error while training, by depth (dashed: training, bold: test, "
+    title = (f"{data.display_name}: error while training, by depth (dashed: training, bold: test, "
              "as in He et al. Fig. 6)")
     layout(fig, title, "", "error (%), log scale", log=True, height=480)
     fig.update_yaxes(title=None, row=1, col=2)  # one shared error axis, titled once
@@ -150,9 +138,9 @@ def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, Ca
     caption = "Final epoch: " + "; ".join(
         f"{_label(r.skip, r.depth)} training error {r.train_error:.2f}%, test error "
         f"{r.test_error:.2f}% after {int(r.epoch)} epochs" for r in finals(h).itertuples()) + "."
-    gone = missing(h, dataset)
+    gone = missing(h, data)
     detail = HE_FIG6 + " Ours: " + caption + (f" Not shipped yet: {', '.join(gone)}." if gone else "")
-    return fig, Caption(detail, degradation_headline(h, dataset))
+    return fig, Caption(detail, degradation_headline(h, data))
 
 
 def _replay(fig, groups, epochs: int):
@@ -175,12 +163,12 @@ def _replay(fig, groups, epochs: int):
                                              for e in range(1, epochs + 1)])])
 
 
-def finding(h: pd.DataFrame, dataset: str = "shapes") -> str:
+def finding(h: pd.DataFrame, data) -> str:
     """Our numbers beside He et al.'s, every statement computed from the histories shown (h as for degradation):
     which models exist, their final errors, whether the deeper plain net trained worse and the deeper ResNet better."""
     final = finals(h).set_index("name")
     mean = h.groupby("name").train_error.mean()
-    n = {(s, d): _name(dataset, s, d) for s, d in FIG6}
+    n = {(s, d): _name(data, s, d) for s, d in FIG6}
     has = {k: v in final.index for k, v in n.items()}
 
     def compare(a, b):  # model b against model a, by training error
@@ -197,7 +185,7 @@ def finding(h: pd.DataFrame, dataset: str = "shapes") -> str:
     stuck = {k for k in FIG6 if has[k] and final.train_error[n[k]] > 80}
     parts += [f"{_label(*k)} stayed near chance level: {final.train_error[n[k]]:.0f}% training error after "
               f"{int(final.epoch[n[k]])} epochs (chance: 90% for 10 classes)" for k in FIG6 if k in stuck]
-    if dataset == "cifar10":
+    if data.cifar:  # He et al.'s numbers are CIFAR-10's
         parts += [f"{_label(True, d)} test error {final.test_error[n[(True, d)]]:.2f}% (He et al.: {e}%)"
                   for d, e in HE_TEST_ERROR.items() if has[(True, d)]]
     epochs = sorted({int(e) for e in final.epoch})
@@ -213,12 +201,12 @@ def finding(h: pd.DataFrame, dataset: str = "shapes") -> str:
     if has[(True, 20)] and has[(True, 56)]:
         notes.append("As in He et al., the deeper ResNet trained better." if mean[n[(True, 56)]] <= mean[n[(True, 20)]]
                      else f"Unlike He et al., our ResNet-56 did not beat ResNet-20 within {shorter}.")
-    if dataset == "shapes":
+    if data.generated:
         notes.append("Shapes is easier than CIFAR-10, so the nets that train end with small errors: compare the curves "
                      "during training, where the gaps are largest, not only the last epoch.")
     gone = [_label(*k) + " not shipped yet" for k in FIG6 if not has[k]]
     return ("**He et al. (CIFAR-10, 164 epochs):** plain-56 has *higher* training error than plain-20 all through "
             "training (Fig. 6, left), a degradation that is not overfitting; with skips the order flips and "
             "ResNet-56 beats ResNet-20 (test error 6.97% vs 8.75%, Table 6).  \n"
-            f"**Ours ({SETS.get(dataset, dataset)}, {span} epochs, one recipe for all"
+            f"**Ours ({data.display_name}, {span} epochs, one recipe for all"
             f"{'; ' + ', '.join(gone) if gone else ''}):** " + "; ".join(parts) + ". " + " ".join(notes))

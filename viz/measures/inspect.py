@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from models.data import SAMPLE, SHAPES_CLASSES, dataset_info, load_dataset, make_shapes, on_disk
+from models import registry
+from models.data import SHAPES_CLASSES, dataset_info, load_dataset, make_shapes, on_disk
 from viz.measures.common import borrowed, norm, ratio
 
 
@@ -134,39 +135,36 @@ def model_choices(catalog: pd.DataFrame, fallback: str):
     ok = catalog.default_ok if "default_ok" in catalog else pd.Series(True, index=catalog.index)
     origin = catalog.origin if "origin" in catalog else pd.Series("", index=catalog.index)
     res = catalog.skip.astype(bool).to_numpy() & ok.to_numpy()
-    cifar = catalog.dataset.isin(["cifar10", "cifar10-sample"]).to_numpy()
+    cifar = np.array([isinstance(d, str) and registry.dataset(d).cifar for d in catalog.dataset], dtype=bool)
     order = [res & cifar & (origin == "published").to_numpy(), res & cifar, res, catalog.skip.astype(bool).to_numpy()]
     default = next((int(np.flatnonzero(m)[0]) for m in order if m.any()), 0)
     return catalog.name.tolist(), default, acc
 
 
-def gallery_for(model_dataset, data_path=None) -> tuple[str | None, str]:
-    """The gallery a model is shown (a model only ever sees images of its own data set) and a note: shapes for a
-    shapes model; the shipped exact CIFAR-10 test sample for a CIFAR-10 model (on every machine; the published
-    networks were trained on exact pixels); a folder model's own folder while it is on this machine, else (None, why)."""
-    if model_dataset == "shapes":
-        return "shapes", ""
-    if model_dataset in ("cifar10", SAMPLE):
-        return SAMPLE, ""
-    if data_path and on_disk(data_path):
-        return str(data_path), ""
+def gallery_for(data: registry.DatasetRecord) -> tuple[str | None, str]:
+    """The gallery a model of the data set `data` is shown (a model only ever sees images of its own data set) and a
+    note: shapes for a shapes model; the shipped exact CIFAR-10 test sample for a CIFAR-10 model (on every machine; the
+    published networks were trained on exact pixels); a folder model's own folder while it is on this machine, else
+    (None, why)."""
+    if data.generated:
+        return data.name, ""
+    if data.cifar:
+        return registry.SAMPLE, ""
+    if data.path and on_disk(data.path):
+        return str(data.path), ""
     return None, ("This model's own test images are not on this machine, so there is no gallery for it; upload an "
                   "image instead.")
 
 
-def class_names(card: dict, num_classes: int) -> tuple:
+def class_names(model: registry.ModelRecord, num_classes: int) -> tuple:
     """A zoo model's class names: its card's, else its data set's, else "0", "1", ..."""
-    if card.get("classes"):
-        return tuple(card["classes"])
-    if card.get("dataset") in ("shapes", "cifar10", SAMPLE):
-        return tuple(dataset_info(card["dataset"]).classes)
-    return tuple(str(i) for i in range(num_classes))
+    return tuple(model.classes) or tuple(str(i) for i in range(num_classes))
 
 
 def gallery(name: str, n: int = GALLERY):
-    """n test images of a gallery ("shapes", "cifar10-sample", "cifar10" or a folder), spread over the split:
+    """n test images of a gallery (a name `models.data.load_dataset` takes), spread over the split:
     (images (n, 32, 32, 3) uint8, labels (n,), class names)."""
-    if name == "shapes":
+    if registry.dataset(name).generated:
         x, y = make_shapes("test", n=n)
         return x.permute(0, 2, 3, 1).numpy(), y.numpy(), SHAPES_CLASSES
     x, y = load_dataset(name, "test")[:2]

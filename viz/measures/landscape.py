@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from models.data import SAMPLE, load_dataset, make_shapes, on_disk, subset
+from models import registry
+from models.data import load_dataset, make_shapes, on_disk, subset
 from viz.measures.curvature import curvature_at, plane_points
 from viz.words import fmt
 
@@ -124,11 +125,12 @@ def loss_images(dataset: str, n: int):
     ("training" or "test"), a description). Training images (the first n of shapes, a fixed random subset of any other
     set), or, for CIFAR-10 without its training split on this machine, a fixed random subset of the shipped sample of
     test images. The Landscape page and the lesson's step both measure on these."""
-    if dataset in ("shapes", "fresh"):
+    record = registry.dataset(registry.SHAPES if dataset == "fresh" else dataset)
+    if record.generated:
         x, y = make_shapes("train", n=n)
-        return x.float() / 255, y, "training", f"{len(x)} training images of `shapes` (no augmentation)"
-    split = "test" if dataset == "cifar10" and not on_disk("cifar10") else "training"
-    x, y = load_dataset(SAMPLE if split == "test" else dataset, "test" if split == "test" else "train")
+        return x.float() / 255, y, "training", f"{len(x)} training images of `{record.name}` (no augmentation)"
+    split = "test" if record.cifar and not on_disk(dataset) else "training"
+    x, y = load_dataset(registry.SAMPLE if split == "test" else dataset, "test" if split == "test" else "train")
     keep = subset(len(x), n, 0)
     x, y = x[keep], y[keep]
     what = (f"{len(x)} test images of the shipped CIFAR-10 sample (CIFAR-10's training split is not on this machine)"

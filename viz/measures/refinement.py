@@ -103,19 +103,18 @@ def finding(name: str, s: dict, plain: bool = False) -> str:
             f"{s['lowering']} of {s['blocks']} blocks.")
 
 
-def test_images(card: dict) -> tuple[str, str]:
-    """(name for models.data.load_dataset, description) of the test images a zoo model is measured on: for CIFAR-10
-    the shipped sample of exact test pixels (the same for every model, published or trained here)."""
-    from models import zoo
+def test_images(model) -> tuple[str, str]:
+    """(name for models.data.load_dataset, description) of the test images a zoo model (a models.registry.ModelRecord)
+    is measured on: for CIFAR-10 the shipped sample of exact test pixels (the same for every model, published or
+    trained here)."""
     from models.data import SAMPLE, describe_split
 
-    split = zoo.data_source(card)
-    split = SAMPLE if split in ("cifar10", SAMPLE) else split
+    split = SAMPLE if model.dataset.cifar else model.dataset.source
     return split, describe_split(split, "test")
 
 
 def main(argv=None):
-    from models import zoo
+    from models import registry, zoo
     from models.data import load_dataset
 
     p = argparse.ArgumentParser(prog="python -m viz.measures.refinement",
@@ -125,8 +124,8 @@ def main(argv=None):
     p.add_argument("--images", type=int, default=932, help="how many test images (the first N)")
     a = p.parse_args(argv)
     try:
-        model, c = zoo.load(a.model), zoo.card(a.model)
-        split, where = test_images(c)
+        model = zoo.load(a.model)
+        split, where = test_images(registry.model(a.model))
         x, y = load_dataset(split, "test")
     except (ValueError, FileNotFoundError) as e:
         p.error(str(e))

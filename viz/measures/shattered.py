@@ -19,6 +19,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from models import registry
+
 KINDS = ("feedforward", "feedforward+bn", "residual", "residual+bn")
 
 
@@ -269,14 +271,14 @@ def classifier_pairs(catalog):
     with a net that never trained last."""
     have = catalog.set_index("name")
     rows = []
-    for ds in ("cifar10", "shapes"):
+    for ds in registry.OPENING_ORDER:
         for d in sorted({int(x) for x in catalog.depth[catalog.dataset == ds]}):
             r, p = f"{ds}-resnet{d}", f"{ds}-plain{d}"
             if r not in have.index or p not in have.index:
                 continue
             ra, pa = (float(have.test_acc[n]) if have.test_acc[n] is not None else math.nan for n in (r, p))
             bad = [(n, a) for n, a in ((r, ra), (p, pa)) if not a >= NEVER_TRAINED]
-            name = "CIFAR-10" if ds == "cifar10" else ds
+            name = registry.dataset(ds).short_name
             label = f"{name}, depth {d} ({ra:.0%} / {pa:.0%})"
             if bad:
                 label = f"{name}, depth {d}: " + ", ".join(

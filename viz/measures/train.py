@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models import registry
 from viz.words import pct
 
 CHECKPOINTS = ["safetensors", "th", "pt", "pth"]  # what the Train page's upload takes (models.imports.SUFFIXES)
@@ -96,7 +97,7 @@ def plural(n: int, word: str) -> str:
 def run(dataset: str, skip: bool, depth: int, stamp: str, clock: str) -> dict:
     """One network of a Train-page run: its zoo `name` (time-stamped, e.g. shapes-resnet8-20261201-120300), its
     chart `label` (ResNet-8) and `yours`, how the page names it to the user who trained it (yours: ResNet-8, 12:03)."""
-    tag = dataset if dataset in ("shapes", "cifar10") else "folder"
+    tag = dataset if registry.dataset(dataset).built_in else "folder"
     label = f"{'ResNet' if skip else 'plain'}-{depth}"
     return {"name": f"{tag}-{'resnet' if skip else 'plain'}{depth}-{stamp}", "label": label,
             "yours": f"yours: {label}, {clock}", "skip": skip, "epochs": 0}
@@ -119,7 +120,7 @@ def stopped(runs: list) -> str:
 
 def missing_data(dataset: str, root) -> str:
     """What a user reads when the chosen data set is not on this machine: what to do, in a user's words."""
-    if dataset == "cifar10":
+    if registry.dataset(dataset).cifar:
         return ("CIFAR-10 not found on this machine, so the page cannot train on it yet. Fetch it once (170 MB) with "
                 "`python -m models.data --download` in the skiplab folder, or unpack the course's copy with "
                 f"`tar xzf cifar10-jpg.tar.gz -C {root}`; then press Train again. The built-in shapes need nothing.")
@@ -134,3 +135,22 @@ def imported(card: dict) -> str:
                 "test images (the shipped sample).")
     n = card["config"]["num_classes"]
     return f"Imported as **{card['name']}** ({n} classes, not CIFAR-10's: not measured here)."
+
+
+FIG6 = [(False, 20), (False, 56), (True, 20), (True, 56)]  # He et al. Fig. 6: plain-20/56, ResNet-20/56
+
+
+def fig6_name(dataset: str, skip: bool, depth: int) -> str:
+    """The shipped model of He et al.'s Fig. 6 for a data set, e.g. cifar10-plain56."""
+    return f"{dataset}-{'resnet' if skip else 'plain'}{depth}"
+
+
+def degradation_sets(catalog: pd.DataFrame) -> tuple[list, str | None]:
+    """The data sets with at least one shipped Fig. 6 model (plain/ResNet-20/56), the generated one (shapes) first,
+    and the one to show by default: CIFAR-10 once all four of its models are shipped, else shapes, else the first.
+    catalog: `zoo.list()` or the session's catalog (columns name, dataset, source)."""
+    shipped = set(catalog.name[catalog.source == "shipped"])
+    have = {d: sum(fig6_name(d, s, n) in shipped for s, n in FIG6) for d in catalog.dataset.dropna().unique()}
+    sets = sorted((d for d, k in have.items() if k), key=lambda d: (not registry.dataset(d).generated, d))
+    fit = [d for d in sets if have[d] == len(FIG6) or registry.dataset(d).generated]
+    return sets, registry.opening_dataset(fit) or (sets or [None])[0]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from models import zoo
+from models import registry, zoo
 from viz.charts import train as tc
 from viz.measures import train as vt
 
@@ -45,17 +45,17 @@ def shipped(monkeypatch, tmp_path):
 def test_cifar10_is_offered_with_its_first_model_and_default_once_all_four_are_shipped(shipped):
     three = {k: v for k, v in CIFAR.items() if k != "cifar10-plain56"}
     shapes = {"shapes-resnet20": (20, True, [30, 5], [31, 6])}
-    assert tc.degradation_sets(shipped({})) == ([], None)
-    assert tc.degradation_sets(shipped({"cifar10-resnet20": CIFAR["cifar10-resnet20"]})) == (["cifar10"], "cifar10")
-    assert tc.degradation_sets(shipped({**shapes, **three})) == (["shapes", "cifar10"], "shapes")
-    assert tc.degradation_sets(shipped({**shapes, **CIFAR})) == (["shapes", "cifar10"], "cifar10")
+    assert vt.degradation_sets(shipped({})) == ([], None)
+    assert vt.degradation_sets(shipped({"cifar10-resnet20": CIFAR["cifar10-resnet20"]})) == (["cifar10"], "cifar10")
+    assert vt.degradation_sets(shipped({**shapes, **three})) == (["shapes", "cifar10"], "shapes")
+    assert vt.degradation_sets(shipped({**shapes, **CIFAR})) == (["shapes", "cifar10"], "cifar10")
 
 
 def test_the_text_is_computed_from_the_histories_shown(shipped):
     shipped(CIFAR)
     h = zoo.histories("cifar10", (20, 56))
     assert set(h.name) == set(CIFAR)
-    text = tc.finding(h, "cifar10")
+    text = tc.finding(h, registry.dataset("cifar10"))
     assert "**Ours (CIFAR-10, 3 epochs, one recipe for all):**" in text and "not shipped" not in text
     # final and mean training errors of each model, as the histories give them
     assert "plain-56 vs plain-20: final training error 25.00% vs 15.00%, mean over the epochs 51.67% vs 35.00%, " \
@@ -65,7 +65,7 @@ def test_the_text_is_computed_from_the_histories_shown(shipped):
     assert "As in He et al., the deeper ResNet trained better." in text
     assert "ResNet-20 test error 10.00% (He et al.: 8.75%)" in text and "ResNet-56 test error 8.50% (He et al.: 6.97%)" in text
     assert "Shapes is easier" not in text and "chance level" not in text
-    fig, caption = tc.degradation(h, "cifar10")
+    fig, caption = tc.degradation(h, registry.dataset("cifar10"))
     assert fig.layout.title.text.startswith("CIFAR-10:") and len(fig.data) == 8
     assert "plain-56 training error 25.00%, test error 27.00% after 3 epochs" in caption and "Not shipped" not in caption
 
@@ -75,24 +75,24 @@ def test_the_opposite_findings_and_a_missing_model_are_said(shipped):
     flipped["cifar10-resnet56"] = (56, True, [55, 25, 9], [56, 27, 11])  # deeper ResNet worse
     flipped["cifar10-plain56"] = (56, False, [50, 20, 10], [52, 22, 12])  # deeper plain better
     shipped(flipped)
-    text = tc.finding(zoo.histories("cifar10", (20, 56)), "cifar10")
+    text = tc.finding(zoo.histories("cifar10", (20, 56)), registry.dataset("cifar10"))
     assert "Unlike He et al., our plain-56 did not train worse than plain-20." in text
     assert "Unlike He et al., our ResNet-56 did not beat ResNet-20 within this 55x shorter budget." in text
 
     shipped({k: v for k, v in CIFAR.items() if k != "cifar10-plain56"})
     (zoo.SHIPPED / "cifar10-plain56.json").unlink()
     h = zoo.histories("cifar10", (20, 56))
-    text = tc.finding(h, "cifar10")
+    text = tc.finding(h, registry.dataset("cifar10"))
     assert "one recipe for all; plain-56 not shipped yet):**" in text
     assert "plain-56 vs" not in text and "deeper plain" not in text  # nothing said about a model not shown
     assert "As in He et al., the deeper ResNet trained better." in text
-    assert tc.missing(h, "cifar10") == ["plain-56"]
-    assert tc.degradation(h, "cifar10")[1].endswith("Not shipped yet: plain-56.")
+    assert tc.missing(h, registry.dataset("cifar10")) == ["plain-56"]
+    assert tc.degradation(h, registry.dataset("cifar10"))[1].endswith("Not shipped yet: plain-56.")
 
 
 def test_a_net_stuck_at_chance_is_named(shipped):
     shipped({"shapes-plain20": (20, False, [40, 3], [41, 4]), "shapes-plain56": (56, False, [90, 88], [90, 89])})
-    text = tc.finding(zoo.histories("shapes", (20, 56)), "shapes")
+    text = tc.finding(zoo.histories("shapes", (20, 56)), registry.dataset("shapes"))
     assert "plain-56 stayed near chance level: 88% training error after 2 epochs" in text
     assert "ours barely trained in this 82x shorter budget" in text
     assert "ResNet-20 not shipped yet, ResNet-56 not shipped yet" in text and "Shapes is easier" in text
@@ -101,7 +101,7 @@ def test_a_net_stuck_at_chance_is_named(shipped):
 def test_degradation_draws_he_et_als_two_panels_with_a_replay(shipped):
     shipped(CIFAR)
     h = zoo.histories("cifar10", (20, 56))
-    fig, caption = tc.degradation(h, "cifar10")
+    fig, caption = tc.degradation(h, registry.dataset("cifar10"))
     # plain nets left, ResNets right, on one error axis; one colour per depth; training dashed, test bold (the paper's)
     assert {t.xaxis for t in fig.data} == {"x", "x2"} and fig.layout.yaxis2.matches == "y" and len(fig.data) == 8
     left = [t for t in fig.data if t.xaxis == "x"]
