@@ -68,7 +68,7 @@ def photo_jpeg():
     return b.getvalue()
 
 
-def main(argv=None):
+def _args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--depth", type=int, default=56)
     p.add_argument("--steps", type=int, default=32, help="Integrated Gradients steps")
@@ -77,7 +77,11 @@ def main(argv=None):
     p.add_argument("--model", default=None, help="a zoo model name (default: the zoo's residual net of --depth)")
     p.add_argument("--completeness", type=int, default=0, metavar="N",
                    help="also print IG's completeness error on N shapes test images at 32/64/128 steps")
-    a = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = _args(argv)
     warnings.simplefilter("ignore")
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -407,6 +407,31 @@ def run(args) -> dict:
                 settled_after=settled_after, peak=peak, caches=caches)
 
 
+def print_run_times(ws) -> float:
+    """Print p50/p95/max seconds to a finished run, per step and over all runs; returns the p95 over all runs."""
+    runs = [x for r in ws for x in r["runs"] if x["t"] is not None and not x["errors"]]
+    for name in dict.fromkeys(x["name"] for x in runs):
+        ts = [x["t"] for x in runs if x["name"] == name]
+        print(f"time to a finished run, {name:16s}: p50 {statistics.median(ts):6.2f} s, p95 {pct(ts, 0.95):6.2f} s, "
+              f"max {max(ts):6.2f} s (n={len(ts)})")
+    every = [x["t"] for x in runs]
+    p95 = pct(every, 0.95)
+    if every:
+        print(f"time to a finished run, {'all runs':16s}: p50 {statistics.median(every):6.2f} s, p95 {p95:6.2f} s")
+    return p95
+
+
+def goals(mode: str, n: int, p95: float, peak: float, settled_change: float, all_clean: bool) -> list[str]:
+    """Issue 16's goals, each with yes or NO."""
+    g = GOALS
+    met = [f"peak < {g['peak_mb']} MB: {'yes' if peak < g['peak_mb'] else 'NO'}",
+           f"settled within {g['settled_vs_warm']:.0%} of warm: "
+           + ("yes" if abs(settled_change) <= g["settled_vs_warm"] else "NO")]
+    if mode == "link":
+        return [f"p95 < {g['link_p95_s']:.0f} s: {'yes' if p95 < g['link_p95_s'] else 'NO'}", *met]
+    return [f"all {n} complete, no error, no cross-talk: {'yes' if all_clean else 'NO'}", *met]
+
+
 def report(args, m: dict) -> int:
     """Print the scenario's lines (see the module's docstring); 0 when every session completed with no cross-talk."""
     end, load0, log, idle, warm_rec, warm_s, warm, ws, br = (m[k] for k in (
@@ -443,15 +468,7 @@ def report(args, m: dict) -> int:
           + " (each run's captions name its own depth only; its loss / caption equals PyTorch's here)")
     for line in lines_w:
         print(line)
-    runs = [x for r in ws for x in r["runs"] if x["t"] is not None and not x["errors"]]
-    for name in dict.fromkeys(x["name"] for x in runs):
-        ts = [x["t"] for x in runs if x["name"] == name]
-        print(f"time to a finished run, {name:16s}: p50 {statistics.median(ts):6.2f} s, p95 {pct(ts, 0.95):6.2f} s, "
-              f"max {max(ts):6.2f} s (n={len(ts)})")
-    every = [x["t"] for x in runs]
-    p95 = pct(every, 0.95)
-    if every:
-        print(f"time to a finished run, {'all runs':16s}: p50 {statistics.median(every):6.2f} s, p95 {p95:6.2f} s")
+    p95 = print_run_times(ws)
     print(f"server CPU: {server_cpu:.1f} s during the sessions = {server_cpu / total:.2f} s per session ({total}); "
           f"{server_cpu:.1f} s / {cores} cores = {server_cpu / cores:.1f} s: the least wall time the last session "
           f"can wait when all arrive at once (measured wall {wall:.1f} s: the server got "
@@ -464,16 +481,8 @@ def report(args, m: dict) -> int:
     print(f"shared caches (Streamlit's count of what their entries hold): {sum(m['caches'].values()) / 2**20:.0f} MB; "
           + ", ".join(f"{k.split(':', 1)[1] or k} {v / 2**20:.1f} MB" for k, v in top[:6]))
     bad_b = report_browsers(args, br, memo, end) if args.browsers else 0
-    g = GOALS
-    goals = [f"peak < {g['peak_mb']} MB: {'yes' if peak < g['peak_mb'] else 'NO'}",
-             f"settled within {g['settled_vs_warm']:.0%} of warm: "
-             + ("yes" if abs(settled / warm - 1) <= g["settled_vs_warm"] else "NO")]
-    if args.mode == "link":
-        goals.insert(0, f"p95 < {g['link_p95_s']:.0f} s: {'yes' if p95 < g['link_p95_s'] else 'NO'}")
-    else:
-        goals.insert(0, f"all {n} complete, no error, no cross-talk: "
-                        f"{'yes' if completed == n and not errs and not bad_w else 'NO'}")
-    print("goals (issue 16): " + "; ".join(goals))
+    all_clean = completed == n and not errs and not bad_w
+    print("goals (issue 16): " + "; ".join(goals(args.mode, n, p95, peak, settled / warm - 1, all_clean)))
     print(f"load: {args.mode} {completed}/{n} p95 {p95:.2f} s, peak {peak:.0f} MB")
     m["summary"] = {"completed": f"{completed}/{n}", "errors": errs, "cross-talk failed": bad_w,
                     "p50 s": statistics.median(every) if every else float("nan"), "p95 s": p95,

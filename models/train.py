@@ -7,11 +7,11 @@ In Python, nanoGPT style: a config (the network), a recipe (how to train it) and
 
     res = train(ResNetConfig(depth=20), Recipe(epochs=10), load_data("shapes"), out="runs/r20")
 
-SGD + momentum + weight decay, a one-cycle or cosine schedule (per step), He et al.'s augmentation,
-a per-epoch history (CSV), a checkpoint each epoch (`DIR/checkpoint.safetensors`, resumable with
-`--resume`), a NaN/inf guard that stops the run and keeps the last good checkpoint, and the zoo
-artefacts `DIR/<name>.safetensors` + `DIR/<name>.json` at the end. Under torchrun each process
-takes its share of every global batch (DDP: gloo on CPU, nccl on GPU); rank 0 writes the files.
+SGD + momentum + weight decay, a one-cycle or cosine schedule (per step), He et al.'s augmentation, a per-epoch
+history (CSV), a checkpoint each epoch (`DIR/checkpoint.safetensors`, resumable with `--resume`), a NaN/inf guard that
+stops the run and keeps the last good checkpoint, and the zoo artefacts `DIR/<name>.safetensors` + `DIR/<name>.json` at
+the end. Under torchrun each process takes its share of every global batch (DDP: gloo on CPU, nccl on GPU); rank 0
+writes the files.
 """
 
 import argparse
@@ -282,6 +282,22 @@ def _end_epoch(r: _Run, epoch, run, lr, out, zoo_dir, callback, progress, comman
     return stop
 
 
+def _first_epoch(r, out, resume, progress) -> int:
+    """0, or the epoch a resumed run continues from (ValueError when `out` holds a checkpoint and resume is off)."""
+    r.ckpt = out / CHECKPOINT if out else None
+    if r.ckpt is None or not r.ckpt.exists():
+        return 0
+    if not resume:
+        raise ValueError(f"{out} already holds a checkpoint: pass resume (--resume) to continue it, or choose a new folder.")
+    return _resume(r, r.ckpt, progress)
+
+
+def _bar(r, epoch, epochs):
+    from tqdm import tqdm
+
+    return tqdm(total=r.steps, desc=f"{r.name} epoch {epoch + 1}/{epochs}", leave=False, mininterval=2, file=sys.stderr)
+
+
 def train(config: ResNetConfig, recipe: Recipe, data: Data, *, out=None, name=None, resume=False, callback=None,
           progress=False, command=None, zoo_dir=None) -> TrainResult:
     """Train a ResNet on a data set.
@@ -304,24 +320,13 @@ def train(config: ResNetConfig, recipe: Recipe, data: Data, *, out=None, name=No
     """
     r = _setup(config, recipe, data, name)
     out = Path(out) if out else None
-    start, ckpt = 0, out / CHECKPOINT if out else None
-    r.ckpt = ckpt
-    if ckpt is not None and ckpt.exists():
-        if not resume:
-            raise ValueError(f"{out} already holds a checkpoint: pass resume (--resume) to continue it, "
-                             "or choose a new folder.")
-        start = _resume(r, ckpt, progress)
+    start = _first_epoch(r, out, resume, progress)
     good = copy.deepcopy(r.model.state_dict())
     net = torch.nn.parallel.DistributedDataParallel(r.model) if r.world > 1 else r.model
     status, message = "done", ""
     for epoch in range(start, recipe.epochs):
         t0 = time.perf_counter()
-        bar = None
-        if progress and r.rank == 0:
-            from tqdm import tqdm
-
-            bar = tqdm(total=r.steps, desc=f"{r.name} epoch {epoch + 1}/{recipe.epochs}", leave=False, mininterval=2,
-                       file=sys.stderr)
+        bar = _bar(r, epoch, recipe.epochs) if progress and r.rank == 0 else None
         status, message, run, lr = _epoch(r, net, epoch, callback, bar)
         if bar:
             bar.close()

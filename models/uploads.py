@@ -153,6 +153,33 @@ def _open_header(data: bytes, name: str, max_bytes: int) -> Image.Image:
         raise ValueError(f"The file claims to be an image but its header is damaged ({type(e).__name__}: {e}).") from None
 
 
+def _decoded_upright(im, fmt: str, frames: int, notes: list):
+    """Decode the pixels (the first frame; a big JPEG at a reduced scale) and turn them upright by their EXIF
+    orientation, noting what was done: (image, EXIF orientation tag). ValueError for a damaged file."""
+    try:
+        if frames > 1:
+            im.seek(0)
+            notes.append(f"Animated {fmt} with {frames} frames: only the first frame is used.")
+        if fmt == "JPEG":  # decode at a reduced scale (1/2..1/8) when the photo is much bigger than we need
+            im.draft("RGB", (PREVIEW, PREVIEW))
+        im.load()
+    except Exception as e:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
+        raise ValueError(
+            f"The {fmt} file is damaged or truncated: Pillow could not decode its pixels ({type(e).__name__}: {e})."
+        ) from None
+    try:
+        orientation = int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
+        orientation = 1
+    if orientation not in (1, 0):
+        try:
+            im = ImageOps.exif_transpose(im)
+            notes.append(f"Turned upright using the photo's EXIF orientation (tag {orientation}).")
+        except Exception:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
+            notes.append(f"The photo's EXIF orientation (tag {orientation}) could not be applied; shown as stored.")
+    return im, orientation
+
+
 def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> Upload:
     """Decode an uploaded file into the model's 32 x 32 RGB view.
 
@@ -181,27 +208,7 @@ def decode_image(data: bytes, name: str = "", *, max_pixels: int = MAX_PIXELS, m
     if ext and ext in EXTENSIONS and {"jpg": "jpeg"}.get(ext, ext) != fmt.lower():
         notes.append(f"The name says .{ext} but the content is {fmt}; decoded as {fmt}.")
     frames = int(getattr(im, "n_frames", 1) or 1)
-    try:
-        if frames > 1:
-            im.seek(0)
-            notes.append(f"Animated {fmt} with {frames} frames: only the first frame is used.")
-        if fmt == "JPEG":  # decode at a reduced scale (1/2..1/8) when the photo is much bigger than we need
-            im.draft("RGB", (PREVIEW, PREVIEW))
-        im.load()
-    except Exception as e:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
-        raise ValueError(
-            f"The {fmt} file is damaged or truncated: Pillow could not decode its pixels ({type(e).__name__}: {e})."
-        ) from None
-    try:
-        orientation = int(im.getexif().get(0x0112, 1))
-    except Exception:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
-        orientation = 1
-    if orientation not in (1, 0):
-        try:
-            im = ImageOps.exif_transpose(im)
-            notes.append(f"Turned upright using the photo's EXIF orientation (tag {orientation}).")
-        except Exception:  # noqa: BLE001 (any decoder failure becomes a clear ValueError)
-            notes.append(f"The photo's EXIF orientation (tag {orientation}) could not be applied; shown as stored.")
+    im, orientation = _decoded_upright(im, fmt, frames, notes)
     rgb = _to_rgb(im, notes)
     W, H = rgb.size  # decoded size (a big JPEG is decoded at 1/2..1/8 scale)
     ow, oh = (h, w) if orientation in (5, 6, 7, 8) else (w, h)  # the upright original

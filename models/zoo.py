@@ -259,6 +259,13 @@ def shipped_readme() -> str:
     published networks converted at import (source, licence, the author's reported error, ours measured here)."""
     df = list()
     df = df[df.source == "shipped"].sort_values(["dataset", "skip", "depth"], ascending=[True, False, True])
+    own, pub = _readme_rows(df)
+    total = sum(Path(p).stat().st_size for p in df.path) / 2**20
+    return _readme_text(own, pub, total)
+
+
+def _readme_rows(df) -> tuple[builtins.list, builtins.list]:
+    """The README's table rows: (models trained here, published networks), one Markdown row per shipped card."""
     own, pub = [], []
     for r in df.itertuples():
         c = read_card(Path(r.path).with_suffix(".json"))
@@ -273,7 +280,11 @@ def shipped_readme() -> str:
             pub.append(f"| `{r.name}` | {r.depth} | {'yes' if r.skip else 'no'} | `{c.get('source_file')}` "
                        f"({c.get('author', '?')}) | {'-' if rep is None else f'{1 - rep:.2%}'} ({on}) | "
                        f"{_pct(c.get('sample_acc'))} | {_pct(r.test_acc)} | {r.params / 1e6:.2f}M | {size:.1f} MB |")
-    total = sum(Path(p).stat().st_size for p in df.path) / 2**20
+    return own, pub
+
+
+def _readme_text(own: builtins.list, pub: builtins.list, total: float) -> str:
+    """models/weights/README.md around its rows (total: the shipped weights' size in MB)."""
     return f"""# Shipped checkpoints
 
 Each model is `<name>.safetensors` (weights, read only with safetensors) and `<name>.json` (its card: data set,
