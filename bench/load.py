@@ -26,26 +26,31 @@ server's process group is always killed at the end.
 """
 
 import argparse
-import asyncio
-import contextlib
 import os
 import re
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from frame.visitor import Session  # noqa: E402 (the protocol client, shared with the warm-up)
+from bench.drivers import bounded, drive  # noqa: E402 (the sessions, websocket and Chromium)
+from bench.server import (  # noqa: E402 (the server process: start, stop, memory and CPU from /proc)
+    Sampler,
+    cache_bytes,
+    cpu_seconds,
+    free_port,
+    machine_busy_seconds,
+    rss_mb,
+    start_server,
+    stop_server,
+    total,
+    wait_for_app_warmup,
+)
 
 # ==== SCENARIOS: the one table to adapt when pages change paths, widget keys or texts ===========================
 # A step is (page url path, {widget key: value} sent as that page's query string: a link or a page switch), or
@@ -69,67 +74,6 @@ DEPTH_OF = {GF: "depth", HOME: "home_depth"}
 DEPTH_RE = re.compile(r"\b(?:ResNet|plain)-(\d+)\b")  # looked for in a run's captions (st.caption: its numbers)
 GOALS = {"link_p95_s": 5.0, "peak_mb": 2500, "settled_vs_warm": 0.10}  # issue 16
 # ================================================================================================================
-
-CHROMIUM = os.environ.get("SKIPLAB_CHROMIUM", "/usr/bin/chromium")
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of the server process (Streamlit serves every session from this one process)."""
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the process has used so far, all its threads."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU time all processes on the machine have used (all cores), from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(log_path: Path, env=None, timeout=180.0, script="app.py"):
-    """`streamlit run <script>` on a free port (script: app.py, or serve.py for the warm-up at server start)."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.fileWatcherType", "none"]
-    log = open(log_path, "w")  # noqa: SIM115 (open for the server's whole life)
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit(f"the server was not healthy after {timeout:.0f} s; see {log_path}")
-
-
-def stop_server(proc):
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
 
 
 # ---- the oracle: PyTorch, as the pages compute ----
@@ -167,112 +111,6 @@ def depth_check(page: str, s: dict, captions) -> tuple[bool, str]:
     return named == {own}, f"names depths {sorted(named)}, its own is {own}"
 
 
-# ---- the drivers ----
-
-async def ws_session(url, i, steps, timeout, rec):
-    rec.update(i=i, runs=[], error=None, steps=len(steps))
-    s, settings = Session(url, DEFAULTS), {}
-    try:
-        async with asyncio.timeout(timeout * (len(steps) + 1)):
-            await s.open()
-            for step in steps:
-                name = step[0] if step[0] != "change" else f"change {step[1]}"
-                async with asyncio.timeout(timeout):
-                    t, texts, captions, errors = await s.step(step, settings)
-                page = step[0] if step[0] != "change" else rec["runs"][-1]["page"]
-                rec["runs"].append({"name": name, "page": page, "t": t, "texts": texts, "captions": captions,
-                                    "errors": errors,
-                                    "settings": dict(settings)})
-                if errors:
-                    break
-    except Exception as e:  # noqa: BLE001 (a bench records every failure and carries on)
-        rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else 'timed out'}"
-    finally:
-        with contextlib.suppress(Exception):
-            await s.close()
-
-
-async def browser_session(browser, url, j, step, timeout, rec):
-    page_name, query = step
-    rec.update(i=f"browser {j}", runs=[], error=None)
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        page = await ctx.new_page()
-        page.set_default_timeout(timeout * 1000)
-        t = time.monotonic()
-        await page.goto(f"{url}/{page_name}?{urlencode(query)}", wait_until="domcontentloaded")
-        await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached")
-        await page.wait_for_selector('[data-testid="stStatusWidgetRunningIcon"]', state="detached")
-        await page.wait_for_function("""n => document.querySelector('[data-testid="stException"]') ||
-            [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg .trace')).length
-            >= n""", arg=BROWSER_CHARTS)
-        await page.wait_for_timeout(300)  # (the last deltas can land just after the flag)
-        errors = [f"exception: {x[:200]}" for x in await page.locator('[data-testid="stException"]').all_inner_texts()]
-        texts = [await page.locator('[data-testid="stMain"]').inner_text()]
-        captions = await page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
-        rec["runs"].append({"name": f"{page_name} (Chromium)", "page": page_name, "t": time.monotonic() - t,
-                            "texts": texts, "captions": captions, "errors": errors,
-                            "settings": {**DEFAULTS.get(page_name, {}), **query}})
-    except Exception as e:  # noqa: BLE001
-        rec["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
-    finally:
-        await ctx.close()
-
-
-async def drive(url, steps_of, timeout, ws, br, browser_step=None):
-    """Run len(ws) websocket sessions and len(br) Chromium sessions at once; each fills its record in place."""
-    jobs = [ws_session(url, i, steps_of(i), timeout, rec) for i, rec in enumerate(ws)]
-    if not br:
-        await asyncio.gather(*jobs)
-        return
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        try:
-            b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                               "--disable-dev-shm-usage"])
-        except Exception as e:  # noqa: BLE001 (no browser: the websocket sessions still run)
-            for j, rec in enumerate(br):
-                rec.update(i=f"browser {j}", runs=[], error=f"Chromium did not start: {str(e).splitlines()[0][:200]}")
-            await asyncio.gather(*jobs)
-            return
-        try:
-            await asyncio.gather(*jobs, *(browser_session(b, url, j, browser_step(j), timeout, rec)
-                                          for j, rec in enumerate(br)))
-        finally:
-            await b.close()
-
-
-def bounded(coro, seconds, recs, why):
-    """Run coro for at most seconds; records still unfinished then get why as their error."""
-    try:
-        asyncio.run(asyncio.wait_for(coro, max(1, seconds)))
-    except TimeoutError:
-        for i, r in enumerate(recs):
-            r.setdefault("i", i)
-            r.setdefault("runs", [])
-            if not r.get("error") and len(r["runs"]) < r.get("steps", 1):
-                r["error"] = why
-
-
-class Sampler(threading.Thread):
-    """VmRSS of the server (all its replicas together) every 0.2 s."""
-
-    def __init__(self, pids):
-        super().__init__(daemon=True)
-        self.pids, self.samples, self.stop = pids, [], threading.Event()
-
-    def run(self):
-        while self.pids and not self.stop.is_set():
-            with contextlib.suppress(OSError, StopIteration):
-                self.samples.append((time.monotonic(), total(rss_mb, self.pids)))
-            self.stop.wait(0.2)
-
-    def peak(self, t0, t1=float("inf")):
-        return max((r for t, r in self.samples if t0 <= t <= t1), default=float("nan"))
-
-
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))] if xs else float("nan")
@@ -299,27 +137,6 @@ def check(results, memo, budget_end):
                 if not good and len(lines) < 8:
                     lines.append(f"  session {r['i']} {run['name']} {run['settings']}: {what} failed: {why}"[:300])
     return ok, bad, skipped, lines
-
-
-def cache_bytes(url: str) -> dict:
-    """{cached function: bytes its entries hold} from the server's /_stcore/metrics (Streamlit's own accounting)."""
-    with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=30) as r:
-        text = r.read().decode()
-    out = {}
-    for kind, name, n in re.findall(r'^cache_memory_bytes\{cache_type="([^"]+)",cache="([^"]*)"\} (\d+)', text, re.M):
-        out[f"{kind}:{name}"] = out.get(f"{kind}:{name}", 0) + int(n)
-    return out
-
-
-def wait_for_app_warmup(log: Path, since: float, limit: float):
-    """Seconds from `since` until the app's own start-up warm-up (frame/warmup.py, started by the first visit) logged
-    that it finished, as before a class; None when it did not within `limit` seconds or is switched off."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end and os.environ.get("SKIPLAB_WARMUP", "1") != "0":
-        if "warm-up finished" in log.read_text(errors="replace"):
-            return time.monotonic() - since
-        time.sleep(1)
-    return None
 
 
 def parse_args():
@@ -354,11 +171,6 @@ def start_topology(args, log: Path, env: dict, timeout: float):
     return url, [proc.pid], [log], lambda: stop_server(proc), [url]
 
 
-def total(measure, pids) -> float:
-    """A measure (rss_mb, cpu_seconds) summed over the server processes (nan when none is known: --url)."""
-    return sum(measure(p) for p in pids) if pids else float("nan")
-
-
 def run(args) -> dict:
     """Start the server(s), run the warm-up session, then the scenario's sessions at once; the measurements."""
     end = time.monotonic() + args.deadline
@@ -381,7 +193,7 @@ def run(args) -> dict:
         t, warm_rec = time.monotonic(), {}
         for warm_url in warm_urls:  # (one warm-up session per replica; the last one's record is reported)
             warm_rec = {}
-            bounded(drive(warm_url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], []),
+            bounded(drive(warm_url, lambda i: WARMUP[args.mode], args.timeout, [warm_rec], [], defaults=DEFAULTS),
                     left() - args.settle - 30, [warm_rec], "the warm-up session did not finish before the deadline")
         warm_s = time.monotonic() - t
         waits = [wait_for_app_warmup(x, t, min(900, left() / 2)) for x in logs]  # each replica warms up its own
@@ -390,7 +202,8 @@ def run(args) -> dict:
         warm = total(rss_mb, pids)
         t0, cpu0, busy0, self0 = time.monotonic(), total(cpu_seconds, pids), machine_busy_seconds(), time.process_time()
         ws, br = [{} for _ in range(args.sessions)], [{} for _ in range(args.browsers)]
-        bounded(drive(url, SCENARIOS[args.mode], args.timeout, ws, br, BROWSER[args.mode]), left() - args.settle - 5,
+        bounded(drive(url, SCENARIOS[args.mode], args.timeout, ws, br, BROWSER[args.mode], DEFAULTS,
+                    BROWSER_CHARTS), left() - args.settle - 5,
                 ws + br, f"not finished within the {args.deadline:.0f} s deadline")
         t1, cpu1, busy1, self1 = time.monotonic(), total(cpu_seconds, pids), machine_busy_seconds(), time.process_time()
         time.sleep(min(args.settle, max(0, left())) if pids else 0)
@@ -407,8 +220,8 @@ def run(args) -> dict:
                 settled_after=settled_after, peak=peak, caches=caches)
 
 
-def print_run_times(ws) -> float:
-    """Print p50/p95/max seconds to a finished run, per step and over all runs; returns the p95 over all runs."""
+def print_run_times(ws) -> tuple[float, float]:
+    """Print p50/p95/max seconds to a finished run, per step and over all runs; returns (p50, p95) over all runs."""
     runs = [x for r in ws for x in r["runs"] if x["t"] is not None and not x["errors"]]
     for name in dict.fromkeys(x["name"] for x in runs):
         ts = [x["t"] for x in runs if x["name"] == name]
@@ -418,7 +231,7 @@ def print_run_times(ws) -> float:
     p95 = pct(every, 0.95)
     if every:
         print(f"time to a finished run, {'all runs':16s}: p50 {statistics.median(every):6.2f} s, p95 {p95:6.2f} s")
-    return p95
+    return (statistics.median(every) if every else float("nan")), p95
 
 
 def goals(mode: str, n: int, p95: float, peak: float, settled_change: float, all_clean: bool) -> list[str]:
@@ -468,7 +281,7 @@ def report(args, m: dict) -> int:
           + " (each run's captions name its own depth only; its loss / caption equals PyTorch's here)")
     for line in lines_w:
         print(line)
-    p95 = print_run_times(ws)
+    p50, p95 = print_run_times(ws)
     print(f"server CPU: {server_cpu:.1f} s during the sessions = {server_cpu / total:.2f} s per session ({total}); "
           f"{server_cpu:.1f} s / {cores} cores = {server_cpu / cores:.1f} s: the least wall time the last session "
           f"can wait when all arrive at once (measured wall {wall:.1f} s: the server got "
@@ -485,11 +298,10 @@ def report(args, m: dict) -> int:
     print("goals (issue 16): " + "; ".join(goals(args.mode, n, p95, peak, settled / warm - 1, all_clean)))
     print(f"load: {args.mode} {completed}/{n} p95 {p95:.2f} s, peak {peak:.0f} MB")
     m["summary"] = {"completed": f"{completed}/{n}", "errors": errs, "cross-talk failed": bad_w,
-                    "p50 s": statistics.median(every) if every else float("nan"), "p95 s": p95,
+                    "p50 s": p50, "p95 s": p95,
                     "server CPU s per session": server_cpu / total, "peak RSS MB (all replicas)": peak,
                     "wall s": wall}
     return 0 if completed == n and not bad_w and not bad_b else 1
-
 
 
 def report_browsers(args, br, memo, end) -> int:

@@ -23,8 +23,9 @@ def zoo_catalog() -> pd.DataFrame:
     """The models this session may choose, with `label` (what pages show), `mine`, `trained` (False: at chance level)
     and `default_ok` (shipped and trained: what a page may open on). Shipped models for everyone; models trained on
     the Train page only for the session that trained them (WHO_SEES); other user-zoo models (imported or trained with
-    the CLI on this machine) for everyone, labelled as the user zoo's. Re-read every 30 s and when SKIPLAB_ZOO changes."""
-    cat = _zoo_catalog(tuple(str(folder) for _, folder in zoo.folders())).copy()
+    the CLI on this machine) for everyone, labelled as the user zoo's. Re-read when a card is added, removed or
+    rewritten (models.registry.folders_version: a stat per card) and when SKIPLAB_ZOO changes."""
+    cat = _zoo_catalog(registry.folders_version()).copy()
     mine = set(st.session_state.get(MINE, ()))
     keep = (cat.source == "shipped") | cat.name.isin(mine) | ~cat.from_train_page
     cat = cat[keep].drop_duplicates("name").reset_index(drop=True)
@@ -46,8 +47,8 @@ def _label(r) -> str:
     return f"{name} ({extra})" if extra else name
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def _zoo_catalog(folders: tuple) -> pd.DataFrame:
+@st.cache_data(max_entries=8, show_spinner=False)
+def _zoo_catalog(version: tuple) -> pd.DataFrame:
     return pd.DataFrame([_row(r) for r in registry.models()], columns=zoo.COLUMNS + ["from_train_page", "trained"])
 
 

@@ -166,7 +166,7 @@ def record_of(card: dict, card_path: Path, where: str) -> ModelRecord:
         from_train_page=str(card.get("command", "")).startswith("Train page"))
 
 
-def _folders_version() -> tuple:
+def folders_version() -> tuple:
     """What the zoo folders hold now: (folder, ((card name, mtime_ns, size), ...)) per folder; a stat per card."""
     version = []
     for where, folder in zoo.folders():
@@ -185,7 +185,7 @@ def _folders_version() -> tuple:
 def models() -> tuple[ModelRecord, ...]:
     """Every model of the zoo folders, shipped first; a name in both folders is the shipped one. Unreadable cards are
     left out (models.zoo.list warns about them)."""
-    return _models(_folders_version())
+    return _models(folders_version())
 
 
 @functools.lru_cache(maxsize=4)
