@@ -49,13 +49,15 @@ def _label(r) -> str:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _zoo_catalog(version: tuple) -> pd.DataFrame:
-    return pd.DataFrame([_row(r) for r in registry.models()], columns=zoo.COLUMNS + ["from_train_page", "trained"])
+    return pd.DataFrame([_row(r) for r in registry.models()], columns=zoo.COLUMNS + ["from_train_page", "trained", "built_in_data"])
 
 
 def _row(r: registry.ModelRecord) -> dict:
-    """A catalog row of a registry record: zoo.list()'s columns plus from_train_page and trained."""
+    """A catalog row of a registry record: zoo.list()'s columns plus from_train_page, trained and built_in_data (the
+    model's data set is shapes, CIFAR-10 or its sample, not a folder)."""
     trained = r.test_acc is None or not r.test_acc <= 1 / (len(r.classes) or 10) + AT_CHANCE  # unknown: not marked
     return {"name": r.name, "dataset": r.dataset.name, "depth": r.depth, "skip": r.skip, "origin": r.origin,
             "author": r.author, "test_acc": r.test_acc, "sample_acc": r.sample_acc, "train_acc": r.train_acc,
             "epochs": r.epochs, "seconds": r.seconds, "params": r.params, "source": r.where, "path": str(r.path),
-            "from_train_page": r.from_train_page, "trained": trained}
+            "from_train_page": r.from_train_page, "trained": trained,
+            "built_in_data": r.dataset.built_in}

@@ -28,12 +28,11 @@ import pandas as pd
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from models import zoo
 from models.data import augment, subset
 from models.resnet import INITS, ResNet, ResNetConfig
+from models.train_checkpoint import load_checkpoint, save_checkpoint
 from models.train_data import Data, as_data, load_data  # noqa: F401 (as_data: part of train's interface)
 from models.train_devices import MEMORY_FORMAT, all_sum, evaluate, hardware, setup
 
@@ -86,29 +85,6 @@ class TrainResult:
     history: pd.DataFrame
     card: dict = field(default_factory=dict)
     out: Path | None = None
-
-
-def _save_checkpoint(path, model, opt, state):
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    for i, p in enumerate(opt.param_groups[0]["params"]):
-        buf = opt.state.get(p, {}).get("momentum_buffer")
-        if buf is not None:
-            tensors[f"momentum.{i}"] = buf.detach().cpu().contiguous()
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"state": json.dumps(state)})
-    os.replace(tmp, path)  # atomic: a crash never leaves a half-written checkpoint
-
-
-def load_checkpoint(path):
-    """(tensors, state dict) of a training checkpoint; ValueError if unreadable."""
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-        return load_file(str(path)), json.loads(meta["state"])
-    except (SafetensorError, OSError, KeyError, ValueError) as e:
-        raise ValueError(f"{path} is not a readable skiplab checkpoint ({e}).") from e
 
 
 @dataclass(eq=False)
@@ -268,7 +244,7 @@ def _end_epoch(r: _Run, epoch, run, lr, out, zoo_dir, callback, progress, comman
             out.mkdir(parents=True, exist_ok=True)
             state = {"epoch": epoch + 1, "history": r.history, "seconds": r.seconds, "config": asdict(r.config),
                      "dataset": r.data.name, "recipe": asdict(r.recipe), "recipe_changes": r.changes}
-            _save_checkpoint(out / CHECKPOINT, r.model, r.opt, state)
+            save_checkpoint(out / CHECKPOINT, r.model, r.opt, state)
             pd.DataFrame(r.history, columns=HISTORY_COLUMNS).to_csv(out / HISTORY, index=False)
         if progress:
             print(f"{r.name} epoch {epoch + 1}/{r.recipe.epochs}: train loss {row['train_loss']:.4f} "

@@ -173,6 +173,28 @@ def _pass_frames(steps, at, frame, idx):
     return frames, slider
 
 
+def _play_buttons(play: dict) -> dict:
+    """The passes' Play and Pause buttons (play: the animation's settings)."""
+    return dict(
+        type="buttons",
+        direction="left",
+        x=0,
+        y=-0.14,
+        xanchor="left",
+        yanchor="top",
+        showactive=False,
+        pad=dict(t=0, r=8),
+        buttons=[
+            dict(label="▶ Play", method="animate", args=[None, play]),
+            dict(
+                label="❚❚ Pause",
+                method="animate",
+                args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
+            ),
+        ],
+    )
+
+
 def _pass_layout(fig, slider, height, at, allv):
     """The passes' title, colour bar, Play/Pause buttons, slider and axes."""
     play = dict(frame=dict(duration=150, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate")
@@ -197,26 +219,7 @@ def _pass_layout(fig, slider, height, at, allv):
             ),
         ),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=0.9),
-        updatemenus=[
-            dict(
-                type="buttons",
-                direction="left",
-                x=0,
-                y=-0.14,
-                xanchor="left",
-                yanchor="top",
-                showactive=False,
-                pad=dict(t=0, r=8),
-                buttons=[
-                    dict(label="▶ Play", method="animate", args=[None, play]),
-                    dict(
-                        label="❚❚ Pause",
-                        method="animate",
-                        args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
-                    ),
-                ],
-            )
-        ],
+        updatemenus=[_play_buttons(play)],
         sliders=[
             dict(
                 steps=slider,

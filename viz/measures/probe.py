@@ -159,6 +159,45 @@ def _rows(net, layers, g_w, resp_std, acts, gn, whole, kept, skips, drops):
     return layer_rows, block_rows
 
 
+class _Recorder:
+    """What a probe pass keeps: conv responses until their block is done (then their std), gradient norms (0-d
+    tensors) by key, and the whole gradients a generic block needs; the hooks that fill them."""
+
+    def __init__(self):
+        self.pending, self.resp_std, self.gn, self.whole = {}, {}, {}, {}
+
+    def on_grad(self, t, key, keep=False):
+        def hook(g):
+            self.gn[key] = vector_norm(g)
+            if keep:
+                self.whole[key] = g
+
+        t.register_hook(hook)
+
+    def branch_alias(self, i):  # the branch reads x through a view of its own: dL/d(view) is the part of dL/dx through F
+        def pre(mod, args):
+            xa = args[0].view_as(args[0])
+            self.on_grad(xa, ("branch", i))
+            return (xa, *args[1:])
+
+        return pre
+
+    def skip_part(self, i, b, x):  # dL/dF(x) = dL/d(F(x) + s(x)), carried back through the shortcut alone
+        def hook(g_fx):
+            self.gn[("skip", i)] = vector_norm(b.skip_vjp(x, None, None, g_fx))
+
+        return hook
+
+    def responses(self, fx=None):  # the std of each response of the block just run; F(x)'s, where F(x) is one of them
+        fx_std = None
+        for name, t in self.pending.items():
+            self.resp_std[name] = moment_std(t)
+            if t is fx:
+                fx_std = self.resp_std[name]
+        self.pending.clear()
+        return fx_std
+
+
 def _probe(net, images, labels, skips, drops):
     # Every number is a reduction of a tensor the pass computes anyway, taken while the tensor is fresh: activations
     # as each block finishes, gradients in tensor hooks as the backward pass reaches them. Nothing else is kept
@@ -166,42 +205,10 @@ def _probe(net, images, labels, skips, drops):
     # bare forward and backward.
     n, layers = len(net.blocks), weight_layers(net)
     direct = [_direct(b) for b in net.blocks]
-    pending, resp_std = {}, {}  # a conv's response until its block is done, then its std
-    gn, whole = {}, {}  # gradient norms (0-d tensors) by key; the whole gradients a generic block needs
-    hooked = [(m, lambda mod, a, out, name=name: pending.__setitem__(name, out)) for name, m in conv_responses(net)]
-
-    def on_grad(t, key, keep=False):
-        def hook(g):
-            gn[key] = vector_norm(g)
-            if keep:
-                whole[key] = g
-
-        t.register_hook(hook)
-
-    def branch_alias(i):  # the branch reads x through a view of its own: dL/d(view) is the part of dL/dx through F
-        def pre(mod, args):
-            xa = args[0].view_as(args[0])
-            on_grad(xa, ("branch", i))
-            return (xa, *args[1:])
-
-        return pre
-
-    def skip_part(i, b, x):  # dL/dF(x) = dL/d(F(x) + s(x)), carried back through the shortcut alone
-        def hook(g_fx):
-            gn[("skip", i)] = vector_norm(b.skip_vjp(x, None, None, g_fx))
-
-        return hook
-
-    def responses(fx=None):  # the std of each response of the block just run; F(x)'s, where F(x) is one of them
-        fx_std = None
-        for name, t in pending.items():
-            resp_std[name] = moment_std(t)
-            if t is fx:
-                fx_std = resp_std[name]
-        pending.clear()
-        return fx_std
-
-    aliased = [(b.branch, branch_alias(i)) for i, b in enumerate(net.blocks) if direct[i] and skips[i] and not drops[i]]
+    rec = _Recorder()
+    on_grad, responses = rec.on_grad, rec.responses
+    hooked = [(m, lambda mod, a, out, name=name: rec.pending.__setitem__(name, out)) for name, m in conv_responses(net)]
+    aliased = [(b.branch, rec.branch_alias(i)) for i, b in enumerate(net.blocks) if direct[i] and skips[i] and not drops[i]]
     acts, kept = {}, {}  # per block: (x_norm, out_norm, fx_norm, fx_std); a generic block's Step
     with torch.enable_grad():
         with forward_hooks(hooked), forward_hooks(aliased, pre=True):
@@ -215,7 +222,7 @@ def _probe(net, images, labels, skips, drops):
                 on_grad(st.out, ("out", i), keep=not direct[i] or (i + 1 < n and not direct[i + 1]))
                 if st.fx is not None and skips[i]:
                     if direct[i]:
-                        st.fx.register_hook(skip_part(i, b, st.x))
+                        st.fx.register_hook(rec.skip_part(i, b, st.x))
                     else:
                         on_grad(st.fx, ("fx", i), keep=True)
                         kept[i] = st
@@ -234,7 +241,7 @@ def _probe(net, images, labels, skips, drops):
         params = [m.weight for _, m, *_ in layers]
         g_w = torch.autograd.grad(loss, params, allow_unused=True)
 
-    layer_rows, block_rows = _rows(net, layers, g_w, resp_std, acts, gn, whole, kept, skips, drops)
+    layer_rows, block_rows = _rows(net, layers, g_w, rec.resp_std, acts, rec.gn, rec.whole, kept, skips, drops)
     name, kind = network_name(net.config.depth, skips, _family(net))
     return Trace(layers=pd.DataFrame(layer_rows), blocks=pd.DataFrame(block_rows, columns=BLOCK_COLUMNS),
                  loss=float(loss.detach()), name=name, depth=net.config.depth, kind=kind)

@@ -149,6 +149,25 @@ def scalar_gradients(kind, depth, seed=0, points=POINTS, bias="default", beta=1.
     return x.numpy(), input_gradient(net, x)
 
 
+def _fixed_bn(z, t):
+    """BN with the batch's statistics held fixed: d/dx of (z - m) / s is dz/dx / s. z, t (S, N, W)."""
+    s = z.std(1, keepdim=True) + 1e-5
+    return (z - z.mean(1, keepdim=True)) / s, t / s
+
+
+def _coactive(on, points: int):
+    """on (S, N, W) bool -> (S,): of the units active at one point, the share also active at another point."""
+    n = on.sum(1, dtype=torch.float64)  # (S, W) points where each unit is on
+    pairs, active = (n * (n - 1)).sum(1), (n * (points - 1)).sum(1)
+    return torch.where(active > 0, pairs / active.clamp(min=1), torch.ones_like(active))
+
+
+def _read_tangent(t, L, seeds, width, bias, dtype):
+    """The readout after layer L applied to the tangent t (S, N, W) -> df/dx (S, N)."""
+    v = torch.stack([_readout(s, L, width, bias)[0][0] for s in seeds]).to(dtype)  # (S, W)
+    return (t * v[:, None, :]).sum(-1)
+
+
 def line_gradients(kind, depth, seeds=(0,), points=POINTS, width=WIDTH, bias="default", beta=1.0,
                    dtype=torch.float32):
     """df/dx of the nets ScalarNet(kind, L, seed) for every L = 1..depth and seed, all at once: forward-mode (the
@@ -169,20 +188,14 @@ def line_gradients(kind, depth, seeds=(0,), points=POINTS, width=WIDTH, bias="de
     x = grid(points, dtype)
     bn = kind.endswith("+bn")
 
-    def norm(z, t):  # BN with the batch's statistics held fixed: d/dx of (z - m) / s is dz/dx / s
-        if not bn:
-            return z, t
-        s = z.std(1, keepdim=True) + 1e-5
-        return (z - z.mean(1, keepdim=True)) / s, t / s
+    def norm(z, t):
+        return _fixed_bn(z, t) if bn else (z, t)
 
-    def coact(on):  # on (S, N, W) bool -> (S,)
-        n = on.sum(1, dtype=torch.float64)  # (S, W) points where each unit is on
-        pairs, active = (n * (n - 1)).sum(1), (n * (points - 1)).sum(1)
-        return torch.where(active > 0, pairs / active.clamp(min=1), torch.ones_like(active))
+    def read(a, t, L):
+        return _read_tangent(t, L, seeds, width, bias, dtype)
 
-    def read(a, t, L):  # a, t (S, N, W) -> (S, N)
-        v = torch.stack([_readout(s, L, width, bias)[0][0] for s in seeds]).to(dtype)  # (S, W)
-        return (t * v[:, None, :]).sum(-1)
+    def coact(on):
+        return _coactive(on, points)
 
     w_in, b_in = stack[0]
     z = x[None, :, None] * w_in[:, None, :, 0] + b_in[:, None, :]  # (S, N, W)

@@ -31,3 +31,39 @@ def test_a_nested_measurement_takes_one_slot():
     with common.measuring(), common.measuring():
         assert common._running[0] == 1
     assert common._running[0] == 0
+
+
+def test_captum_attributions_wait_for_a_slot_like_every_measurement():
+    """Issue 22: the attributions (Captum) hold a slot too, so a heavy Inspect run cannot bypass the limit."""
+    import torch
+
+    from models.resnet import ResNet, ResNetConfig
+    from viz.measures.attribution import attribute_all
+
+    model = ResNet(ResNetConfig(depth=8), seed=0).eval()
+    x = torch.rand(1, 3, 32, 32)
+    started, finish, done = threading.Barrier(common.AT_ONCE + 1), threading.Event(), threading.Event()
+
+    def hold():
+        with common.measuring():
+            started.wait()
+            finish.wait()
+
+    def attribute():
+        attribute_all(model, x, 0, 0, steps=2)
+        done.set()
+
+    holders = [threading.Thread(target=hold) for _ in range(common.AT_ONCE)]
+    for t in holders:
+        t.start()
+    started.wait(timeout=10)
+    worker = threading.Thread(target=attribute)
+    try:
+        worker.start()
+        assert not done.wait(timeout=1.0)  # every slot is held: the attributions queue
+    finally:
+        finish.set()
+        for t in holders:
+            t.join(timeout=10)
+    assert done.wait(timeout=60) and not common.all_slots_busy()
+    worker.join(timeout=10)
