@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from frame import report
+from frame import report, store
 from viz.measures.common import AT_ONCE, all_slots_busy, concat
 
 
@@ -110,13 +110,14 @@ def trace_key(traces) -> tuple:
 def cached_chart(build, key, *args, **kw):
     """`build(*args, **kw)` -> (figure, caption), built once per (build, key) and shared by every session (a cache hit
     costs no Plotly work); `key` must name everything the chart depends on (e.g. `trace_key(traces)` plus the
-    chart's settings). The figure is never mutated: `show_chart` copies it before changing it."""
+    chart's settings). The figure is never mutated: `show_chart` copies it before changing it. Also kept on disk
+    (frame/store.py), so that a restarted server draws it without building it again."""
     return _chart(f"{build.__module__}.{build.__qualname__}", key, build, args, kw)
 
 
 @st.cache_resource(max_entries=128, ttl=3600, show_spinner=False)
 def _chart(name: str, key, _build, _args, _kw):
-    return _build(*_args, **_kw)
+    return store.remembered(f"chart.{name}", (key,), {}, lambda: _build(*_args, **_kw))
 
 
 def follow_new(key: str, value, token, valid=None):

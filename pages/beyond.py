@@ -22,20 +22,20 @@ PAIRS = {  # label -> (residual net, its plain twin or None)
 REFINE, NORMFREE = "Iterative refinement", "Without batch norm"
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cache_results(max_entries=16)
 def refinement_table(name: str, sha256: str, images: int) -> pd.DataFrame:
     split, _ = rf.test_images(zoo.card(name))
     x, y = ui.dataset(split, "test")
     return rf.refinement(ui.zoo_model(name), x[:images], y[:images])
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cache_results(max_entries=8)
 def gradients_at_init(depth: int):
     layers, blocks = nf.at_init((depth,))
     return layers, blocks, nf.summary(layers, blocks)
 
 
-@st.cache_data(max_entries=2, show_spinner=False)
+@ui.cache_results(max_entries=2)
 def live_runs() -> dict:
     """The live run, the same for every session (fixed seeds): the first class to press the button waits for it."""
     return nf.live_training()

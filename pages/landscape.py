@@ -28,7 +28,7 @@ def loss_images(dataset: str, n: int):
     return ls.loss_images(dataset, n)
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
+@ui.cache_results(max_entries=1024)
 def loss_part(name: str, sha: str, dataset: str, two_d: bool, steps: int, n: int, span: float, seed: int, a: int,
               b: int) -> pd.DataFrame:
     """Points a..b of one model's 1-D slice or 2-D surface, shared by sessions (a retrained model has a new sha)."""
@@ -36,7 +36,7 @@ def loss_part(name: str, sha: str, dataset: str, two_d: bool, steps: int, n: int
     return ls.grid_part(load_model(name), x, y, two_d, steps, span, seed, a, b)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@ui.cache_results(max_entries=64)
 def curvature(name: str, sha: str, dataset: str, two_d: bool, n: int, span: float, seed: int) -> pd.DataFrame:
     """The Hessian's extreme eigenvalues at points of the plane (viz.measures.landscape.curvature), shared by sessions."""
     x, y, _, _ = loss_images(dataset, n)

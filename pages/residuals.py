@@ -13,7 +13,7 @@ VIEWS = ["Residual sizes", "Lesions", "Gradient paths", "Switches"]  # (their va
 CHUNK = 250
 
 
-@st.cache_data(max_entries=4096, show_spinner=False)
+@ui.cache_results(max_entries=4096)
 def chunk(kind: str, name: str, sha: str, dataset: str, a: int, b: int, arg=None):
     """One cached unit of work: sums over test images a..b (or one path length k)."""
     m, (x, y) = ui.zoo_model(name), ui.dataset(dataset, "test")

@@ -17,7 +17,7 @@ DEPTHS = (1, 2, 4, 8, 16, 32, 50)
 FRESH = "untrained depth 20"  # freshly initialised shapes twins
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cache_results(max_entries=16)
 @measuring()  # each heavy step holds one of the server's measurement slots (viz.measures.common.AT_ONCE)
 def curves(depth: int, seed: int):
     nets = [("feedforward", 1), ("feedforward", depth), ("feedforward+bn", depth), ("residual", depth),
@@ -25,7 +25,7 @@ def curves(depth: int, seed: int):
     return {sh.Net(k, d): (sh.grid().numpy(), sh.line_gradients(k, d, (seed,))[0][0, -1]) for k, d in nets}
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@ui.cache_results(max_entries=4)
 @measuring()
 def sweep(seeds: int) -> pd.DataFrame:
     return sh.sweep(depths=DEPTHS, seeds=seeds)
@@ -47,7 +47,7 @@ def test_image(name: str, index: int):
     return x[i].float() / 255, int(y[i]), dataset_info(split).classes[int(y[i])], index if split == "shapes" else i, split
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cache_results(max_entries=32)
 @measuring()
 def line(name: str, index: int, radius: float, seed: int) -> pd.DataFrame:
     img, label, *_ = test_image(name, index)
