@@ -112,7 +112,7 @@ def cached_chart(build, key, *args, **kw):
     costs no Plotly work); `key` must name everything the chart depends on (e.g. `trace_key(traces)` plus the
     chart's settings). The figure is never mutated: `show_chart` copies it before changing it. Also kept on disk
     (frame/store.py), so that a restarted server draws it without building it again."""
-    return _chart(f"{build.__module__}.{build.__qualname__}", key, build, args, kw)
+    return _chart(store.label_of(build), key, build, args, kw)
 
 
 @st.cache_resource(max_entries=128, ttl=3600, show_spinner=False)

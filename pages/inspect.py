@@ -9,6 +9,7 @@ from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
 from viz.charts import inspect as ch
 from viz.charts import network_overview
+from viz.measures import budget
 from viz.measures import inspect as I
 from viz.measures.attribution import attribute_all
 from viz.words import model_name
@@ -26,6 +27,18 @@ def model_and_classes(name, sha256):  # the model, its class names, its gallery;
 
 gallery = st.cache_data(max_entries=4, show_spinner=False)(I.gallery)
 decode = st.cache_data(max_entries=32, show_spinner=False)(decode_image)
+
+
+IG_STEPS = [8, 16, 32, 64, 128]
+
+
+def within_budget(cfg, steps: int, noise: bool):
+    """Refuse (budget.OverBudget: ui.guard shows its sentence) attributions over the memory budget, before Captum
+    allocates anything, naming the most IG steps that fit."""
+    fits = [s for s in IG_STEPS if budget.attribution_mb(cfg.depth, s, noise, cfg.width) <= budget.request_budget_mb()]
+    lower = f"the IG steps to {fits[-1]}" if fits else "the network's depth: choose a shallower model"
+    budget.check(budget.attribution_mb(cfg.depth, steps, noise, cfg.width), f"Attributions of {cfg.name} at "
+                 f"{steps} IG steps{' with the NoiseTunnel' if noise else ''}", lower)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -64,7 +77,7 @@ def chart_settings(n, classes, ins):  # the chart under the picture, its block, 
         st.caption(f"The model gives it {ch.confidence(ins.probs[classes.index(label)])}.")
         cam = st.selectbox("GradCAM at block", range(n), index=n - 1, key="ins_cam", bind="query-params",
                            help="The block whose output GradCAM weighs.")
-        steps = st.select_slider("IG steps", [8, 16, 32, 64, 128], value=32, key="ins_steps", bind="query-params",
+        steps = st.select_slider("IG steps", IG_STEPS, value=32, key="ins_steps", bind="query-params",
                                  help="More steps: more exact Integrated Gradients, slower.")
         noise = 0.1 if st.toggle("NoiseTunnel (smoothed IG)", key="ins_noise", bind="query-params",
                                  help="Averages IG over noisy copies of the image.") else 0.0
@@ -147,6 +160,7 @@ with ui.guard("run the model on this image"):
     pairs, tables = ch.view(show, ins, here, twin, twin_ins, blk, shared, arch)
 if ins is not None and show == ch.VIEWS[3]:
     with ui.guard("compute the attributions"):
+        within_budget(model.config, steps, noise > 0)
         with ui.heavy(f"Attributions: saliency, integrated gradients ({steps} steps), GradCAM"):
             att = explain(name, sha256, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
         pairs, tables = ch.explained(up.pixels, att, classes, steps, noise, layer_ig)

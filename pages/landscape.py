@@ -7,6 +7,7 @@ from frame import ui
 from models import zoo
 from models.resnet import ResNetConfig
 from viz.charts import landscape as lc
+from viz.measures import budget
 from viz.measures import landscape as ls
 
 ui.require_frame(__file__)
@@ -81,6 +82,9 @@ with ui.guard("compute the loss landscape"):
     nets = {n: load_model(n) for n in names}
     label = {n: m.config.name + (" (untrained)" if n.startswith("fresh-") else "") for n, m in nets.items()}
     dataset = "fresh" if pair == FRESH else zoo.data_source(zoo.card(names[0]))  # a folder's path, or FileNotFoundError
+    deepest = max(nets.values(), key=lambda m: m.config.depth * m.config.width).config
+    budget.check_setting(lambda n: budget.landscape_mb(deepest.depth, n, deepest.width), int(images), 8,
+                         f"The landscape of {deepest.name} over {int(images)} images", "the number of images")
     x, y, split, what = loss_images(dataset, int(images))
     points = int(steps) ** (2 if two_d else 1)
     parts = [(a, b) for a in range(0, points, max(1, points // 8)) for b in [min(points, a + max(1, points // 8))]]

@@ -5,6 +5,7 @@ import streamlit as st
 
 from frame import ui
 from viz.charts import residuals as rc
+from viz.measures import budget
 from viz.measures import residuals as R
 
 ui.require_frame(__file__)
@@ -76,6 +77,9 @@ with ui.guard("measure these models"):
     src = {n: ui.test_set(n)[0] for n in names}  # "shapes", "cifar10", "cifar10-sample" or a folder's path
     nets = {n: ui.zoo_model(n) for n in names}
     n_img = min([int(n_test)] + [len(ui.dataset(s, "test")[0]) for s in set(src.values())])
+    for m in nets.values():  # responses, lesions, switches: forward passes over CHUNK test images at a time
+        budget.check(budget.forward_chunk_mb(m.config.depth, CHUNK, m.config.width), f"A forward pass of {CHUNK} "
+                     f"test images through {m.config.name}", "the networks' depth: choose shallower models")
 
     def over_test(kind, arg=lambda n: None):  # {name: [chunk args]} over the first n_img test images
         return {n: [(kind, n, sha[n], src[n], a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
@@ -127,7 +131,9 @@ with ui.guard("measure these models"):
                                     help="Test images each path's gradient is averaged over.")
             seed = ui.number_input(c[3], "Seed", 0, 10_000, 0, key="res_seed", what="seed",
                                    help="Draws a different set of random paths.")
-        nb = len(nets[n].blocks)
+        nb, cfg = len(nets[n].blocks), nets[n].config
+        budget.check_setting(lambda b: budget.resnet_pass_mb(cfg.depth, b, cfg.width), int(batch), 1,
+                             f"Backward passes through {cfg.name} at {int(batch)} images", "the images per draw")
         steps = [("paths", n, sha[n], src[n], 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]
         s = ui.run_steps(chunk, {n: steps}, f"Backward passes along random paths, on the first {int(batch)} test images")[n]
         table = R.path_table(s, nb)
