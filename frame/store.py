@@ -44,9 +44,9 @@ def folder() -> Path | None:
         return None
     if setting:
         return Path(setting).expanduser()
-    from models.data.common import data_dir
+    from models.data.common import data_root
 
-    return data_dir() / "results"
+    return data_root() / "results"
 
 
 def limit_bytes() -> int:

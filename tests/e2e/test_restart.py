@@ -39,7 +39,8 @@ def visit(url: str, page: str):
 def serve(tmp_path: Path, name: str):
     log = ROOT / "artifacts" / f"restart-{name}.log"
     log.parent.mkdir(exist_ok=True)
-    env = {"SKIPLAB_WARMUP": "0", "SKIPLAB_RESULTS": str(tmp_path / "results"), "SKIPLAB_ZOO": str(tmp_path / "zoo")}
+    env = {"SKIPLAB_WARMUP": "0", "SKIPLAB_RESULTS": "", "SKIPLAB_DATA": str(tmp_path / "data"),  # the default folder
+           "SKIPLAB_ZOO": str(tmp_path / "zoo")}
     return start_server(log, env=env)
 
 
@@ -64,9 +65,9 @@ def restarted_pages(tmp_path: Path, pages: list[str]):
     first = visits(tmp_path, "first", pages)
     for page, (_, _, errors) in first.items():
         assert not errors, (page, errors)
-    assert list((tmp_path / "results").rglob("*.pkl")), "nothing was stored"
+    assert list((tmp_path / "data" / "results").rglob("*.pkl")), "nothing was stored"
     again = visits(tmp_path, "restarted", pages)
-    damage_every_entry(tmp_path / "results")
+    damage_every_entry(tmp_path / "data" / "results")
     damaged = visits(tmp_path, "damaged", pages[:1])
     return first, again, damaged
 

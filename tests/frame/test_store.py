@@ -119,3 +119,9 @@ def test_the_folder_is_trimmed_largest_and_oldest_first(results):
     left = {p.stem for p in files(results)}
     assert sum(p.stat().st_size for p in files(results)) <= 0.8 * 60_000
     assert set(small) <= left and len(left & set(big)) <= 1  # the large entries went first
+
+
+def test_the_default_folder_is_in_the_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKIPLAB_RESULTS", "")
+    monkeypatch.setenv("SKIPLAB_DATA", str(tmp_path / "data"))
+    assert store.folder() == tmp_path / "data" / "results"
