@@ -24,18 +24,21 @@ from frame.draw import (  # noqa: F401
 )
 from frame.framing import require_frame  # noqa: F401
 from frame.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401
+from frame.memory import BoundedCache, models_limit_mb, tensor_bytes
 from frame.store import persisted
 from models import zoo
 from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes, which_test_split
 from models.resnet import ResNet, ResNetConfig
 from viz.probe import Trace, probe
 
+_init_models = BoundedCache(tensor_bytes, models_limit_mb)  # bounded in bytes: deep models are evicted first
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+
 def init_model(config: ResNetConfig, seed: int) -> ResNet:
     """A freshly initialised model, the same for a seed whatever other sessions do (it draws from a generator
-    of its own, not torch's process-wide one); cached, shared by sessions, never mutated."""
-    return ResNet(config, seed=seed)
+    of its own, not torch's process-wide one); cached (at most SKIPLAB_MODELS_MB in all), shared by sessions,
+    never mutated."""
+    return _init_models.get((config, seed), lambda: ResNet(config, seed=seed))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

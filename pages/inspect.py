@@ -47,6 +47,17 @@ def look(name, sha256, pixels, skip, drop):  # (inspection, trace, twin's trace,
     return I.look_inside(model, Upload.from_pixels(pixels).tensor(), classes, skip, drop)
 
 
+@ui.cache_results(max_entries=64)
+def look_gallery(name, sha256, gset, i, skip, drop):  # look() at a gallery image: also kept on disk (frame/store.py)
+    return look(name, sha256, gallery(gset)[0][i], skip, drop)
+
+
+def drawn(build, key, *args, **kw):
+    """A gallery image's chart (key: what it depends on) built once for every session, also on disk
+    (ui.cached_chart); an upload's (key None) built for this run only: a visitor's image never goes to the disk."""
+    return build(*args, **kw) if key is None else ui.cached_chart(build, key, *args, **kw)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def explain(name, sha256, pixels, *args):  # args: target, block, steps, noise, layer_ig, skip, drop
     return attribute_all(model_and_classes(name, sha256)[0], Upload.from_pixels(pixels).tensor(), *args)
@@ -108,7 +119,7 @@ with ui.controls(), ui.url_bound(LABELS):
     if src == "Gallery":
         i = st.slider("Test image", 0, I.GALLERY - 1, 3, key="ins_image", bind="query-params",
                       help="One of 30 test images of the model's own data set.")
-model = up = ins = show = pairs = tables = None
+model = up = ins = show = pairs = tables = image = None  # image: (gallery, index), None for an upload
 with ui.guard(f"load the model {name}"):
     sha256 = "" if name == I.UNTRAINED else ui.weights_id(name)
     model, classes, (gset, gnote) = model_and_classes(name, sha256)
@@ -120,6 +131,7 @@ elif src == "Gallery":
     with ui.guard(f"load the {gset} test images"):
         gx, gy, gcls = gallery(gset)
         up = Upload.from_pixels(gx[i], source=f"{gset} test #{i} (true class: {gcls[gy[i]]})")
+        image = (gset, i)
 else:  # (an upload or a photo cannot be put in a link)
     f = (st.file_uploader(f"An image: {ALLOWED} (at most {MAX_PIXELS // 10**6} megapixels)", key="file")
          if src == "Upload" else st.camera_input("Take a photo", key="camera"))
@@ -144,8 +156,11 @@ with ui.controls("Switches"), ui.url_bound(LABELS):
 
 with ui.guard("run the model on this image"):
     with ui.heavy(f"Running {name} and its twin on this image, block by block"):
-        ins, here, twin, twin_ins = look(name, sha256, up.pixels, skip, drop)
-    for col, pair in zip(st.columns([1, 1, 1.3]), (ch.original(up), ch.seen(up), ch.top(ins)), strict=True):
+        ins, here, twin, twin_ins = (look(name, sha256, up.pixels, skip, drop) if image is None
+                                     else look_gallery(name, sha256, *image, skip, drop))
+    key = None if image is None else (name, sha256, image, tuple(skip), tuple(drop))
+    for col, pair in zip(st.columns([1, 1, 1.3]), (drawn(ch.original, key, up), drawn(ch.seen, key, up),
+                                                   drawn(ch.top, key, ins)), strict=True):
         with col:
             ui.show_chart(pair)
     ui.csv_download(ins.top, "inspect-top5", "Predictions (CSV)")
@@ -155,9 +170,9 @@ with ui.guard("run the model on this image"):
     with ui.url_bound(LABELS):
         show, blk, shared, (target, cam, steps, noise, layer_ig) = chart_settings(n, classes, ins)
     arch = dict(norm=model.config.norm, activation=model.config.activation, shortcut=model.config.shortcut)
-    ui.show_chart(network_overview.network(here, "residual_ratio", selected=blk, **arch), key="ins_pick",
-                  on_select=open_block)
-    pairs, tables = ch.view(show, ins, here, twin, twin_ins, blk, shared, arch)
+    ui.show_chart(drawn(network_overview.network, key and (*key, blk), here, "residual_ratio", selected=blk, **arch),
+                  key="ins_pick", on_select=open_block)
+    pairs, tables = drawn(ch.view, key and (*key, show, blk, shared), show, ins, here, twin, twin_ins, blk, shared, arch)
 if ins is not None and show == ch.VIEWS[3]:
     with ui.guard("compute the attributions"):
         within_budget(model.config, steps, noise > 0)

@@ -89,13 +89,17 @@ with ui.guard("measure these models"):
     chance = 1 - 1 / nets[names[0]].config.num_classes
     (st.sidebar if ui.presenting() else st).caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}` "
                f"({'; '.join(sorted({ui.test_set(n)[1] for n in names}))}); BatchNorm in eval mode.")
+    def jobs_key(jobs):  # what a chart of these jobs' sums depends on (the jobs name models, weights, images)
+        return tuple((label[n], tuple(args)) for n, args in jobs.items()), chance
+
     if view == VIEWS[0]:
-        sums = ui.run_steps(chunk, over_test("responses"), "Forward passes")
+        jobs = over_test("responses")
+        sums = ui.run_steps(chunk, jobs, "Forward passes")
         blocks = {label[n]: R.residual_table(s[0]) for n, s in sums.items()}
         layers = {label[n]: R.response_table(s[1]) for n, s in sums.items()}
-        ui.show_chart(rc.residual_ratios(blocks))
+        ui.show_chart(ui.cached_chart(rc.residual_ratios, jobs_key(jobs), blocks))
         ui.tables_expander(blocks, f"residual_ratios_{dataset}")
-        ui.show_chart(rc.response_std(layers))
+        ui.show_chart(ui.cached_chart(rc.response_std, jobs_key(jobs), layers))
         ui.tables_expander(layers, f"response_std_{dataset}")
     elif view == VIEWS[1]:
         with ui.controls("Lesion settings"), ui.url_bound({"res_lesion": "lesion"}):
@@ -112,9 +116,10 @@ with ui.guard("measure these models"):
             nb = len(m.blocks)
             ks = sorted({int(round(v)) for v in np.linspace(1, nb, int(kpts))})
             sets[n] = tuple(R.single_lesions(nb) if one else R.random_lesions(nb, ks, int(draws)))
-        sums = ui.run_steps(chunk, over_test("settings", sets.get), "Lesions")
+        jobs = over_test("settings", sets.get)
+        sums = ui.run_steps(chunk, jobs, "Lesions")
         tables = {label[n]: R.lesion_table(s, nets[n]) for n, s in sums.items()}
-        ui.show_chart((rc.single_lesions if one else rc.k_lesions)(tables, chance=chance))
+        ui.show_chart(ui.cached_chart(rc.single_lesions if one else rc.k_lesions, jobs_key(jobs), tables, chance=chance))
         ui.tables_expander(tables, f"lesions_{dataset}")
     elif view == VIEWS[2]:
         res = [n for n in names if nets[n].config.skip]
@@ -151,7 +156,8 @@ with ui.guard("measure these models"):
                                      bind="query-params", help="These blocks pass only their shortcut on.")
         same = {n: len(m.blocks) == len(n0.blocks) for n, m in nets.items()}
         sets = {n: tuple(R.switch_settings(m, *((skips_off, drops) if same[n] else ((), ())))) for n, m in nets.items()}
-        sums = ui.run_steps(chunk, over_test("settings", sets.get), "Switches")
+        jobs = over_test("settings", sets.get)
+        sums = ui.run_steps(chunk, jobs, "Switches")
         tables = {label[n]: R.setting_table(s) for n, s in sums.items()}
-        ui.show_chart(rc.switches(tables, chance=chance))
+        ui.show_chart(ui.cached_chart(rc.switches, jobs_key(jobs), tables, chance=chance))
         ui.tables_expander(tables, f"switches_{dataset}")

@@ -7,12 +7,13 @@ The CI version samples the pages whose default views cost most to compute; the s
 of the navigation (tens of minutes cold on 2 busy cores)."""
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from bench.load import start_server, stop_server
+from bench.load import cpu_seconds, start_server, stop_server
 from frame.visitor import Session
 from frame.warmup import PAGE_PATHS
 
@@ -45,11 +46,16 @@ def serve(tmp_path: Path, name: str):
 
 
 def visits(tmp_path: Path, name: str, pages: list[str]) -> dict:
-    """{page: (seconds, texts, errors)} of each page's default view in a fresh session, on a server started anew."""
+    """{page: (seconds, texts, errors, server CPU seconds)} of each page's default view in a fresh session, on a
+    server started anew."""
     proc, url = serve(tmp_path, name)
     try:
         visit(url, "")  # the server's first run: the imports, the frame
-        return {page: visit(url, page) for page in pages}
+        out = {}
+        for page in pages:
+            cpu = cpu_seconds(proc.pid)
+            out[page] = (*visit(url, page), cpu_seconds(proc.pid) - cpu)
+        return out
     finally:
         stop_server(proc)
 
@@ -63,7 +69,7 @@ def damage_every_entry(folder: Path):
 
 def restarted_pages(tmp_path: Path, pages: list[str]):
     first = visits(tmp_path, "first", pages)
-    for page, (_, _, errors) in first.items():
+    for page, (_, _, errors, _) in first.items():
         assert not errors, (page, errors)
     assert list((tmp_path / "data" / "results").rglob("*.pkl")), "nothing was stored"
     again = visits(tmp_path, "restarted", pages)
@@ -73,13 +79,20 @@ def restarted_pages(tmp_path: Path, pages: list[str]):
 
 
 def check(first, again, damaged):
-    print({page: (round(first[page][0], 2), round(again[page][0], 2), len(first[page][1])) for page in first})
-    slow = {page: round(s, 2) for page, (s, _, _) in again.items() if s > READY_S}
-    assert not slow, f"after the restart, these default views took longer than {READY_S} s: {slow}"
-    for page, (_, texts, errors) in again.items():
+    """After the restart each default view costs the server at most READY_S of CPU (what it takes on a quiet machine,
+    where a run has a core to itself) and, where the machine is not overloaded (its load average under its cores),
+    arrives within READY_S; it says what it said when computed, with no error, also after every file was damaged."""
+    print({page: dict(cold_s=round(first[page][0], 2), restarted_s=round(again[page][0], 2),
+                      restarted_cpu_s=round(again[page][3], 2)) for page in first}, "load", os.getloadavg())
+    costly = {page: round(cpu, 2) for page, (_, _, _, cpu) in again.items() if cpu > READY_S}
+    assert not costly, f"after the restart, these default views took more than {READY_S} s of CPU: {costly}"
+    if os.getloadavg()[0] < (os.cpu_count() or 1):
+        slow = {page: round(s, 2) for page, (s, _, _, _) in again.items() if s > READY_S}
+        assert not slow, f"after the restart, these default views took longer than {READY_S} s: {slow}"
+    for page, (_, texts, errors, _) in again.items():
         assert not errors, (page, errors)
         assert texts == first[page][1], page  # the same findings and captions as computed
-    for page, (_, texts, errors) in damaged.items():
+    for page, (_, texts, errors, _) in damaged.items():
         assert not errors and texts == first[page][1], page
 
 
@@ -91,5 +104,5 @@ def test_sampled_default_views_are_ready_after_a_restart(tmp_path):
 @pytest.mark.slow
 @pytest.mark.pending("every page computed cold on one server, then read back: too long for CI's budget")
 def test_every_default_view_is_ready_after_a_restart(tmp_path):
-    pages = [p for p in PAGE_PATHS if p] + [""]
+    pages = ["gradient_flow"] + [p for p in PAGE_PATHS if p != "gradient_flow"]  # damaged: the first
     check(*restarted_pages(tmp_path, pages))
