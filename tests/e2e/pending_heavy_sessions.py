@@ -20,7 +20,8 @@ from viz.measures.common import AT_ONCE
 ROOT = Path(__file__).resolve().parents[2]
 OVER = ("gradient_flow", {"depth": 1202, "batch": 256})  # over any sane budget: refused before it allocates
 LANDSCAPE = ("landscape", {"ls_images": 256})  # its curvature over 256 images through ResNet-56: about 4.5 GB
-REFUSED = [(OVER, "lower the batch size"), (LANDSCAPE, "lower the number of images")]  # each: its one sentence
+# each refused with its one sentence (the visitor keeps an error's first 200 characters: words from its start)
+REFUSED = [(OVER, "ResNet-1202 at batch 256 would take about"), (LANDSCAPE, "over 256 images would take about")]
 HEAVY = [OVER, ("gradient_flow", {"depth": 110, "batch": 128}), ("gradient_flow", {"depth": 164, "batch": 64}),
          ("residuals", {"res_n": 1500}), LANDSCAPE, ("inspect", {}), ("shattered", {}),
          ("home", {"home_depth": 110}), ("gradient_flow", {"depth": 56, "batch": 256}), ("residuals", {})]

@@ -58,6 +58,7 @@ def refused(page: str, query: dict, monkeypatch, budget_mb: float | None = None,
     return errors[0]
 
 
+@pytest.mark.slow  # the app's first run and the page: 15-40 s on 2 busy cores
 def test_the_largest_landscape_link_is_refused_naming_the_images_that_fit(monkeypatch):
     from viz.measures import curvature, landscape
 
@@ -68,6 +69,7 @@ def test_the_largest_landscape_link_is_refused_naming_the_images_that_fit(monkey
     assert budget_fits(lambda n: budget.landscape_mb(56, n), fits)
 
 
+@pytest.mark.slow  # the app's first run and the page: 15-40 s on 2 busy cores
 def test_attributions_over_budget_are_refused_naming_the_steps_that_fit(monkeypatch):
     from viz.measures import attribution
 
@@ -76,6 +78,7 @@ def test_attributions_over_budget_are_refused_naming_the_steps_that_fit(monkeypa
     assert "at 128 IG steps" in error and "lower the IG steps to" in error, error
 
 
+@pytest.mark.slow  # the app's first run and the page: 15-40 s on 2 busy cores
 def test_image_line_gradients_over_budget_are_refused(monkeypatch):
     from viz.measures import shattered
 
@@ -84,6 +87,7 @@ def test_image_line_gradients_over_budget_are_refused(monkeypatch):
     assert "choose a shallower pair" in error, error
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("view,query,words", [
     ("Lesions", {"res_view": "Lesions"}, "choose shallower models"),
     ("Gradient paths", {"res_view": "Gradient paths", "res_batch": "64"}, "lower the images per draw to"),
