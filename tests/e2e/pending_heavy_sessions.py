@@ -24,7 +24,7 @@ LANDSCAPE = ("landscape", {"ls_images": 256})  # its curvature over 256 images t
 REFUSED = [(OVER, "ResNet-1202 at batch 256 would take about"), (LANDSCAPE, "over 256 images would take about")]
 HEAVY = [OVER, ("gradient_flow", {"depth": 110, "batch": 128}), ("gradient_flow", {"depth": 164, "batch": 64}),
          ("residuals", {"res_n": 1500}), LANDSCAPE, ("inspect", {}), ("shattered", {}),
-         ("home", {"home_depth": 110}), ("gradient_flow", {"depth": 56, "batch": 256}), ("residuals", {})]
+         ("", {"home_depth": 110}), ("gradient_flow", {"depth": 56, "batch": 256}), ("residuals", {})]
 
 
 async def visit(url: str, step) -> tuple:
