@@ -17,6 +17,7 @@ from frame.draw import (  # noqa: F401
     initial,
     intro,
     presenting,
+    projected,
     run_steps,
     show_chart,
     tables_expander,
