@@ -8,6 +8,7 @@ from plotly.subplots import make_subplots
 
 from viz.charts.style import FONT, KIND, TEMPLATE, Caption, fmt
 from viz.measures.refinement import finding
+from viz.words import model_name
 
 PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the residual F_i(h_i) is aligned with the "
          "negative gradient -dL/dh_i in most blocks (cosine > 0: each block moves h_i a small step down the loss, like "
@@ -22,14 +23,17 @@ def refinement_chart(tables: dict, summaries: dict):
     """Two panels: the mean cosine per block and the readout loss per block, a line per network.
 
     Args:
-        tables: label -> `viz.measures.refinement.refinement` table; the first is the residual net, a label with
-            "plain" is its plain twin (red, dashed).
+        tables: label (a zoo id or a person's name for it) -> `viz.measures.refinement.refinement` table; the first
+            is the residual net, a label with "plain" is its plain twin (red, dashed). Legends and sentences name
+            each network with `viz.words.model_name`.
         summaries: label -> `summary` of that table.
     Returns:
         (figure, Caption) with the finding for the first network as headline, the paper's claim beside ours.
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("cos(F_i(h_i), -dL/dh_i), mean over images",
                                                         "loss reading out after block i"))
+    tables = {model_name(k): t for k, t in tables.items()}
+    summaries = {model_name(k): s for k, s in summaries.items()}
     for label, t in tables.items():
         plain = "plain" in label
         style = dict(color=KIND[not plain], width=2, dash="dash" if plain else "solid")

@@ -17,7 +17,7 @@ RESIDUAL, PLAIN, BRANCH = "#1f6fb4", "#d6392b", "#2ca02c"  # residual net / skip
 CONCEPTS = {"residual network, skip": RESIDUAL, "plain network": PLAIN, "branch F(x)": BRANCH}
 KIND = {True: RESIDUAL, False: PLAIN}  # by skip
 OTHERS = tuple(c for c in PALETTE if c not in CONCEPTS.values())  # for series that are none of the concepts
-STAGES = ("#4C78A8", "#F58518", "#54A24B")  # stage 1, 2, 3 of a CIFAR ResNet
+STAGES = ("#3d3d3d", "#808080", "#b3b3b3")  # stage 1, 2, 3 of a CIFAR ResNet: greys, dark to light, none a concept
 DIVERGING = "RdBu_r"  # red > 0, white 0, blue < 0
 FONT = dict(size=15)
 TEMPLATE = "plotly_white"

@@ -77,3 +77,13 @@ def test_shades_keep_the_hue_and_tell_series_apart():
     assert len(set(cs)) == len(cs)
     for c, kind in zip(cs, ["residual"] * 3 + ["plain"] * 2 + ["branch"], strict=True):
         assert abs(_hue(c) - _hue(HUE[kind])) < 0.02
+
+
+def test_stage_colours_are_not_concept_colours():
+    """Bars coloured by stage (Inspect's importance and ratio bars) never borrow a concept's hue: a reader would take
+    a blue stage for the residual net and a green one for F(x)."""
+    from viz.charts.style import STAGES
+
+    for c in STAGES:
+        saturation = colorsys.rgb_to_hls(*(int(c[j:j + 2], 16) / 255 for j in (1, 3, 5)))[2]
+        assert saturation < 0.1 or all(abs(_hue(c) - _hue(h)) > 0.08 for h in HUE.values()), c
