@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.screen_text import defects, visible_texts
+from tests.pages.screen_text import charts_without_finding, defects, visible_texts
 from tests.pages.test_no_crash import HEAVY, _value_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,7 @@ def open_page(name: str, query: dict | None = None) -> AppTest:
 def problems(at: AppTest) -> list[tuple[str, str]]:
     out = [("exception", str(e.value)[:300]) for e in at.exception]
     out += [("error box", str(e.value)[:300]) for e in at.error]
+    out += [("chart without a finding sentence", title) for title in charts_without_finding(at)]
     return out + defects(visible_texts(at))
 
 
@@ -160,7 +161,7 @@ def test_every_lesson_step_revealed_reads_right():
     from viz.measures import lesson as L
 
     found = {}
-    for k, step in enumerate(L.STEPS, start=1):
+    for k, step in enumerate(L.STEPS):  # STEPS[k] is step k, ?step=k
         at = open_page("lesson", {"step": str(k)})
         guess = L.choices(step, step.options[0])[0]
         at.radio(key=f"lesson_guess_{step.key}_{step.options[0]}").set_value(guess).run()
