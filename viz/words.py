@@ -30,6 +30,9 @@ _MODEL_ID = re.compile(r"^(?P<data>.+?)-(?P<kind>resnet|plain)(?P<depth>\d+)(?P<
 _STAMP = re.compile(r"^-(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)\d\d$")  # the Train page's time stamp
 
 
+SOURCES = {"published": "published weights", "dutta": "Dutta's published weights"}  # zoo id suffix -> whose weights
+
+
 def model_name(name: str) -> str:
     """How a person names a zoo model, from its zoo id: "cifar10-resnet56-published" -> "ResNet-56, published
     weights", "cifar10-plain56" -> "plain-56", "shapes-resnet8-20261201-120300" -> "ResNet-8 on shapes, trained
@@ -38,10 +41,12 @@ def model_name(name: str) -> str:
     if not m:
         return str(name)
     kind = f"{'ResNet' if m['kind'] == 'resnet' else 'plain'}-{m['depth']}"
+    if m["data"] == "untrained":  # Inspect's stand-in while the zoo is empty
+        return f"{kind}, untrained"
     kind += "" if m["data"] == "cifar10" else f" on {m['data']}"  # CIFAR-10, the lab's default, goes unsaid
     rest, stamp = m["rest"], _STAMP.match(m["rest"])
-    if rest == "-published":
-        return f"{kind}, published weights"
+    if rest[1:] in SOURCES:
+        return f"{kind}, {SOURCES[rest[1:]]}"
     if stamp:
         return f"{kind}, trained {stamp[1]}-{stamp[2]}-{stamp[3]} {stamp[4]}:{stamp[5]}"
     return f"{kind}, {rest.lstrip('-')}" if rest else kind

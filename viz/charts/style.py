@@ -75,7 +75,8 @@ def concept_colors(names) -> list[str]:
 
 def layout(fig, title, xtitle, ytitle, log=False, height=380, integer_x=False):
     """Title, fonts, margins, a legend above the plot, axis titles; a log y axis gets powers of ten (or full-value
-    1-2-5 ticks where it spans under 3.5 decades); integer_x puts ticks on whole numbers only."""
+    1-2-5 ticks where it spans under 3.5 decades); integer_x puts ticks on whole numbers only. Legend entries too long
+    for one line over the plot (LEGEND_ABOVE_MAX characters, traces added before this call) go below it."""
     fig.update_layout(
         title=dict(text=title, x=0.01), font=FONT, height=height, margin=dict(l=70, r=20, t=60, b=55),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1), template=TEMPLATE,
@@ -87,7 +88,16 @@ def layout(fig, title, xtitle, ytitle, log=False, height=380, integer_x=False):
     fig.update_yaxes(title=ytitle, type="log" if log else "linear", exponentformat="power" if log else "none")
     if log:
         narrow_log_ticks(fig)
+    if _legend_chars(fig) > LEGEND_ABOVE_MAX:  # long names would run over the title: the legend goes below
+        legend_below(fig, height=height + 60)
     return fig
+
+
+LEGEND_ABOVE_MAX = 90  # characters of legend text that fit on one line above a full-width plot
+
+
+def _legend_chars(fig) -> int:
+    return sum(len(str(t.name)) + 6 for t in fig.data if t.name and t.showlegend is not False)
 
 
 def legend_below(fig, height=440):
