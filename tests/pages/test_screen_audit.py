@@ -24,7 +24,7 @@ from tests.pages.test_no_crash import HEAVY, _value_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [p.stem for p in sorted((ROOT / "pages").glob("*.py")) if p.stem != "__init__"]
-SAMPLE = 6  # one-click changes per page in CI; the full sweep does them all
+SAMPLE = 2  # one-click changes per page in CI (of different kinds, rotating over the pages); the full sweep: all
 FULL = os.environ.get("SKIPLAB_AUDIT") == "full"
 KINDS = ("selectbox", "radio", "segmented_control", "pills", "select_slider", "slider", "number_input", "multiselect",
          "checkbox", "toggle", "button")
@@ -42,6 +42,7 @@ NAMED = {
     "inspect": [{"ins_show": "Why (Captum)"}],
 }
 FOUND = ROOT / "artifacts" / "screen_audit.json"
+TRIED = ROOT / "artifacts" / "screen_audit_tried.json"  # the one-click changes each page was given (kinds covered)
 
 
 def open_page(name: str, query: dict | None = None) -> AppTest:
@@ -98,12 +99,14 @@ def apply(at: AppTest, kind: str, key: str, value):
     at.run()
 
 
-def _sample(changes: list, n: int) -> list:
-    """n changes spread over the list (different widgets), the same on every run."""
-    if len(changes) <= n:
-        return changes
-    step = len(changes) / n
-    return [changes[int(i * step)] for i in range(n)]
+def _sample(changes: list, n: int, turn: int) -> list:
+    """n changes of n different widget kinds, the same on every run. `turn` (the page's place in PAGES) rotates which
+    kinds come first and which change of a kind is taken, so that over the pages every kind is sampled."""
+    by_kind = {}
+    for c in changes:
+        by_kind.setdefault(c[0], []).append(c)
+    kinds = sorted(by_kind, key=lambda k: (KINDS.index(k) - turn) % len(KINDS))
+    return [by_kind[k][turn % len(by_kind[k])] for k in kinds[:n]]
 
 
 def audit(name: str, full: bool) -> dict:
@@ -114,7 +117,9 @@ def audit(name: str, full: bool) -> dict:
     changes = one_click_changes(at)
     for query in NAMED.get(name, []):
         found[f"link {query}"] = problems(open_page(name, query))
-    for kind, key, value in changes if full else _sample(changes, SAMPLE):
+    tried = changes if full else _sample(changes, SAMPLE, PAGES.index(name))
+    _record(name, [f"{kind} {key} -> {value!r}" for kind, key, value in tried], TRIED)
+    for kind, key, value in tried:
         at = open_page(name)
         try:
             apply(at, kind, key, value)
@@ -124,11 +129,12 @@ def audit(name: str, full: bool) -> dict:
     return {k: v for k, v in found.items() if v}
 
 
-def _record(name: str, found: dict):
-    FOUND.parent.mkdir(exist_ok=True)
-    all_found = json.loads(FOUND.read_text()) if FOUND.exists() else {}
+def _record(name: str, found, where=None):
+    where = where or FOUND
+    where.parent.mkdir(exist_ok=True)
+    all_found = json.loads(where.read_text()) if where.exists() else {}
     all_found[name] = found
-    FOUND.write_text(json.dumps(all_found, indent=1))
+    where.write_text(json.dumps(all_found, indent=1))
 
 
 def _report(found: dict) -> str:
