@@ -10,7 +10,8 @@ sends an auto_rerun message, and the client sends that fragment's rerun every `i
   4. The teacher clicks Next --steps times; each time the bench waits until every student's screen shows the step.
 Prints the p95 seconds from a teacher's step to ALL students showing it (and per student), from a vote being stored
 to the teacher's tally counting it, server CPU seconds per student per minute while idle in the room, errors, and
-last, exactly: `room: <n> students, step p95 <x> s, tally p95 <y> s, idle <z> cpu-s/student/min, errors <e>`.
+`--replicas 2`: the same through nginx in front of 2 replicas that share a Redis room store (deploy/replicas.py).
+Last, exactly: `room: <n> students, step p95 <x> s, tally p95 <y> s, idle <z> cpu-s/student/min, errors <e>`.
 """
 
 import argparse
@@ -18,6 +19,8 @@ import asyncio
 import contextlib
 import random
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -117,7 +120,7 @@ def p95(xs):
     return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))] if xs else float("nan")
 
 
-async def class_in_a_room(url: str, args, pid: int) -> dict:
+async def class_in_a_room(url: str, args, pids: list[int]) -> dict:
     teacher = Screen(url)
     await teacher.open({})
     await teacher.click("room_open")
@@ -133,9 +136,9 @@ async def class_in_a_room(url: str, args, pid: int) -> dict:
     polls = [asyncio.create_task(poll_until(s, stop)) for s in students]
     stored = await _votes(students, code, args.vote_window)
     await asyncio.sleep(5)
-    c0, w0 = cpu_seconds(pid), time.monotonic()
+    c0, w0 = sum(map(cpu_seconds, pids)), time.monotonic()
     await asyncio.sleep(args.idle)  # (the tally keeps polling: a vote counted late is still measured)
-    out["idle_cpu"] = (cpu_seconds(pid) - c0) / (time.monotonic() - w0) * 60 / args.students
+    out["idle_cpu"] = (sum(map(cpu_seconds, pids)) - c0) / (time.monotonic() - w0) * 60 / args.students
     out["tally_s"] = [next((tc - tv for tc, n in counts if tc >= tv and n >= j), float("inf"))
                       for j, tv in enumerate(sorted(stored), 1)]
     stop.set()
@@ -182,20 +185,56 @@ async def _steps(teacher, students, steps: int, timeout: float = 30.0):
     return alls, each
 
 
+@contextlib.contextmanager
+def one_server(tmp: Path):
+    """(url, [pid]): one bare server, its rooms in SQLite."""
+    env = dict(SKIPLAB_ROOMS=f"sqlite://{tmp / 'rooms.db'}", SKIPLAB_WARMUP="0", SKIPLAB_ZOO=str(tmp / "zoo"))
+    proc, url = start_server(tmp / "server.log", env=env)
+    try:
+        yield url, [proc.pid]
+    finally:
+        stop_server(proc)
+
+
+@contextlib.contextmanager
+def replicas_behind_nginx(tmp: Path, n: int):
+    """(nginx's url, the replicas' pids): n replicas behind nginx (deploy/replicas.py), their rooms in one shared
+    store, a real redis-server on a free loopback port (the deployment's SKIPLAB_ROOMS=redis://...)."""
+    from deploy import replicas
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise SystemExit("--replicas needs redis-server (apt-get install redis-server) for the shared room store")
+    port = replicas.free_port()
+    redis = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                              "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    env = dict(SKIPLAB_ROOMS=f"redis://127.0.0.1:{port}/0", SKIPLAB_WARMUP="0", SKIPLAB_ZOO=str(tmp / "zoo"))
+    try:
+        state = replicas.start(n, replicas.free_port(), tmp / "run", env=env)
+        try:
+            yield state["url"], [r["pid"] for r in state["replicas"]]
+        finally:
+            replicas.stop(tmp / "run")
+    finally:
+        redis.terminate()
+        redis.wait(20)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--students", type=int, default=60)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--vote-window", type=float, default=20.0)
     ap.add_argument("--idle", type=float, default=30.0, help="seconds idle in the room for the CPU figure")
+    ap.add_argument("--replicas", type=int, default=0, help="N replicas behind nginx sharing a Redis room store "
+                    "(0: one bare server, rooms in SQLite)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="skiplab-room-bench-"))
-    env = dict(SKIPLAB_ROOMS=f"sqlite://{tmp / 'rooms.db'}", SKIPLAB_WARMUP="0", SKIPLAB_ZOO=str(tmp / "zoo"))
-    proc, url = start_server(tmp / "server.log", env=env)
-    try:
-        out = asyncio.run(class_in_a_room(url, args, proc.pid))
-    finally:
-        stop_server(proc)
+    (tmp / "run").mkdir()
+    where = replicas_behind_nginx(tmp, args.replicas) if args.replicas else one_server(tmp)
+    with where as (url, pids):
+        out = asyncio.run(class_in_a_room(url, args, pids))
+    print(f"where: {f'{args.replicas} replicas behind nginx, rooms in Redis' if args.replicas else 'one server, rooms in SQLite'}")
     n, errors = args.students, out["errors"]
     print(f"room {out['code']}: {out['joined']} of {n} students joined and showed step 1")
     print(f"teacher's step -> all {n} students show it: p95 {p95(out['step_s']):.2f} s over {len(out['step_s'])} steps "

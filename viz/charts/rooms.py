@@ -20,7 +20,9 @@ def tally_chart(counts: dict, present: int, answer: str | None = None):
                            textposition="outside", cliponaxis=False))
     layout(fig, f"{answered} of {of} answered" + (" (final)" if answer is not None else ""), None, "students",
            height=360)
-    fig.update_yaxes(tickformat="d", rangemode="tozero", range=[0, max(1, *counts.values()) * 1.25])
+    top = max(1, *counts.values())  # whole students on the axis: a tick every 1, 2, 5, 10, ... (never 0, 0, 1, 1)
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500) if top / s <= 6)
+    fig.update_yaxes(tickformat="d", tick0=0, dtick=step, rangemode="tozero", range=[0, top * 1.25])
     fig.update_layout(hovermode="closest")
     return fig, Caption(_detail(counts, answered, of, answer), _headline(counts, answered, of, answer))
 

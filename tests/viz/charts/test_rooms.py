@@ -24,3 +24,11 @@ def test_after_the_reveal_the_answer_is_marked_and_the_share_right_is_said():
 def test_an_empty_room_and_a_room_without_votes():
     assert tally_chart({"a": 0}, present=0)[1].headline == "No student has joined yet."
     assert tally_chart({"a": 0}, present=5)[1].headline == "No prediction yet from the 5 students in the room."
+
+
+def test_the_axis_counts_whole_students():
+    """No repeated tick labels ('0 0 0 1 1' from a 0.2 step printed as integers): ticks at whole numbers, at most ~6."""
+    for counts in ({"a": 0, "b": 0}, {"a": 1, "b": 0}, {"a": 3, "b": 2}, {"a": 41, "b": 19}):
+        axis = tally_chart(counts, present=60)[0].layout.yaxis
+        ticks = [axis.tick0 + i * axis.dtick for i in range(100) if axis.tick0 + i * axis.dtick <= axis.range[1]]
+        assert axis.dtick == int(axis.dtick) >= 1 and 2 <= len(ticks) <= 7, (counts, axis.dtick, ticks)
