@@ -11,7 +11,7 @@ import numpy as np
 
 from viz.words import fmt, pct  # noqa: F401 (re-exported: the charts' captions format numbers with these)
 
-PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222")
+PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222", "#e377c2", "#bcbd22")
 # One colour per concept, on every page, chart, legend, diagram and caption (Home shows the key):
 RESIDUAL, PLAIN, BRANCH = "#1f6fb4", "#d6392b", "#2ca02c"  # residual net / skip: blue; plain net: red; F(x): green
 CONCEPTS = {"residual network, skip": RESIDUAL, "plain network": PLAIN, "branch F(x)": BRANCH}
@@ -67,9 +67,9 @@ def concept_color(name, i: int = 0, shade: int = 0) -> str:
 def concept_colors(names) -> list[str]:
     """concept_color for each of several series at once: each concept's k-th series gets shade k."""
     seen, out = {}, []
-    for i, n in enumerate(names):
+    for n in names:  # the k-th series of a concept gets shade k; the k-th of no concept the k-th other colour
         k = seen[concept(n)] = seen.get(concept(n), -1) + 1
-        out.append(concept_color(n, i, k))
+        out.append(concept_color(n, k, k))
     return out
 
 

@@ -106,3 +106,12 @@ def test_beyond_and_transformer_lines_take_the_concept_colours():
     assert COLORS["no skip"] == PLAIN
     assert all(abs(_hue(COLORS[k]) - _hue(RESIDUAL)) < 0.02 for k in ("Post-LN", "Pre-LN"))
     assert COLORS["Post-LN"] != COLORS["Pre-LN"]
+
+
+def test_series_of_no_concept_each_get_their_own_colour():
+    """Skip designs drew dense concatenation in post-activation's purple and highway in pre-activation's orange."""
+    names = ["post-activation", "pre-activation", "bottleneck", "inverted residual", "dense concatenation",
+             "highway gate", "plain (no skip)"]
+    cs = concept_colors(names)
+    assert len(set(cs)) == len(cs), cs
+    assert cs[-1] == PLAIN and cs[3] == RESIDUAL
