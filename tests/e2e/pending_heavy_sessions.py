@@ -1,7 +1,7 @@
 """PENDING (not collected: it has never been run; rename to test_heavy_sessions.py once it passes on a quiet machine).
 Ten sessions at once on the heaviest pages of a cold server (SKIPLAB_WARMUP=0), through Streamlit's own protocol
 (frame/visitor.py, bench/load.py's client): no exception or error element in any of them (the one link over the
-memory budget gets its refusal sentence, nothing else), the server's RSS stays under the request budget times the
+memory budget gets its refusal notice, nothing else), the server's RSS stays under the request budget times the
 heavy runs at once plus its warm level, and a minute after the burst it is back within 20% of its warm level."""
 
 import asyncio
@@ -62,11 +62,10 @@ def test_ten_heavy_sessions_at_once(tmp_path):
         results = run(burst(url))
         done.set()
         sampler.join()
-        for step, (_, _, _, errors) in results:
-            if step == OVER:
-                assert len(errors) == 1 and "lower the batch size" in errors[0], errors
-            else:
-                assert not errors, (step, errors)
+        for step, (_, texts, _, errors) in results:
+            assert not errors, (step, errors)
+            if step == OVER:  # refused with a notice that says what to lower (frame.draw.guard), not an error
+                assert any("Not run: " in t and "lower the batch size" in t for t in texts), texts
         assert peak[0] < warm + AT_ONCE * budget.request_budget_mb(), (peak[0], warm)
         time.sleep(60)
         assert rss_mb(proc.pid) <= 1.2 * warm, (rss_mb(proc.pid), warm, peak[0])
