@@ -88,8 +88,6 @@ with ui.controls(), ui.url_bound(LABELS):
     name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on,
                              format_func=model_name, help="The trained network to look inside (a link holds its "
                                                           "name as shown).")
-    if (said := dict(zip(cat.name, cat.label)).get(name)) and said != model_name(name):
-        c_model.caption(said)  # who published it, or that it is yours
     if note := I.accuracy_note(cat, acc, name):
         c_model.caption(note)
     src = c_src.segmented_control("Image from", ["Gallery", "Upload", "Camera"], default="Gallery", key="ins_src",
