@@ -202,3 +202,23 @@ def test_the_rules_catch_what_issue_23_saw():
     fine = ["ResNet-56, published weights", "the plain net's gradient underflows to zero before the first layer",
             "information", "infinite", "ResNet-20 and plain-20", "0.05 and 0.5", "nanometre", "{}"]
     assert defects(fine) == [], defects(fine)
+
+
+def test_a_chart_without_its_finding_is_caught():
+    """frame.draw.show_chart records each chart with its caption, headline first; the rule names the chart whose
+    headline is not on the screen (a Caption with headline "" shows only its detail)."""
+    from types import SimpleNamespace
+
+    import plotly.graph_objects as go
+
+    from frame.report import _REPORT
+    from tests.pages.screen_text import charts_without_finding
+
+    def fig(title):
+        return go.Figure(layout=dict(title=dict(text=title)))
+
+    items = [("chart", fig("Shown"), "Look at the red line. Detail."), ("chart", fig("Bare"), "Only the detail."),
+             ("words", [], "heading")]
+    at = SimpleNamespace(session_state={_REPORT: items},
+                         get=lambda kind: [SimpleNamespace(value="Look at the red line.")] if kind == "markdown" else [])
+    assert charts_without_finding(at) == ["Bare"]
