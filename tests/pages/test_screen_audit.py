@@ -35,14 +35,13 @@ NOT_CLICKED = {"present": "presentation mode changes sizes, not texts (tests/e2e
                "tr_start": "starts a training run of minutes (tests/pages/test_train.py trains)",
                "tr_stop": "stops a run that is not running"}
 # Settings issue 23 names: one click from a page's defaults, or a link a page gives (a Lesson step's full page).
+# (Residuals and Landscape at their defaults, also named, are every run's first check.)
 NAMED = {
     "home": [{"home_zero": "true"}],
     "gradient_flow": [{"init": "zero_residual"}, {"depth": "608"}, {"depth": "1202", "batch": "8"},
                       {"activation": "sigmoid", "depth": "110"}, {"norm": "none", "depth": "110"},
                       {"source": "Trained"}],
-    "residuals": [{}],
-    "landscape": [{}],
-    "inspect": [{"ins_show": "Why (Captum)"}],
+    "inspect": [{"ins_show": "Why (Captum)", "ins_image": "17"}],  # gallery image 17 of CIFAR-10: a truck
 }
 FOUND = ROOT / "artifacts" / "screen_audit.json"
 TRIED = ROOT / "artifacts" / "screen_audit_tried.json"  # the one-click changes each page was given (kinds covered)
