@@ -21,6 +21,11 @@ def fmt(v):
     return f"{v / 10**e:.2g}e{e}"
 
 
+# What a page says when a measurement overflowed (inf) or became undefined (NaN), in words (issue 23's audit)
+OVERFLOW_NOTE = ("Some numbers grew too large for float32 (they overflowed, or became undefined): the captions say "
+                 "where. This is the physics, not a bug.")
+
+
 def pct(v):
     """A fraction as a percentage with one decimal ("n/a" when missing)."""
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
