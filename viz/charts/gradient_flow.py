@@ -32,8 +32,10 @@ def _ratio_headline(what, ends, where=("the first layer", "the last layer")):
 
 
 def _ends_in_numbers(name, first, last, where):
-    """The two numbers a ratio is made of, for a caption's detail."""
-    return f"{name}: {fmt(first)} at {where[0]}, {fmt(last)} at {where[1]}."
+    """The two numbers a ratio is made of, for a caption's detail (an undefined one said so, not "n/a")."""
+    def said(v):
+        return "undefined" if math.isnan(v) else fmt(v)
+    return f"{name}: {said(first)} at {where[0]}, {said(last)} at {where[1]}."
 
 
 def _mark(fig, x0, x1, block):
