@@ -50,7 +50,7 @@ def refinement_chart(tables: dict, summaries: dict):
     fig.update_xaxes(title="block (-1: the stem)", tickformat="d")
     fig.update_layout(font=FONT, template=TEMPLATE, height=430, barmode="group", margin=dict(l=70, r=20, t=80, b=55),
                       legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="right", x=1))
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", dtick="D2", tickformat=".2~g", row=1, col=2)  # 1, 2, 5 labelled
     labels = list(tables)
     ours = [finding(k, summaries[k], plain="plain" in k) for k in labels]
     s = summaries[labels[0]]
