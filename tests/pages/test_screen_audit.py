@@ -149,8 +149,7 @@ def _report(found: dict) -> str:
 
 # Pages whose CI audit has not yet been seen to pass here within pytest's 600 s limit (the machine ran at load 20):
 NOT_YET = {"landscape": "Loss landscape's audit ran past 600 s at load 20 (the Hessian's extreme eigenvalues for "
-                        "each sampled setting); to be timed on a quiet machine",
-           "train": "not yet seen to pass here (issue 23)", "transformer": "not yet seen to pass here (issue 23)"}
+                        "each sampled setting); to be timed on a quiet machine"}
 
 
 @pytest.mark.slow
