@@ -2,7 +2,7 @@
 
     python bench/degradation.py [--seeds 0 1 2] [--threads 1]
 
-Trains the class demo (models.twins.DEMO: the settings of the Train page's "Train both (about a minute)") with
+Trains the class demo (models.twins.DEMO: the settings of the Train page's "Train both twins live") with
 models.twins.train_twins for each seed, and prints, per seed and as the median:
 - the seconds from the click to a visible gap (viz/measures/degradation.py: the plain twin's training error, averaged
   over its last 10 batches, 5 points or more above the ResNet's at every later step), the step it opens at, and the
@@ -13,6 +13,7 @@ models.twins.train_twins for each seed, and prints, per seed and as the median:
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -63,7 +64,8 @@ def main():
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    print(f"{DEMO}\n{a.threads} thread(s), torch {torch.__version__}; visible gap: {dm.GAP_POINTS:.0f} points of "
+    print(f"{DEMO}\n{a.threads} thread(s), torch {torch.__version__}, load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs (a shared machine: seconds stretch with the load, the ratio less); visible gap: {dm.GAP_POINTS:.0f} points of "
           f"training error (means over {dm.WINDOW} batches), held to the end of the run")
     rows = []
     for seed in a.seeds:
@@ -81,7 +83,7 @@ def main():
         print(f"seed {seed}: " + (f"visible gap at step {gap['step']}, {gap['seconds']:.1f} s after the click "
                                   f"(bare loop to that step: {floor * gap['step']:.1f} s)" if gap else "no visible gap")
               + f"; end of run after {total:.1f} s and {steps} steps each: plain {last.plain:.0f}% vs ResNet "
-              f"{last.residual:.0f}% training error; train_twins / bare loop: {ratio:.2f}x")
+              f"{last.residual:.0f}% training error; train_twins / bare loop: {ratio:.2f}x; load {os.getloadavg()[0]:.1f}")
     if rows:
         med = [statistics.median(c) for c in zip(*rows, strict=True)]
         print(f"median over {len(rows)} of {len(a.seeds)} seeds with a gap: {med[0]:.1f} s to a visible gap "

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from frame import report
+from frame import report, store
 from viz.measures.budget import OverBudget
 from viz.measures.common import AT_ONCE, all_slots_busy, concat
 
@@ -50,8 +50,8 @@ def controls(label: str = "Settings"):
 PRESENT_MAX_HEIGHT = 330  # px: a projected chart, under the page's title and its finding, ends within 720 px
 
 
-def projected(fig):
-    """A copy of a figure for a projector: larger text (annotations too), at most PRESENT_MAX_HEIGHT tall, the title
+def projected(fig, max_height: int = PRESENT_MAX_HEIGHT):
+    """A copy of a figure for a projector: larger text (annotations too), at most `max_height` px tall, the title
     on its own line at the top, a legend kept clear of the axis titles, one y title for stacked panels of one quantity."""
     import plotly.graph_objects as go
 
@@ -59,7 +59,7 @@ def projected(fig):
     if fig.layout.xaxis.visible is False:  # a drawing (the network pictures): its text is placed for its own size
         return fig
     top = max(fig.layout.margin.t or 0, 100 if fig.layout.title.text else 60)
-    fig.update_layout(font_size=18, height=min(math.ceil((fig.layout.height or 450) * 1.35), PRESENT_MAX_HEIGHT),
+    fig.update_layout(font_size=18, height=min(math.ceil((fig.layout.height or 450) * 1.35), max_height),
                       title=dict(yref="container", y=0.98, yanchor="top"), margin_t=top)
     fig.for_each_annotation(lambda a: a.update(font_size=round((a.font.size or 13) * 1.35)))
     over_plot = any(a.yref == "paper" and (a.y or 0) >= 0.95 for a in fig.layout.annotations)  # subplot titles
@@ -81,18 +81,20 @@ def intro(text: str):
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 3}}  # sharp PNG exports
 
 
-def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None, on_select="ignore"):
+def show_chart(fig_and_caption, config: dict | None = None, key: str | None = None, on_select="ignore",
+               present_height: int = PRESENT_MAX_HEIGHT):
     """Draw a (Plotly figure, caption) pair; recorded for the page's HTML report; larger when presenting (every text,
     annotations included). A caption with a headline (`viz.charts.style.Caption`) shows the headline, the chart's finding in
     one sentence, under the chart and its detail (every number, the method, the paper) in a collapsed expander.
     config: Plotly's config for the browser (default: no Plotly logo); key, on_select="rerun": a chart whose points
-    can be clicked. Returns st.plotly_chart's value (the selection state for a clickable chart)."""
+    can be clicked; present_height: the most px it takes when presenting (more where a page's top is short).
+    Returns st.plotly_chart's value (the selection state for a clickable chart)."""
     fig, caption = fig_and_caption
     headline, detail = getattr(caption, "headline", ""), str(caption)
     report.add(("chart", fig, " ".join(p for p in (headline, detail) if p)))
     finding = st.container(key=f"finding-{report.chart_count()}")  # the test of the projector's first screen finds it by this key
     if presenting():  # the finding first, then the picture, both on a 1280 x 720 screen
-        fig = projected(fig)
+        fig = projected(fig, present_height)
     picked = st.plotly_chart(fig, width="stretch", config=config or CHART_CONFIG, key=key, on_select=on_select,
                              **({"selection_mode": "points"} if on_select != "ignore" else {}))
     if headline:
@@ -114,13 +116,14 @@ def trace_key(traces) -> tuple:
 def cached_chart(build, key, *args, **kw):
     """`build(*args, **kw)` -> (figure, caption), built once per (build, key) and shared by every session (a cache hit
     costs no Plotly work); `key` must name everything the chart depends on (e.g. `trace_key(traces)` plus the
-    chart's settings). The figure is never mutated: `show_chart` copies it before changing it."""
-    return _chart(f"{build.__module__}.{build.__qualname__}", key, build, args, kw)
+    chart's settings). The figure is never mutated: `show_chart` copies it before changing it. Also kept on disk
+    (frame/store.py), so that a restarted server draws it without building it again."""
+    return _chart(store.label_of(build), key, build, args, kw)
 
 
 @st.cache_resource(max_entries=128, ttl=3600, show_spinner=False)
 def _chart(name: str, key, _build, _args, _kw):
-    return _build(*_args, **_kw)
+    return store.remembered(f"chart.{name}", (key,), {}, lambda: _build(*_args, **_kw))
 
 
 def follow_new(key: str, value, token, valid=None):

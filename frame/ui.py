@@ -17,6 +17,7 @@ from frame.draw import (  # noqa: F401
     initial,
     intro,
     presenting,
+    projected,
     run_steps,
     show_chart,
     tables_expander,
@@ -24,17 +25,21 @@ from frame.draw import (  # noqa: F401
 )
 from frame.framing import require_frame  # noqa: F401
 from frame.links import drop_infinite_link_values, number_input, url_bound  # noqa: F401
+from frame.memory import BoundedCache, models_limit_mb, tensor_bytes
+from frame.store import persisted
 from models import zoo
 from models.data import SHAPES_MEAN, SHAPES_STD, load_dataset, make_shapes, which_test_split
 from models.resnet import ResNet, ResNetConfig
 from viz.probe import Trace, probe
 
+_init_models = BoundedCache(tensor_bytes, models_limit_mb)  # bounded in bytes: deep models are evicted first
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+
 def init_model(config: ResNetConfig, seed: int) -> ResNet:
     """A freshly initialised model, the same for a seed whatever other sessions do (it draws from a generator
-    of its own, not torch's process-wide one); cached, shared by sessions, never mutated."""
-    return ResNet(config, seed=seed)
+    of its own, not torch's process-wide one); cached (at most SKIPLAB_MODELS_MB in all), shared by sessions,
+    never mutated."""
+    return _init_models.get((config, seed), lambda: ResNet(config, seed=seed))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -42,6 +47,17 @@ def shapes_batch(n: int, seed: int, split: str = "test"):
     """(images float (n, 3, 32, 32) in [0, 1], labels (n,)) as numpy arrays."""
     x, y = make_shapes(split, n=n, seed=seed)
     return (x.float() / 255).numpy(), y.numpy()
+
+
+def cache_results(**cache_kw):
+    """Decorator: st.cache_data(**cache_kw) in front of the result store on disk (frame/store.py): a result survives
+    the server's restart and is shared by replicas on one volume. Put it outermost, above `measuring()`, so that a
+    result read from disk takes no measurement slot."""
+
+    def decorate(func):
+        return st.cache_data(show_spinner=False, **cache_kw)(persisted(func))
+
+    return decorate
 
 
 SHAPES_STATS = dict(mean=SHAPES_MEAN, std=SHAPES_STD)  # a ResNetConfig's input statistics for the built-in data
@@ -84,7 +100,7 @@ def sample(name: str, n: int, seed: int, split: str = "test"):
     return x[idx].float() / 255, y[idx]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@cache_results(max_entries=64)
 def probe_at_init(config: ResNetConfig, seed: int, batch: int, bn_mode: str, skip: tuple) -> Trace:
     """Probe the seed's freshly initialised model on a shapes batch; skip: one bool per block."""
     model = init_model(config, seed)
@@ -97,7 +113,7 @@ def probe_trained(name: str, seed: int, batch: int, bn_mode: str) -> Trace:
     return _probe_trained(name, weights_id(name), seed, batch, bn_mode)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@cache_results(max_entries=64)
 def _probe_trained(name: str, sha256: str, seed: int, batch: int, bn_mode: str) -> Trace:
     model = zoo_model(name)
     x, y = sample(test_set(name)[0], batch, seed)  # CIFAR-10: the full test split where on disk, else the sample

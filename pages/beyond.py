@@ -22,38 +22,47 @@ PAIRS = {  # label -> (residual net, its plain twin or None)
 REFINE, NORMFREE = "Iterative refinement", "Without batch norm"
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cache_results(max_entries=16)
 def refinement_table(name: str, sha256: str, images: int) -> pd.DataFrame:
     split, _ = rf.test_images(zoo.card(name))
     x, y = ui.dataset(split, "test")
     return rf.refinement(ui.zoo_model(name), x[:images], y[:images])
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cache_results(max_entries=8)
 def gradients_at_init(depth: int):
     layers, blocks = nf.at_init((depth,))
     return layers, blocks, nf.summary(layers, blocks)
 
 
-@st.cache_data(max_entries=2, show_spinner=False)
+@ui.cache_results(max_entries=2)
 def live_runs() -> dict:
     """The live run, the same for every session (fixed seeds): the first class to press the button waits for it."""
     return nf.live_training()
 
 
 st.title("Beyond ResNet")
-finding = st.empty()
-with ui.url_bound({"by_view": "view"}):
-    view = st.segmented_control("Show", [REFINE, NORMFREE], default=REFINE, key="by_view", bind="query-params",
-                                help="What each block does to its input, or training deep nets without batch norm.")
+finding = (st.sidebar if ui.presenting() else st).empty()  # presenting: the chart's own finding is above it
+with ui.controls():
+    with ui.url_bound({"by_view": "view"}):
+        view = st.segmented_control("Show", [REFINE, NORMFREE], default=REFINE, key="by_view", bind="query-params",
+                                    help="What each block does to its input, or training deep nets without batch norm.")
+    if view == NORMFREE:
+        with ui.url_bound({"by_depth": "depth (20, 32, 56 or 110)"}):
+            depth = st.select_slider("Depth", [20, 32, 56, 110], value=56, key="by_depth", bind="query-params",
+                                     help="Weight layers of every net compared (6n+2).")
+    else:
+        with ui.url_bound({"by_pair": "network", "by_images": "number of test images (16 to 932)"}):
+            c = st.columns([3, 1])
+            pair = c[0].selectbox("Network", list(PAIRS), key="by_pair", bind="query-params",
+                                  help="A published ResNet (akamaster's) and, where skiplab has one, its plain twin.")
+            images = c[1].number_input("Test images", 16, 932, 256, step=16, key="by_images", bind="query-params",
+                                       help="How many of the shipped CIFAR-10 test images the cosines average over.")
 
 if view == NORMFREE:
-    st.markdown("Without batch norm, a deep net's signal and gradient can explode or vanish with depth. **Fixup**, "
-                "**SkipInit** and **ReZero** start every residual branch at zero, so each block starts as the "
-                "identity. Below: each net at init, one pass on 32 shapes images.")
-    with ui.url_bound({"by_depth": "depth (20, 32, 56 or 110)"}):
-        depth = st.select_slider("Depth", [20, 32, 56, 110], value=56, key="by_depth", bind="query-params",
-                                 help="Weight layers of every net compared (6n+2).")
+    ui.intro("Without batch norm, a deep net's signal and gradient can explode or vanish with depth. **Fixup**, "
+             "**SkipInit** and **ReZero** start every residual branch at zero, so each block starts as the "
+             "identity. Below: each net at init, one pass on 32 shapes images.")
     with ui.guard("measure the nets at init"), st.spinner(f"Probing 6 nets of depth {depth} at init..."):
         layers, blocks, summ = gradients_at_init(int(depth))
         ui.show_chart(nc.gradients_at_init(blocks, summ, int(depth)))
@@ -73,15 +82,9 @@ if view == NORMFREE:
             ui.show_chart(nc.training_curves({k: r["losses"] for k, r in runs.items()}))
             st.caption(" ".join(f"{k}: {r['status']}, test accuracy {r['test_acc']:.1%}." for k, r in runs.items()))
 else:
-    st.markdown("In a residual net each block adds F_i(h_i) to its input h_i. Jastrzebski et al. (2018): that step "
-                "points **down the loss**, like a gradient step, in most blocks. Measured here on trained networks "
-                "and real CIFAR-10 test images.")
-    with ui.url_bound({"by_pair": "network", "by_images": "number of test images (16 to 932)"}):
-        c = st.columns([3, 1])
-        pair = c[0].selectbox("Network", list(PAIRS), key="by_pair", bind="query-params",
-                              help="A published ResNet (akamaster's) and, where skiplab has one, its plain twin.")
-        images = c[1].number_input("Test images", 16, 932, 256, step=16, key="by_images", bind="query-params",
-                                   help="How many of the shipped CIFAR-10 test images the cosines average over.")
+    ui.intro("In a residual net each block adds F_i(h_i) to its input h_i. Jastrzebski et al. (2018): that step "
+             "points **down the loss**, like a gradient step, in most blocks. Measured here on trained networks "
+             "and real CIFAR-10 test images.")
     names = [n for n in PAIRS[pair] if n and n in set(zoo.list().name)]
     if not names:
         st.info("This network is not in the model zoo on this machine.")

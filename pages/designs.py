@@ -12,7 +12,7 @@ from viz.words import OVERFLOW_NOTE
 ui.require_frame(__file__)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cache_results(max_entries=16)
 def traces(depth: int, batch: int, seed: int, bn_mode: str):
     return D.design_traces(depth=depth, batch=batch, seed=seed, bn_mode=bn_mode)
 

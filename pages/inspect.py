@@ -9,6 +9,7 @@ from models.resnet import ResNetConfig
 from models.uploads import ALLOWED, MAX_PIXELS, Upload, decode_image
 from viz.charts import inspect as ch
 from viz.charts import network_overview
+from viz.measures import budget
 from viz.measures import inspect as I
 from viz.measures.attribution import attribute_all
 from viz.words import model_name
@@ -28,10 +29,33 @@ gallery = st.cache_data(max_entries=4, show_spinner=False)(I.gallery)
 decode = st.cache_data(max_entries=32, show_spinner=False)(decode_image)
 
 
+IG_STEPS = [8, 16, 32, 64, 128]
+
+
+def within_budget(cfg, steps: int, noise: bool):
+    """Refuse (budget.OverBudget: ui.guard shows its sentence) attributions over the memory budget, before Captum
+    allocates anything, naming the most IG steps that fit."""
+    fits = [s for s in IG_STEPS if budget.attribution_mb(cfg.depth, s, noise, cfg.width) <= budget.request_budget_mb()]
+    lower = f"the IG steps to {fits[-1]}" if fits else "the network's depth: choose a shallower model"
+    budget.check(budget.attribution_mb(cfg.depth, steps, noise, cfg.width), f"Attributions of {cfg.name} at "
+                 f"{steps} IG steps{' with the NoiseTunnel' if noise else ''}", lower)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def look(name, sha256, pixels, skip, drop):  # (inspection, trace, twin's trace, twin's inspection): I.look_inside
     model, classes, _ = model_and_classes(name, sha256)
     return I.look_inside(model, Upload.from_pixels(pixels).tensor(), classes, skip, drop)
+
+
+@ui.cache_results(max_entries=64)
+def look_gallery(name, sha256, gset, i, skip, drop):  # look() at a gallery image: also kept on disk (frame/store.py)
+    return look(name, sha256, gallery(gset)[0][i], skip, drop)
+
+
+def drawn(build, key, *args, **kw):
+    """A gallery image's chart (key: what it depends on) built once for every session, also on disk
+    (ui.cached_chart); an upload's (key None) built for this run only: a visitor's image never goes to the disk."""
+    return build(*args, **kw) if key is None else ui.cached_chart(build, key, *args, **kw)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -64,7 +88,7 @@ def chart_settings(n, classes, ins):  # the chart under the picture, its block, 
         st.caption(f"The model gives it {ch.confidence(ins.probs[classes.index(label)])}.")
         cam = st.selectbox("GradCAM at block", range(n), index=n - 1, key="ins_cam", bind="query-params",
                            help="The block whose output GradCAM weighs.")
-        steps = st.select_slider("IG steps", [8, 16, 32, 64, 128], value=32, key="ins_steps", bind="query-params",
+        steps = st.select_slider("IG steps", IG_STEPS, value=32, key="ins_steps", bind="query-params",
                                  help="More steps: more exact Integrated Gradients, slower.")
         noise = 0.1 if st.toggle("NoiseTunnel (smoothed IG)", key="ins_noise", bind="query-params",
                                  help="Averages IG over noisy copies of the image.") else 0.0
@@ -95,7 +119,7 @@ with ui.controls(), ui.url_bound(LABELS):
     if src == "Gallery":
         i = st.slider("Test image", 0, I.GALLERY - 1, 3, key="ins_image", bind="query-params",
                       help="One of 30 test images of the model's own data set.")
-model = up = ins = show = pairs = tables = None
+model = up = ins = show = pairs = tables = image = None  # image: (gallery, index), None for an upload
 with ui.guard(f"load the model {name}"):
     sha256 = "" if name == I.UNTRAINED else ui.weights_id(name)
     model, classes, (gset, gnote) = model_and_classes(name, sha256)
@@ -107,6 +131,7 @@ elif src == "Gallery":
     with ui.guard(f"load the {gset} test images"):
         gx, gy, gcls = gallery(gset)
         up = Upload.from_pixels(gx[i], source=f"{gset} test #{i} (true class: {gcls[gy[i]]})")
+        image = (gset, i)
 else:  # (an upload or a photo cannot be put in a link)
     f = (st.file_uploader(f"An image: {ALLOWED} (at most {MAX_PIXELS // 10**6} megapixels)", key="file")
          if src == "Upload" else st.camera_input("Take a photo", key="camera"))
@@ -131,8 +156,11 @@ with ui.controls("Switches"), ui.url_bound(LABELS):
 
 with ui.guard("run the model on this image"):
     with ui.heavy(f"Running {name} and its twin on this image, block by block"):
-        ins, here, twin, twin_ins = look(name, sha256, up.pixels, skip, drop)
-    for col, pair in zip(st.columns([1, 1, 1.3]), (ch.original(up), ch.seen(up), ch.top(ins)), strict=True):
+        ins, here, twin, twin_ins = (look(name, sha256, up.pixels, skip, drop) if image is None
+                                     else look_gallery(name, sha256, *image, skip, drop))
+    key = None if image is None else (name, sha256, image, tuple(skip), tuple(drop))
+    for col, pair in zip(st.columns([1, 1, 1.3]), (drawn(ch.original, key, up), drawn(ch.seen, key, up),
+                                                   drawn(ch.top, key, ins)), strict=True):
         with col:
             ui.show_chart(pair)
     ui.csv_download(ins.top, "inspect-top5", "Predictions (CSV)")
@@ -142,11 +170,12 @@ with ui.guard("run the model on this image"):
     with ui.url_bound(LABELS):
         show, blk, shared, (target, cam, steps, noise, layer_ig) = chart_settings(n, classes, ins)
     arch = dict(norm=model.config.norm, activation=model.config.activation, shortcut=model.config.shortcut)
-    ui.show_chart(network_overview.network(here, "residual_ratio", selected=blk, **arch), key="ins_pick",
-                  on_select=open_block)
-    pairs, tables = ch.view(show, ins, here, twin, twin_ins, blk, shared, arch)
+    ui.show_chart(drawn(network_overview.network, key and (*key, blk), here, "residual_ratio", selected=blk, **arch),
+                  key="ins_pick", on_select=open_block)
+    pairs, tables = drawn(ch.view, key and (*key, show, blk, shared), show, ins, here, twin, twin_ins, blk, shared, arch)
 if ins is not None and show == ch.VIEWS[3]:
     with ui.guard("compute the attributions"):
+        within_budget(model.config, steps, noise > 0)
         with ui.heavy(f"Attributions: saliency, integrated gradients ({steps} steps), GradCAM"):
             att = explain(name, sha256, up.pixels, target, cam, steps, noise, layer_ig, skip, drop)
         pairs, tables = ch.explained(up.pixels, att, classes, steps, noise, layer_ig)

@@ -7,6 +7,7 @@ from frame import ui
 from models import zoo
 from models.resnet import ResNetConfig
 from viz.charts import landscape as lc
+from viz.measures import budget
 from viz.measures import landscape as ls
 
 ui.require_frame(__file__)
@@ -28,7 +29,7 @@ def loss_images(dataset: str, n: int):
     return ls.loss_images(dataset, n)
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
+@ui.cache_results(max_entries=1024)
 def loss_part(name: str, sha: str, dataset: str, two_d: bool, steps: int, n: int, span: float, seed: int, a: int,
               b: int) -> pd.DataFrame:
     """Points a..b of one model's 1-D slice or 2-D surface, shared by sessions (a retrained model has a new sha)."""
@@ -36,7 +37,7 @@ def loss_part(name: str, sha: str, dataset: str, two_d: bool, steps: int, n: int
     return ls.grid_part(load_model(name), x, y, two_d, steps, span, seed, a, b)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@ui.cache_results(max_entries=64)
 def curvature(name: str, sha: str, dataset: str, two_d: bool, n: int, span: float, seed: int) -> pd.DataFrame:
     """The Hessian's extreme eigenvalues at points of the plane (viz.measures.landscape.curvature), shared by sessions."""
     x, y, _, _ = loss_images(dataset, n)
@@ -81,6 +82,9 @@ with ui.guard("compute the loss landscape"):
     nets = {n: load_model(n) for n in names}
     label = {n: m.config.name + (" (untrained)" if n.startswith("fresh-") else "") for n, m in nets.items()}
     dataset = "fresh" if pair == FRESH else zoo.data_source(zoo.card(names[0]))  # a folder's path, or FileNotFoundError
+    deepest = max(nets.values(), key=lambda m: m.config.depth * m.config.width).config
+    budget.check_setting(lambda n: budget.landscape_mb(deepest.depth, n, deepest.width), int(images), 8,
+                         f"The landscape of {deepest.name} over {int(images)} images", "the number of images")
     x, y, split, what = loss_images(dataset, int(images))
     points = int(steps) ** (2 if two_d else 1)
     parts = [(a, b) for a in range(0, points, max(1, points // 8)) for b in [min(points, a + max(1, points // 8))]]

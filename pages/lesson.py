@@ -33,7 +33,7 @@ def scroll_to_answer(nonce: str):
       go();</script>""", height=0)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cache_results(max_entries=32)
 def reveal(key: str, setting, **extra):
     """A step's computation, shared by every session (a class reveals the same step at once)."""
     return L.REVEALS[key](setting, **extra)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from frame import ui
 from viz.charts import residuals as rc
+from viz.measures import budget
 from viz.measures import residuals as R
 from viz.words import model_name
 
@@ -14,7 +15,7 @@ VIEWS = ["Residual sizes", "Lesions", "Gradient paths", "Switches"]  # (their va
 CHUNK = 250
 
 
-@st.cache_data(max_entries=4096, show_spinner=False)
+@ui.cache_results(max_entries=4096)
 def chunk(kind: str, name: str, sha: str, dataset: str, a: int, b: int, arg=None):
     """One cached unit of work: sums over test images a..b (or one path length k)."""
     m, (x, y) = ui.zoo_model(name), ui.dataset(dataset, "test")
@@ -77,6 +78,9 @@ with ui.guard("measure these models"):
     src = {n: ui.test_set(n)[0] for n in names}  # "shapes", "cifar10", "cifar10-sample" or a folder's path
     nets = {n: ui.zoo_model(n) for n in names}
     n_img = min([int(n_test)] + [len(ui.dataset(s, "test")[0]) for s in set(src.values())])
+    for m in nets.values():  # responses, lesions, switches: forward passes over CHUNK test images at a time
+        budget.check(budget.forward_chunk_mb(m.config.depth, CHUNK, m.config.width), f"A forward pass of {CHUNK} "
+                     f"test images through {m.config.name}", "the networks' depth: choose shallower models")
 
     def over_test(kind, arg=lambda n: None):  # {name: [chunk args]} over the first n_img test images
         return {n: [(kind, n, sha[n], src[n], a, b, arg(n)) for a, b in R.chunks(n_img, CHUNK)] for n in names}
@@ -86,13 +90,17 @@ with ui.guard("measure these models"):
     chance = 1 - 1 / nets[names[0]].config.num_classes
     (st.sidebar if ui.presenting() else st).caption(f"{n_img} test images of `{'`, `'.join(sorted(set(src.values())))}` "
                f"({'; '.join(sorted({ui.test_set(n)[1] for n in names}))}); BatchNorm in eval mode.")
+    def jobs_key(jobs):  # what a chart of these jobs' sums depends on (the jobs name models, weights, images)
+        return tuple((label[n], tuple(args)) for n, args in jobs.items()), chance
+
     if view == VIEWS[0]:
-        sums = ui.run_steps(chunk, over_test("responses"), "Forward passes")
+        jobs = over_test("responses")
+        sums = ui.run_steps(chunk, jobs, "Forward passes")
         blocks = {label[n]: R.residual_table(s[0]) for n, s in sums.items()}
         layers = {label[n]: R.response_table(s[1]) for n, s in sums.items()}
-        ui.show_chart(rc.residual_ratios(blocks))
+        ui.show_chart(ui.cached_chart(rc.residual_ratios, jobs_key(jobs), blocks))
         ui.tables_expander(blocks, f"residual_ratios_{dataset}")
-        ui.show_chart(rc.response_std(layers))
+        ui.show_chart(ui.cached_chart(rc.response_std, jobs_key(jobs), layers))
         ui.tables_expander(layers, f"response_std_{dataset}")
     elif view == VIEWS[1]:
         with ui.controls("Lesion settings"), ui.url_bound({"res_lesion": "lesion"}):
@@ -109,9 +117,10 @@ with ui.guard("measure these models"):
             nb = len(m.blocks)
             ks = sorted({int(round(v)) for v in np.linspace(1, nb, int(kpts))})
             sets[n] = tuple(R.single_lesions(nb) if one else R.random_lesions(nb, ks, int(draws)))
-        sums = ui.run_steps(chunk, over_test("settings", sets.get), "Lesions")
+        jobs = over_test("settings", sets.get)
+        sums = ui.run_steps(chunk, jobs, "Lesions")
         tables = {label[n]: R.lesion_table(s, nets[n]) for n, s in sums.items()}
-        ui.show_chart((rc.single_lesions if one else rc.k_lesions)(tables, chance=chance))
+        ui.show_chart(ui.cached_chart(rc.single_lesions if one else rc.k_lesions, jobs_key(jobs), tables, chance=chance))
         ui.tables_expander(tables, f"lesions_{dataset}")
     elif view == VIEWS[2]:
         res = [n for n in names if nets[n].config.skip]
@@ -128,7 +137,9 @@ with ui.guard("measure these models"):
                                     help="Test images each path's gradient is averaged over.")
             seed = ui.number_input(c[3], "Seed", 0, 10_000, 0, key="res_seed", what="seed",
                                    help="Draws a different set of random paths.")
-        nb = len(nets[n].blocks)
+        nb, cfg = len(nets[n].blocks), nets[n].config
+        budget.check_setting(lambda b: budget.resnet_pass_mb(cfg.depth, b, cfg.width), int(batch), 1,
+                             f"Backward passes through {cfg.name} at {int(batch)} images", "the images per draw")
         steps = [("paths", n, sha[n], src[n], 0, int(batch), (k, int(samples), int(seed) + k)) for k in range(nb + 1)]
         s = ui.run_steps(chunk, {n: steps}, f"Backward passes along random paths, on the first {int(batch)} test images")[n]
         table = R.path_table(s, nb)
@@ -146,7 +157,8 @@ with ui.guard("measure these models"):
                                      bind="query-params", help="These blocks pass only their shortcut on.")
         same = {n: len(m.blocks) == len(n0.blocks) for n, m in nets.items()}
         sets = {n: tuple(R.switch_settings(m, *((skips_off, drops) if same[n] else ((), ())))) for n, m in nets.items()}
-        sums = ui.run_steps(chunk, over_test("settings", sets.get), "Switches")
+        jobs = over_test("settings", sets.get)
+        sums = ui.run_steps(chunk, jobs, "Switches")
         tables = {label[n]: R.setting_table(s) for n, s in sums.items()}
-        ui.show_chart(rc.switches(tables, chance=chance))
+        ui.show_chart(ui.cached_chart(rc.switches, jobs_key(jobs), tables, chance=chance))
         ui.tables_expander(tables, f"switches_{dataset}")

@@ -8,6 +8,7 @@ from models import zoo
 from models.data import dataset_info, make_shapes, which_test_split
 from models.resnet import ResNetConfig
 from viz.charts import shattered as sc
+from viz.measures import budget
 from viz.measures import shattered as sh
 from viz.measures.common import measuring
 
@@ -15,9 +16,10 @@ ui.require_frame(__file__)
 
 DEPTHS = (1, 2, 4, 8, 16, 32, 50)
 FRESH = "untrained depth 20"  # freshly initialised shapes twins
+LINE_BATCH = 64  # points of the image line backpropagated at once
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cache_results(max_entries=16)
 @measuring()  # each heavy step holds one of the server's measurement slots (viz.measures.common.AT_ONCE)
 def curves(depth: int, seed: int):
     nets = [("feedforward", 1), ("feedforward", depth), ("feedforward+bn", depth), ("residual", depth),
@@ -25,7 +27,7 @@ def curves(depth: int, seed: int):
     return {sh.Net(k, d): (sh.grid().numpy(), sh.line_gradients(k, d, (seed,))[0][0, -1]) for k, d in nets}
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@ui.cache_results(max_entries=4)
 @measuring()
 def sweep(seeds: int) -> pd.DataFrame:
     return sh.sweep(depths=DEPTHS, seeds=seeds)
@@ -47,11 +49,12 @@ def test_image(name: str, index: int):
     return x[i].float() / 255, int(y[i]), dataset_info(split).classes[int(y[i])], index if split == "shapes" else i, split
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@ui.cache_results(max_entries=32)
 @measuring()
 def line(name: str, index: int, radius: float, seed: int) -> pd.DataFrame:
     img, label, *_ = test_image(name, index)
-    return sh.image_line_gradient(classifier(name), img, label, points=128, radius=radius, seed=seed)
+    return sh.image_line_gradient(classifier(name), img, label, points=128, radius=radius, seed=seed,
+                                    batch=LINE_BATCH)
 
 
 st.title("Shattered gradients")
@@ -109,6 +112,10 @@ if show == CLASSIFIERS:
     with ui.guard("compute the image-line gradients"):
         row = pairs[pairs.label == which]
         names = (row.resnet.iloc[0], row.plain.iloc[0]) if len(row) else ("fresh-resnet20", "fresh-plain20")
+        for n in names:
+            cfg = classifier(n).config
+            budget.check(budget.resnet_pass_mb(cfg.depth, LINE_BATCH, cfg.width), f"Backpropagating {LINE_BATCH} "
+                         f"points of the line through {cfg.name} at once", "the networks' depth: choose a shallower pair")
         with ui.heavy("Input gradients of both classifiers along a line through the image"):
             lines = {classifier(n).config.name: line(n, int(index), float(radius), int(seed)) for n in names}
         _, _, cls, used, split = test_image(names[0], int(index))

@@ -18,11 +18,44 @@ from viz.measures import train as vt
 ui.require_frame(__file__)
 
 TEST_IMAGES = 2000  # evaluated after each epoch: a seeded random subset (models.train.as_data's test_limit)
+TWINS_BUTTON = "Train both twins live (about a minute)"
+TWINS_HELP = "Trains both twins now on this server's CPU, in alternating steps (bench/degradation.py times the gap)."
 
-st.title("Train")
+
+def train_the_twins():
+    """The class demo (models.twins.DEMO), live: both training-error curves redrawn in place as the twins learn."""
+    demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()
+    x, y = ui.dataset(demo.dataset, "train")
+    keep = subset(len(x), demo.images, demo.recipe.seed)
+    data = as_data(demo.dataset, (x[keep], y[keep]), ui.dataset(demo.dataset, "test"), test_limit=256)
+
+    def twin_chart():
+        curves = dm.error_curves(log.table())
+        return dg.twins_chart(curves, dm.first_visible_gap(curves), demo.config.depth, dm.GAP_POINTS, dm.WINDOW)
+
+    draws = iter(range(1_000_000))
+
+    def redraw():  # live: redrawn in place, each time under a new key
+        fig = twin_chart()[0]
+        box.plotly_chart(ui.projected(fig) if ui.presenting() else fig, width="stretch", key=f"tr_twins{next(draws)}")
+
+    twins.train_twins(demo.config, demo.recipe, data, on_step=log.record, poll=redraw)
+    with box.container():
+        ui.show_chart(twin_chart())
+
+
+present = ui.presenting()
+if present:  # the class's button beside the title: its live chart comes first on the screen, above the shipped one
+    title, settings, button = st.columns([2, 1, 2], vertical_alignment="bottom")
+    title.title("Train")
+    twins_clicked = button.button(TWINS_BUTTON, type="primary", key="tr_twins", help=TWINS_HELP)
+    ui.intro(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
+else:
+    st.title("Train")
+    settings = st.container()
 ui.intro("Train a small ResNet and its **plain twin** (the same layers without skips) here and watch them learn.")
 folders = offered_folders()  # chosen by the server's operator (SKIPLAB_FOLDERS); a link names one, never a path
-with ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_folder": "image folder", "tr_depth": "depth",
+with settings, ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_folder": "image folder", "tr_depth": "depth",
                                   "tr_variant": "network",
                                   "tr_n": "number of images", "tr_lr": "learning rate", "tr_batch": "batch size",
                                   "tr_norm": "normalization", "tr_schedule": "schedule"}):
@@ -118,38 +151,27 @@ if go_:
         if not table.empty:  # the test numbers after each epoch, with a CSV download
             ui.tables_expander({"this run": table}, f"train_history_{stamp}")
 
-st.header("Degradation live: a ResNet and its plain twin, side by side")
-st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
-if st.button("Train both (several minutes)", key="tr_twins", help="Trains both twins now on this server's CPU, in "
-             "alternating steps (bench/degradation.py times the gap)."):
+if not present:
+    st.header("Degradation live: a ResNet and its plain twin, side by side")
+    st.markdown(dg.demo_words(twins.DEMO.dataset, twins.DEMO.images, twins.DEMO.config, twins.DEMO.recipe))
+    twins_clicked = st.button(TWINS_BUTTON, key="tr_twins", help=TWINS_HELP)
+if twins_clicked:
     with ui.guard("train both twins"):
-        demo, log, box = twins.DEMO, dm.TwinLog(), st.empty()
-        x, y = ui.dataset(demo.dataset, "train")
-        keep = subset(len(x), demo.images, demo.recipe.seed)
-        data = as_data(demo.dataset, (x[keep], y[keep]), ui.dataset(demo.dataset, "test"), test_limit=256)
+        train_the_twins()
 
-        def twin_chart():
-            curves = dm.error_curves(log.table())
-            return dg.twins_chart(curves, dm.first_visible_gap(curves), demo.config.depth, dm.GAP_POINTS, dm.WINDOW)
-
-        draws = iter(range(1_000_000))  # live: redrawn in place, each time under a new key
-        twins.train_twins(demo.config, demo.recipe, data, on_step=log.record,
-                          poll=lambda: box.plotly_chart(twin_chart()[0], width="stretch", key=f"tr_twins{next(draws)}"))
-        with box.container():
-            ui.show_chart(twin_chart())
-
-st.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
+head, pick = st.columns([5, 1], vertical_alignment="bottom") if present else (st.container(), st.container())
+head.header("Degradation: deeper plain nets train worse (He et al. 2015, Fig. 6)")
 with ui.guard("draw the degradation chart"):
     sets, default = tc.degradation_sets(zoo.list())
     if not sets:
         st.info("No shipped plain-20/56 and ResNet-20/56 histories yet.")
     else:
-        with ui.controls("Data set"), ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
+        with pick, ui.controls("Data set"), ui.url_bound({"tr_deg_dataset": "data set of the shipped models"}):
             deg = st.radio("Shipped models trained on", sets, index=sets.index(default), horizontal=True,
                            key="tr_deg_dataset", bind="query-params", help="What the shipped plain-20/56 and "
                            "ResNet-20/56 were trained on (for longer than a class has: replayed here).")
         h = zoo.histories(deg, (20, 56))
-        ui.show_chart(tc.degradation(h, deg))
+        ui.show_chart(tc.degradation(h, deg), present_height=400)  # a short top (the title row, this header) above it
         with st.expander("Ours beside He et al.'s numbers"):
             st.markdown(tc.finding(h, deg))
             st.dataframe(tc.finals(h).sort_values("name"), hide_index=True)

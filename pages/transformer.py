@@ -13,12 +13,12 @@ ui.require_frame(__file__)
 DEPTHS = list(T.DEPTHS)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.cache_results(max_entries=16)
 def at_init(d_model: int, batch: int, seed: int, skip: tuple):
     return T.init_gradients(DEPTHS, d_model, batch, seed=seed, skip=list(skip))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@ui.cache_results(max_entries=8)
 def race(depth: int, lr: float, steps: int, seed: int):
     losses = T.train_race(depth, lr, steps, seed=seed)
     return losses, T.race_summary(losses)

@@ -16,6 +16,9 @@ import torch  # noqa: E402
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
+# No result store on disk (frame/store.py) unless a test sets one: a stored result would outlive a test's monkeypatch.
+os.environ.setdefault("SKIPLAB_RESULTS", "off")
+
 PENDING = os.environ.get("SKIPLAB_PENDING") == "1"
 
 

@@ -1,4 +1,7 @@
-"""PENDING (not collected: it has never been run; rename to test_heavy_sessions.py once it passes on a quiet machine).
+"""PENDING (not collected; rename to test_heavy_sessions.py once it passes). Run on 2026-12-07 (2 shared cores, load
+10-25): every session finished with no exception or error element and both links over the budget were refused with
+their sentence, in about 2 minutes; but the peak RSS was 5.4-5.9 GB against warm 0.40 GB + 2 x 2 GB, and a minute
+after the burst the server held 1.13 GB (2.8 x warm; Streamlit keeps a closed session 2 minutes for a reconnect).
 Ten sessions at once on the heaviest pages of a cold server (SKIPLAB_WARMUP=0), through Streamlit's own protocol
 (frame/visitor.py, bench/load.py's client): no exception or error element in any of them (the one link over the
 memory budget gets its refusal notice, nothing else), the server's RSS stays under the request budget times the
@@ -19,9 +22,12 @@ from viz.measures.common import AT_ONCE
 
 ROOT = Path(__file__).resolve().parents[2]
 OVER = ("gradient_flow", {"depth": 1202, "batch": 256})  # over any sane budget: refused before it allocates
+LANDSCAPE = ("landscape", {"ls_images": 256})  # its curvature over 256 images through ResNet-56: about 4.5 GB
+# each refused with its one sentence (the visitor keeps an error's first 200 characters: words from its start)
+REFUSED = [(OVER, "ResNet-1202 at batch 256 would take about"), (LANDSCAPE, "over 256 images would take about")]
 HEAVY = [OVER, ("gradient_flow", {"depth": 110, "batch": 128}), ("gradient_flow", {"depth": 164, "batch": 64}),
-         ("residuals", {"res_n": 1500}), ("landscape", {"ls_images": 256}), ("inspect", {}), ("shattered", {}),
-         ("home", {"home_depth": 110}), ("gradient_flow", {"depth": 56, "batch": 256}), ("residuals", {})]
+         ("residuals", {"res_n": 1500}), LANDSCAPE, ("inspect", {}), ("shattered", {}),
+         ("", {"home_depth": 110}), ("gradient_flow", {"depth": 56, "batch": 256}), ("residuals", {})]
 
 
 async def visit(url: str, step) -> tuple:
@@ -43,6 +49,7 @@ def run(coro):
 
 
 @pytest.mark.slow  # a cold server computing ten heavy views: minutes on 2 cores
+@pytest.mark.timeout(1800)  # each visit may take up to 900 s (CI's default limit is 600 s for the whole test)
 def test_ten_heavy_sessions_at_once(tmp_path):
     log = ROOT / "artifacts" / "heavy-sessions-server.log"
     log.parent.mkdir(exist_ok=True)
@@ -64,8 +71,9 @@ def test_ten_heavy_sessions_at_once(tmp_path):
         sampler.join()
         for step, (_, texts, _, errors) in results:
             assert not errors, (step, errors)
-            if step == OVER:  # refused with a notice that says what to lower (frame.draw.guard), not an error
-                assert any("Not run: " in t and "lower the batch size" in t for t in texts), texts
+            words = next((w for refused, w in REFUSED if refused == step), None)
+            if words:  # refused with a notice that says what to lower (frame.draw.guard), not an error
+                assert any("Not run: " in t and words in t for t in texts), texts
         assert peak[0] < warm + AT_ONCE * budget.request_budget_mb(), (peak[0], warm)
         time.sleep(60)
         assert rss_mb(proc.pid) <= 1.2 * warm, (rss_mb(proc.pid), warm, peak[0])

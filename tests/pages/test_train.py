@@ -307,3 +307,19 @@ def test_train_both_draws_both_twins_curves_and_says_what_they_show(at, monkeypa
     assert [d["name"] for d in live["data"]] == ["ResNet-8", "plain-8"] and steps == list(range(1, 9))
     said = " ".join(str(m.value) for m in at.markdown)
     assert "after 8 steps: plain-8 at" in said and "ResNet-8 at" in said
+
+
+def test_presenting_the_twins_button_sits_by_the_title_and_its_live_chart_comes_first(at, monkeypatch):
+    from models import twins
+    from models.train import Recipe
+
+    tiny = twins.Demo("shapes", 64, ResNetConfig(depth=8, width=4), Recipe(epochs=1, batch_size=16, augment=False))
+    monkeypatch.setattr(twins, "DEMO", tiny)
+    at.toggle(key="present").set_value(True).run()
+    assert not at.exception and [h.value for h in at.header][:1] == ["Degradation: deeper plain nets train worse "
+                                                                     "(He et al. 2015, Fig. 6)"]  # no twins section
+    at.button(key="tr_twins").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    first = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "Training error, live" in json.dumps(first["layout"]["title"])  # the class's chart above the shipped one
+    assert first["layout"]["font"]["size"] == 18  # drawn for the projector

@@ -48,8 +48,9 @@ def refinement_chart(tables: dict, summaries: dict):
                         hovertemplate="after block %{x}: loss %{y:.3g}<extra></extra>")
     fig.add_hline(y=0, line_color="#888", line_width=1, row=1, col=1)
     fig.update_xaxes(title="block (-1: the stem)", tickformat="d")
-    fig.update_layout(font=FONT, template=TEMPLATE, height=430, barmode="group", margin=dict(l=70, r=20, t=80, b=55),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="right", x=1))
+    fig.update_layout(font=FONT, template=TEMPLATE, height=430, barmode="group", margin=dict(l=70, r=20, t=110, b=55),
+                      # the legend at the figure's top edge, clear of the subplot titles at any size (a projector's too)
+                      legend=dict(orientation="h", yref="container", yanchor="top", y=1, xanchor="right", x=1))
     fig.update_yaxes(type="log", exponentformat="power", dtick="D2", tickformat=".2~g", row=1, col=2)  # 1, 2, 5 labelled
     labels = list(tables)
     ours = [finding(k, summaries[k], plain="plain" in k) for k in labels]

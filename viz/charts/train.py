@@ -138,8 +138,8 @@ def degradation(h: pd.DataFrame, dataset: str = "shapes") -> tuple[go.Figure, Ca
     fig.update_yaxes(title=None, row=1, col=2)  # one shared error axis, titled once
     fig.update_traces(mode="lines")
     fig.update_xaxes(title="epoch", tickformat="d")
-    fig.update_layout(hovermode="closest", margin=dict(l=70, r=20, t=110, b=150),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="left", x=0))
+    fig.update_layout(hovermode="closest", margin=dict(l=70, r=20, t=70, b=150),  # the legend right of the panels:
+                      legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))  # clear of their titles
     if not h.empty:
         errors = h[["train_error", "test_error"]]
         lo, hi = float(errors.min().min()), float(errors.max().max())
@@ -167,10 +167,11 @@ def _replay(fig, groups, epochs: int):
     fig.frames = frames
     anim = dict(frame=dict(duration=350, redraw=False), transition=dict(duration=0), mode="immediate")
     fig.update_layout(
-        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.3, xanchor="left", yanchor="top",
+        # the Replay button and the epoch slider, both below the epoch axis's title
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=-0.38, xanchor="left", yanchor="top",
                           buttons=[dict(label="▶ Replay", method="animate",
                                         args=[None, {**anim, "fromcurrent": False}])])],
-        sliders=[dict(active=epochs - 1, x=0.13, len=0.87, y=-0.24, yanchor="top", currentvalue=dict(visible=False),
+        sliders=[dict(active=epochs - 1, x=0.13, len=0.87, y=-0.38, yanchor="top", currentvalue=dict(visible=False),
                       pad=dict(t=0), steps=[dict(label=str(e), method="animate", args=[[str(e)], anim])
                                              for e in range(1, epochs + 1)])])
 

@@ -13,6 +13,8 @@ import os
 ACTS_PER_BLOCK = 6  # tensors of a block's output size saved for backward (convs, BN, activations, the sum)
 STEM_ACTS = 4  # the stem's and the head's, in tensors of the first stage's size
 LIVE_WITHOUT_GRAD = 4  # tensors of the largest stage alive at once in a forward pass under no_grad
+CURVATURE_FACTOR = 2.7  # a Hessian-vector product's double backward over a pass's graph (measured 2.5-2.8 x a pass)
+NOISE_COPIES = 4  # viz.measures.attribution's NoiseTunnel: 4 noisy copies of steps/4 points each
 OVERHEAD_MB = 32.0  # the pass's own bookkeeping (parameters' gradients, the autograd graph, hooks' numbers)
 FLOAT_BYTES = 4
 MB = 2**20
@@ -75,3 +77,46 @@ def largest_depth(batch: int, width: int = 16, resolution: int = 32, budget_mb: 
     one_block = resnet_pass_mb(14, batch, width, resolution) - resnet_pass_mb(8, batch, width, resolution)
     n = int((budget - resnet_pass_mb(8, batch, width, resolution)) // one_block) + 1
     return 6 * n + 2 if n >= 1 else 0
+
+
+def largest(estimate, lo: int, hi: int, budget_mb: float | None = None) -> int:
+    """The largest integer v in [lo, hi] whose `estimate(v)` (MB, increasing in v) fits the budget; lo - 1 if none."""
+    budget = request_budget_mb() if budget_mb is None else budget_mb
+    if estimate(lo) > budget:
+        return lo - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if estimate(mid) <= budget else (lo, mid - 1)
+    return lo
+
+
+def check_setting(estimate, value: int, lo: int, what: str, setting: str, budget_mb: float | None = None):
+    """Refuse (OverBudget) a run whose `estimate(value)` is over the budget, saying to which value the visitor's
+    `setting` (in words: "the number of images") fits, or, where not even `lo` does, to choose a smaller network."""
+    budget = request_budget_mb() if budget_mb is None else budget_mb
+    if estimate(value) <= budget:
+        return
+    fits = largest(estimate, lo, value, budget)
+    lower = (f"{setting} to {fits}" if fits >= lo
+             else f"the network's depth: even {setting} at {lo} is over the budget for this network")
+    check(estimate(value), what, lower, budget)
+
+
+def landscape_mb(depth: int, images: int, width: int = 16, batch: int = 256) -> float:
+    """A loss landscape of a ResNet of `depth` over `images` images: forward passes under no_grad over chunks of
+    `batch` images for the grid, and the curvature's Hessian-vector products, a double backward over all the
+    images at once (viz.measures.curvature), which is the larger."""
+    grid = resnet_pass_mb(depth, min(images, batch), width, backward=False)
+    return max(grid, CURVATURE_FACTOR * resnet_pass_mb(depth, images, width))
+
+
+def attribution_mb(depth: int, steps: int, noise: bool, width: int = 16) -> float:
+    """Captum's attributions of one image (viz.measures.attribution.attribute_all): Integrated Gradients backpropagates
+    all `steps` scaled copies at once, the NoiseTunnel NOISE_COPIES x steps/4."""
+    batch = max(steps, NOISE_COPIES * max(4, steps // 4)) if noise else steps
+    return resnet_pass_mb(depth, batch, width)
+
+
+def forward_chunk_mb(depth: int, images: int, width: int = 16) -> float:
+    """A forward pass under no_grad over a chunk of `images` (the Residuals page's responses, lesions, switches)."""
+    return resnet_pass_mb(depth, images, width, backward=False)

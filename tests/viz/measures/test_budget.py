@@ -75,3 +75,62 @@ def test_a_bad_environment_value_keeps_the_default(monkeypatch):
     assert budget.request_budget_mb() == 2048
     monkeypatch.setenv("SKIPLAB_REQUEST_MB", "512")
     assert budget.request_budget_mb() == 512
+
+
+# The same for the landscape's curvature (Hessian-vector products: a double backward) and Captum's attributions.
+RUNS = {
+    "curvature": """
+from viz.measures.curvature import curvature_at
+from viz.measures.landscape import filter_normalized_direction
+def run(model, n):
+    x, y = torch.rand(n, 3, 32, 32), torch.randint(0, 10, (n,))
+    d = [filter_normalized_direction(model.eval(), 0)]
+    return lambda: curvature_at(model, x, y, [[0.0]], d, 0, 2)
+""",
+    "attribution": """
+from viz.measures.attribution import integrated_gradients
+def run(model, n):
+    x = torch.rand(1, 3, 32, 32)
+    return lambda: integrated_gradients(model.eval(), x, 3, n, None, None)
+""",
+}
+RUN_PEAK = """
+import sys, torch
+sys.path.insert(0, {root!r})
+from models.resnet import ResNet, ResNetConfig
+torch.set_num_threads(1)
+{run}
+def status(key):
+    return next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith(key))
+run(ResNet(ResNetConfig(depth=8), seed=0), 2)()
+go = run(ResNet(ResNetConfig(depth={depth}), seed=0), {n})
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS")
+go()
+print(status("VmHWM") - before)
+"""
+
+
+@pytest.mark.slow  # 20-30 s each on 2 busy cores
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="reads the peak RSS from /proc (Linux)")
+@pytest.mark.parametrize("kind,depth,n", [("curvature", 20, 128), ("attribution", 56, 128)])
+def test_landscape_and_attribution_estimates_are_within_a_factor_of_real_runs(kind, depth, n):
+    code = RUN_PEAK.format(root=str(ROOT), run=RUNS[kind], depth=depth, n=n)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    measured = float(out.stdout.split()[-1])
+    estimate = budget.landscape_mb(depth, n) if kind == "curvature" else budget.attribution_mb(depth, n, noise=False)
+    assert measured > 50, measured
+    assert measured / 2 <= estimate <= measured * 2, (estimate, measured)
+
+
+def test_a_refused_setting_names_the_largest_value_that_fits():
+    estimate = lambda n: budget.landscape_mb(56, n)  # noqa: E731
+    fits = budget.largest(estimate, 8, 2048, budget_mb=1024)
+    assert estimate(fits) <= 1024 < estimate(fits + 1)
+    with pytest.raises(budget.OverBudget, match=rf"lower the number of images to {fits}\.$"):
+        budget.check_setting(estimate, 2048, 8, "The landscape", "the number of images", budget_mb=1024)
+    budget.check_setting(estimate, fits, 8, "The landscape", "the number of images", budget_mb=1024)  # fits: no error
+    with pytest.raises(budget.OverBudget, match="even the number of images at 8 is over"):
+        budget.check_setting(estimate, 64, 8, "The landscape", "the number of images", budget_mb=40)
+    assert budget.attribution_mb(56, 32, noise=True) == budget.attribution_mb(56, 32, noise=False)  # 4 x 8 = 32
+    assert budget.attribution_mb(56, 8, noise=True) > budget.attribution_mb(56, 8, noise=False)  # 4 x 4 > 8
