@@ -85,7 +85,7 @@ def trained_traces():
     try:
         within_budget(int(depth), int(batch))
     except budget.OverBudget as e:
-        st.error(f"Could not probe the trained models: {e}")
+        st.warning(f"Not run: {e}", icon=":material/memory:")  # as ui.guard says a refusal
         return None, None
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
     traces, cfg = [], None
