@@ -3,6 +3,7 @@
 import streamlit as st
 
 from frame import ui
+from models import normfree
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNetConfig
 from viz.charts import gradient_flow as charts
@@ -14,6 +15,9 @@ from viz.words import OVERFLOW_NOTE, model_name
 ui.require_frame(__file__)
 
 DEPTHS = [6 * n + 2 for n in range(1, 201)]  # 8 .. 1202
+# SkipInit and ReZero: without batch norm (Beyond ResNet compares them with Fixup, whose zero classifier leaves every
+# other weight, and every block, exactly 0 gradient at init: nothing for this page's views to draw)
+INITS = ["kaiming", "xavier", "zero_residual", "skipinit", "rezero"]
 
 
 def within_budget(depth: int, batch: int):
@@ -33,10 +37,11 @@ def init_traces():
                       help="batch: BatchNorm after every convolution. none: no normalization layer at all.")
     activation = c[2].radio("Activation", ["relu", "tanh", "sigmoid"], horizontal=True, key="activation",
                             bind="query-params", help="The nonlinearity inside each branch and after each addition.")
-    init = c[3].selectbox("Init", ["kaiming", "xavier", "zero_residual"], key="init", bind="query-params",
+    init = c[3].selectbox("Init", INITS, key="init", bind="query-params",
                           help="kaiming: He et al. 2015 (fan-in, for ReLU). xavier: Glorot & Bengio 2010. "
                                "zero_residual: Kaiming, with each branch's last BatchNorm γ set to 0 (its last conv "
-                               "without BatchNorm), so every F(x) starts at 0.")
+                               "without BatchNorm), so every F(x) starts at 0. skipinit (De & Smith 2020), rezero "
+                               "(Bachlechner et al. 2020): each branch times a learnable α = 0, to train without BN.")
     c = st.columns(4)
     shortcut = c[0].radio("Shortcut", ["A", "B"], horizontal=True, key="shortcut", bind="query-params",
                           help="A: identity, zero-padded where channels double. B: a 1x1 projection there.")
@@ -48,13 +53,23 @@ def init_traces():
                              help="Picks the initial weights and the images; the same seed gives the same numbers.")
     skip_off = st.multiselect("Switch off the skips of these stages in the residual network", [1, 2, 3], key="skip_off",
                               bind="query-params", help="Stage 1: 32x32, 16 channels; stage 2: 16x16; stage 3: 8x8.")
+    if init == "skipinit" and norm == "batch":
+        st.info(f"{normfree.NAMES[init]} is a way to train without batch norm: this network is built with "
+                "Normalization none.")
+        norm = "none"
     with ui.guard("build and probe this network"):
         cfg = ResNetConfig(depth=depth, norm=norm, activation=activation, init=init, shortcut=shortcut,
                            mean=SHAPES_MEAN, std=SHAPES_STD)
         within_budget(depth, int(batch))
         if depth > 200:
             st.info(f"A {depth}-layer network takes a few seconds per pass on a CPU.")
-        if init == "zero_residual" and norm == "batch":
+        if init in normfree.SCHEMES:
+            st.info(f"{normfree.NAMES[init]}: every residual branch is scaled by a learnable α that starts at 0, so the "
+                    "residual net starts as an identity stack, and at init its branches' weights get exactly 0 "
+                    "gradient (the α's, the stem and the head learn first): Show → Block gradients draws the gradient "
+                    "reaching each block. The plain twin, which has only those branches, passes no signal at all. "
+                    "Beyond ResNet compares the schemes with Fixup and batch norm.")
+        elif init == "zero_residual" and norm == "batch":
             st.info("Zero-init residual: every branch outputs 0 at init, so the residual net starts as an identity "
                     "stack, and the plain twin, which has only those branches, passes no signal at all.")
         with ui.heavy(f"Forward and backward through ResNet-{depth} and plain-{depth}"):

@@ -51,6 +51,23 @@ def test_gradient_flow_reruns_with_new_depth_and_skips():
     assert "vanish" in captions(at)  # sigmoid without normalization: the gradient shrinks toward the input
 
 
+def test_gradient_flow_offers_skipinit_and_rezero_without_batch_norm():
+    """Issue 28's norm-free inits on the Gradient flow page: the branches' weights get exactly 0 gradient at init (α = 0)
+    and the page says why; the gradient reaching each block stays within a small factor over depth 56, where the
+    un-normalised residual net's grows by orders of magnitude."""
+    at = app()
+    at.switch_page("pages/gradient_flow.py").run()
+    at.selectbox(key="init").set_value("skipinit").run()
+    assert not at.exception
+    said = " ".join(i.value for i in at.info)
+    assert "built with Normalization none" in said and "exactly 0 gradient" in said, said
+    text = " ".join(m.value for m in at.markdown)
+    ends = re.search(r"ResNet-56: the gradient at each block's output runs from ([0-9.e-]+) .* to ([0-9.e-]+) ", text)
+    assert ends, text[:800]
+    low, high = sorted(float(v) for v in ends.groups())
+    assert 0 < low and high / low < 10, (low, high)
+
+
 def test_gradient_flow_trained_compares_zoo_models():
     at = app()
     at.switch_page("pages/gradient_flow.py").run()
