@@ -9,14 +9,18 @@ import pandas as pd
 import streamlit as st
 
 from frame import report, store
+from viz.measures.budget import OverBudget
 from viz.measures.common import AT_ONCE, all_slots_busy, concat
 
 
 @contextlib.contextmanager
 def guard(what: str):
-    """Show a failure as a clear message, not a traceback; the rest of the page keeps working."""
+    """Show a failure as a clear message, not a traceback; the rest of the page keeps working. A run refused for
+    the server's memory budget is a notice (it says what to lower), not an error."""
     try:
         yield
+    except OverBudget as e:
+        st.warning(f"Not run: {e}", icon=":material/memory:")
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         st.error(f"Could not {what}: {e}")
 

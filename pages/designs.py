@@ -7,6 +7,7 @@ from models.blocks import DESIGNS
 from viz.charts import designs as dc
 from viz.measures import designs as D
 from viz.measures import gradient_flow
+from viz.words import OVERFLOW_NOTE
 
 ui.require_frame(__file__)
 
@@ -47,7 +48,7 @@ with ui.guard("build and probe the designs"):
     with st.spinner(f"Forward and backward through {len(DESIGNS)} networks of {3 * ((depth - 2) // 6)} blocks..."):
         tr, table = traces(int(depth), int(batch), int(seed), bn_mode)
     if not all(t.finite for t in tr):
-        st.warning("Some numbers overflowed to inf/NaN in float32: see the captions.")
+        st.warning(OVERFLOW_NOTE)
     ui.show_chart(dc.design_gradients(tr))
     ui.show_chart(dc.design_skip_shares(tr))
     st.dataframe(table.rename(columns=D.COLUMN_NAMES), hide_index=True, width="stretch")

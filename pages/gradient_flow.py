@@ -10,7 +10,7 @@ from viz.charts import gradient_flow as charts
 from viz.charts import network_block, network_overview, network_passes
 from viz.charts.style import fmt
 from viz.measures import budget, gradient_flow, network
-from viz.words import model_name
+from viz.words import OVERFLOW_NOTE, model_name
 
 ui.require_frame(__file__)
 
@@ -100,7 +100,7 @@ def trained_traces():
     try:
         within_budget(int(depth), int(batch))
     except budget.OverBudget as e:
-        st.error(f"Could not probe the trained models: {e}")
+        st.warning(f"Not run: {e}", icon=":material/memory:")  # as ui.guard says a refusal
         return None, None
     names = catalog[(catalog.dataset == dataset) & (catalog.depth == depth)].sort_values("skip", ascending=False).name
     traces, cfg = [], None
@@ -149,7 +149,7 @@ with slots[0], ui.url_bound({"bn_mode": "BatchNorm mode", "zoo_bn_mode": "BatchN
 
 if traces:
     if not all(t.finite for t in traces):
-        st.warning("Some numbers overflowed to inf/NaN in float32: see the captions. This is the physics, not a bug.")
+        st.warning(OVERFLOW_NOTE)
     resnet = next((t for t in traces if t.blocks.skip.any()), traces[0])
     n = len(resnet.blocks)
     arch = dict(norm=cfg.norm, activation=cfg.activation, shortcut=cfg.shortcut)

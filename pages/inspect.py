@@ -110,8 +110,8 @@ if cat.empty:
 with ui.controls(), ui.url_bound(LABELS):
     c_model, c_src = st.columns([2, 3])
     name = c_model.selectbox("Model", names, index=default, key="ins_model", bind="query-params", on_change=switches_on,
-                             help="The trained network to look inside (zoo names: a link holds them as written).")
-    c_model.caption(model_name(name))  # the name a person reads, beside the zoo name the link holds
+                             format_func=model_name, help="The trained network to look inside (a link holds its "
+                                                          "name as shown).")
     if note := I.accuracy_note(cat, acc, name):
         c_model.caption(note)
     src = c_src.segmented_control("Image from", ["Gallery", "Upload", "Camera"], default="Gallery", key="ins_src",

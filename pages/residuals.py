@@ -8,6 +8,7 @@ from models import registry
 from viz.charts import residuals as rc
 from viz.measures import budget
 from viz.measures import residuals as R
+from viz.words import model_name
 
 ui.require_frame(__file__)
 
@@ -56,8 +57,8 @@ with ui.controls(), ui.url_bound({"res_dataset": "data set", "res_models": "list
                                  res_models=models_of(st.session_state.res_dataset)[1]))  # a new set: its models
     have, default = models_of(dataset)
     names = c[1].multiselect("Models", list(have.name), default=default, key="res_models", bind="query-params",
-                             help="The networks to measure and compare (zoo names: a link holds them as written; "
-                                  "Streamlit would write a formatted label into the link instead).")
+                             format_func=model_name,
+                             help="The networks to measure and compare (a link holds their names as shown).")
     n_test = ui.number_input(c[2], "Test images", 50, 10_000, 500, step=50, key="res_n", what="number of test images",
                              help="How many test images every measurement averages over.")
     c = st.columns([6, 1], vertical_alignment="bottom")

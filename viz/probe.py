@@ -52,7 +52,8 @@ def main(argv=None):
         from viz.charts.gradient_flow import describe_gradient_ratio
         from viz.measures.gradient_flow import first_last_gradients
 
-        print("\n" + describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
+        print("\nThe first layer's gradient against the last layer's: "
+              + describe_gradient_ratio(t.name, *first_last_gradients(t.layers)) + ".")
 
 
 if __name__ == "__main__":

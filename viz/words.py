@@ -21,6 +21,11 @@ def fmt(v):
     return f"{v / 10**e:.2g}e{e}"
 
 
+# What a page says when a measurement overflowed (inf) or became undefined (NaN), in words (issue 23's audit)
+OVERFLOW_NOTE = ("Some numbers grew too large for float32 (they overflowed, or became undefined): the captions say "
+                 "where. This is the physics, not a bug.")
+
+
 def pct(v):
     """A fraction as a percentage with one decimal ("n/a" when missing)."""
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
@@ -28,6 +33,9 @@ def pct(v):
 
 _MODEL_ID = re.compile(r"^(?P<data>.+?)-(?P<kind>resnet|plain)(?P<depth>\d+)(?P<rest>(?:-.+)?)$")
 _STAMP = re.compile(r"^-(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)\d\d$")  # the Train page's time stamp
+
+
+SOURCES = {"published": "published weights", "dutta": "Dutta's published weights"}  # zoo id suffix -> whose weights
 
 
 def model_name(name: str) -> str:
@@ -38,10 +46,12 @@ def model_name(name: str) -> str:
     if not m:
         return str(name)
     kind = f"{'ResNet' if m['kind'] == 'resnet' else 'plain'}-{m['depth']}"
+    if m["data"] == "untrained":  # Inspect's stand-in while the zoo is empty
+        return f"{kind}, untrained"
     kind += "" if m["data"] == "cifar10" else f" on {m['data']}"  # CIFAR-10, the lab's default, goes unsaid
     rest, stamp = m["rest"], _STAMP.match(m["rest"])
-    if rest == "-published":
-        return f"{kind}, published weights"
+    if rest[1:] in SOURCES:
+        return f"{kind}, {SOURCES[rest[1:]]}"
     if stamp:
         return f"{kind}, trained {stamp[1]}-{stamp[2]}-{stamp[3]} {stamp[4]}:{stamp[5]}"
     return f"{kind}, {rest.lstrip('-')}" if rest else kind

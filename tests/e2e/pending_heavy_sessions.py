@@ -4,7 +4,7 @@ their sentence, in about 2 minutes; but the peak RSS was 5.4-5.9 GB against warm
 after the burst the server held 1.13 GB (2.8 x warm; Streamlit keeps a closed session 2 minutes for a reconnect).
 Ten sessions at once on the heaviest pages of a cold server (SKIPLAB_WARMUP=0), through Streamlit's own protocol
 (frame/visitor.py, bench/load.py's client): no exception or error element in any of them (the one link over the
-memory budget gets its refusal sentence, nothing else), the server's RSS stays under the request budget times the
+memory budget gets its refusal notice, nothing else), the server's RSS stays under the request budget times the
 heavy runs at once plus its warm level, and a minute after the burst it is back within 20% of its warm level."""
 
 import asyncio
@@ -69,12 +69,11 @@ def test_ten_heavy_sessions_at_once(tmp_path):
         results = run(burst(url))
         done.set()
         sampler.join()
-        for step, (_, _, _, errors) in results:
+        for step, (_, texts, _, errors) in results:
+            assert not errors, (step, errors)
             words = next((w for refused, w in REFUSED if refused == step), None)
-            if words:
-                assert len(errors) == 1 and words in errors[0], errors
-            else:
-                assert not errors, (step, errors)
+            if words:  # refused with a notice that says what to lower (frame.draw.guard), not an error
+                assert any("Not run: " in t and words in t for t in texts), texts
         assert peak[0] < warm + AT_ONCE * budget.request_budget_mb(), (peak[0], warm)
         time.sleep(60)
         assert rss_mb(proc.pid) <= 1.2 * warm, (rss_mb(proc.pid), warm, peak[0])

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from models import zoo
 from models.data import SHAPES_CLASSES
+from viz.words import model_name
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -56,22 +57,27 @@ LINKS = {
     "landscape": [{"ls_pair": "untrained depth 20", "ls_dims": "2-D surface", "ls_steps_2d": "3", "ls_images": "8",
                    "ls_span": "0.5", "ls_seed": "1"},
                   {"ls_steps_1d": "5", "ls_images": "16"}],
-    "residuals": [{"res_models": ["shapes-plain8"], "res_n": "50", "res_view": "Lesions",
+    "residuals": [{"res_models": ["plain-8 on shapes"], "res_n": "50", "res_view": "Lesions",
                    "res_lesion": "k random blocks", "res_kpts": "2", "res_draws": "1"},
                   {"res_n": "50", "res_view": "Gradient paths", "res_samples": "10", "res_batch": "2", "res_seed": "1"},
                   {"res_n": "50", "res_view": "Switches", "res_skips_off": ["1"], "res_drops": ["0", "2"]}],
     "train": [{"tr_dataset": "cifar10", "tr_depth": "8", "tr_variant": "plain", "tr_epochs": "2", "tr_n": "500",
                "tr_lr": "0.03", "tr_batch": "64", "tr_norm": "none", "tr_schedule": "cosine", "tr_seed": "7"},
               {"tr_dataset": "my folder", "tr_folder": "my images"}],  # (offered: see offered_folder)
-    "inspect": [{"ins_model": "shapes-plain8", "ins_src": "Gallery", "ins_image": "7", "ins_noskip": ["0"],
+    "inspect": [{"ins_model": "plain-8 on shapes", "ins_src": "Gallery", "ins_image": "7", "ins_noskip": ["0"],
                  "ins_drop": ["1", "2"], "ins_shared": "true", "ins_chan": "0", "ins_class": "?", "ins_cam": "1",
                  "ins_steps": "8", "ins_noise": "true", "ins_layerig": "true"}],
 }
 CASES = [(page, i) for page, links in LINKS.items() for i in range(len(links))]
 
 
-def as_link(v) -> list[str]:
+NAMED = {"ins_model", "res_models"}  # model pickers: a link holds the name a person reads (viz.words.model_name)
+
+
+def as_link(v, key="") -> list[str]:
     """A widget value as a link writes it."""
+    if key in NAMED:
+        return sorted(model_name(x) for x in (v if isinstance(v, (list, tuple)) else [v]))
     if isinstance(v, bool):
         return [str(v).lower()]
     if isinstance(v, (list, tuple)):
@@ -88,7 +94,7 @@ def inspect_class_not_top(link) -> str:
 
     x, _, _ = gallery("shapes")
     img = torch.from_numpy(x[int(link["ins_image"])]).permute(2, 0, 1).float().div(255)
-    model = zoo.load(link["ins_model"])
+    model = zoo.load(next(n for n in zoo.list().name if model_name(n) == link["ins_model"]))
     n = len(model.blocks)
     ins = inspect(model, img, SHAPES_CLASSES, skip=[False if str(i) in link["ins_noskip"] else None for i in range(n)],
                   drop=[str(i) in link["ins_drop"] for i in range(n)])
@@ -104,7 +110,7 @@ def test_a_link_reopens_exactly_its_view(tiny_zoo, page, i):
     assert not notes(at), notes(at)  # every value was taken
     for k, v in link.items():
         assert k in at.session_state, f"{page}: no widget bound to {k}"
-        assert as_link(at.session_state[k]) == sorted(v if isinstance(v, list) else [v]), (k, at.session_state[k], v)
+        assert as_link(at.session_state[k], k) == sorted(v if isinstance(v, list) else [v]), (k, at.session_state[k], v)
     assert at.title
 
 

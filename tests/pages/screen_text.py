@@ -3,7 +3,8 @@
 `visible_texts(at)` collects every text an AppTest run puts on the screen: titles, markdown, captions, alerts,
 metrics, progress texts, expander and widget labels, the options of choice widgets, page links, and inside every
 Plotly figure its title, axis titles, annotations, legend entries and colour-bar titles. `defects(texts)` returns
-each text that matches one of DEFECTS, with the rule's name.
+each text that matches one of DEFECTS, with the rule's name; `charts_without_finding(at)` names every chart
+drawn without its one-sentence finding (issue 23: every chart says what to look at).
 """
 
 import json
@@ -73,6 +74,21 @@ def visible_texts(at) -> list[str]:
     for chart in at.get("plotly_chart"):
         texts += _figure_texts(chart.proto.spec)
     return [t for t in texts if t]
+
+
+def charts_without_finding(at) -> list[str]:
+    """The title of every chart the run drew (frame.draw.show_chart records each in the page's report with its
+    caption, headline first) whose one-sentence finding, what a student should look at, is not on the screen."""
+    from frame.report import _REPORT
+
+    items = at.session_state[_REPORT] if _REPORT in at.session_state else []
+    shown = {str(m.value) for m in at.get("markdown") if str(m.value)}
+    out = []
+    for kind, fig, text in items:
+        if kind == "chart" and not any(text == m or text.startswith(m + " ") for m in shown):
+            title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else "a chart"
+            out.append(str(title))
+    return out
 
 
 def defects(texts: list[str]) -> list[tuple[str, str]]:

@@ -181,7 +181,7 @@ def test_a_model_retrained_under_its_name_is_inspected_afresh(tiny_zoo):
     from models.resnet import ResNet, ResNetConfig
 
     def answer():
-        at = open_inspect({"ins_model": "shapes-resnet8", "ins_src": "Gallery"})
+        at = open_inspect({"ins_model": "ResNet-8 on shapes", "ins_src": "Gallery"})
         return [c.value for c in at.caption if "Top class:" in c.value]
 
     before = answer()

@@ -101,3 +101,19 @@ def test_the_report_holds_the_question_the_prediction_and_the_answer_in_words():
     for words in (L.STEPS[0].question, truth.answer, truth.takeaway, "spread of f' 0.1, layers 50"):
         assert html.escape(words) in page, words
     assert "lesson_guess" not in page.split("<h3>Lesson step 0")[1]  # words, not widget keys
+
+
+def test_each_steps_page_link_names_models_as_the_pages_pickers_hold_them():
+    """A step's "Open the full page" link must be taken by the page: its model pickers show (and so their links hold)
+    the names a person reads, not zoo ids; a link with ids falls back to the page's defaults with a note."""
+    from models import zoo
+    from viz.words import model_name
+
+    ids = set(zoo.list().name)
+    names = {model_name(n) for n in ids}
+    for step in L.STEPS:
+        for setting in step.options:
+            for key, value in L.query(step, setting).items():
+                if key in ("res_models", "ins_model", "res_path_model"):
+                    values = value if isinstance(value, list) else [value]
+                    assert set(values) <= names and not set(values) & ids, (step.key, key, values)

@@ -6,8 +6,10 @@ of a long one), the min and max of a number, either state of a switch, a button 
 (tests/pages/screen_text.py: markdown, captions, alerts, titles, widget options, and the titles, annotations and
 legends inside the Plotly figures) is checked against DEFECTS; an exception or an error box is a defect too.
 
-CI runs the defaults of every page, the settings issue 23 named, every Lesson step revealed, and a deterministic
-sample of the one-click changes (SAMPLE per page). The whole sweep is `SKIPLAB_AUDIT=full python -m pytest -q
+CI runs the defaults of every page, the settings issue 23 named, four Lesson steps revealed (REVEALED), and a
+deterministic sample of the one-click changes (SAMPLE per page, of different widget kinds, rotating over the pages so
+that every kind is tried; artifacts/screen_audit_tried.json lists them). A chart drawn without its one-sentence
+finding (what to look at) is a defect too. The whole sweep (every change, every step revealed) is `SKIPLAB_AUDIT=full python -m pytest -q
 tests/pages/test_screen_audit.py -m audit_full` (about half an hour on 2 cores); its findings are written to
 artifacts/screen_audit.json either way.
 """
@@ -19,29 +21,34 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.screen_text import defects, visible_texts
+from tests.pages.screen_text import charts_without_finding, defects, visible_texts
 from tests.pages.test_no_crash import HEAVY, _value_for
+from viz.measures import lesson as L
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [p.stem for p in sorted((ROOT / "pages").glob("*.py")) if p.stem != "__init__"]
-SAMPLE = 6  # one-click changes per page in CI; the full sweep does them all
+SAMPLE = 2  # one-click changes per page in CI (of different kinds, rotating over the pages); the full sweep: all
 FULL = os.environ.get("SKIPLAB_AUDIT") == "full"
 KINDS = ("selectbox", "radio", "segmented_control", "pills", "select_slider", "slider", "number_input", "multiselect",
          "checkbox", "toggle", "button")
 NOT_CLICKED = {"present": "presentation mode changes sizes, not texts (tests/e2e/test_first_screens.py)",
                "tr_start": "starts a training run of minutes (tests/pages/test_train.py trains)",
-               "tr_stop": "stops a run that is not running"}
+               "tr_stop": "stops a run that is not running",
+               "tr_twins": "trains ResNet-56 and its plain twin for minutes (tests/pages/test_train.py presses it)",
+               "by_train": "trains two nets for about a minute (tests/pages/test_beyond.py)"}
 # Settings issue 23 names: one click from a page's defaults, or a link a page gives (a Lesson step's full page).
+# (Residuals and Landscape at their defaults, also named, are every run's first check.)
 NAMED = {
     "home": [{"home_zero": "true"}],
-    "gradient_flow": [{"init": "zero_residual"}, {"depth": "608"}, {"depth": "1202", "batch": "8"},
+    "gradient_flow": [{"init": "zero_residual"}, {"depth": "608"},
                       {"activation": "sigmoid", "depth": "110"}, {"norm": "none", "depth": "110"},
                       {"source": "Trained"}],
-    "residuals": [{}],
-    "landscape": [{}],
-    "inspect": [{"ins_show": "Why (Captum)"}],
+    "inspect": [{"ins_show": "Why (Captum)", "ins_image": "17"}],  # gallery image 17 of CIFAR-10: a truck
 }
+# Named settings too slow for CI (two 1202-layer passes took 9 minutes at load 20): the full sweep only.
+NAMED_FULL = {"gradient_flow": [{"depth": "1202", "batch": "8"}]}
 FOUND = ROOT / "artifacts" / "screen_audit.json"
+TRIED = ROOT / "artifacts" / "screen_audit_tried.json"  # the one-click changes each page was given (kinds covered)
 
 
 def open_page(name: str, query: dict | None = None) -> AppTest:
@@ -56,6 +63,7 @@ def open_page(name: str, query: dict | None = None) -> AppTest:
 def problems(at: AppTest) -> list[tuple[str, str]]:
     out = [("exception", str(e.value)[:300]) for e in at.exception]
     out += [("error box", str(e.value)[:300]) for e in at.error]
+    out += [("chart without a finding sentence", title) for title in charts_without_finding(at)]
     return out + defects(visible_texts(at))
 
 
@@ -97,12 +105,14 @@ def apply(at: AppTest, kind: str, key: str, value):
     at.run()
 
 
-def _sample(changes: list, n: int) -> list:
-    """n changes spread over the list (different widgets), the same on every run."""
-    if len(changes) <= n:
-        return changes
-    step = len(changes) / n
-    return [changes[int(i * step)] for i in range(n)]
+def _sample(changes: list, n: int, turn: int) -> list:
+    """n changes of n different widget kinds, the same on every run. `turn` (the page's place in PAGES) rotates which
+    kinds come first and which change of a kind is taken, so that over the pages every kind is sampled."""
+    by_kind = {}
+    for c in changes:
+        by_kind.setdefault(c[0], []).append(c)
+    kinds = sorted(by_kind, key=lambda k: (KINDS.index(k) - turn) % len(KINDS))
+    return [by_kind[k][turn % len(by_kind[k])] for k in kinds[:n]]
 
 
 def audit(name: str, full: bool) -> dict:
@@ -111,9 +121,11 @@ def audit(name: str, full: bool) -> dict:
     at = open_page(name)
     found["defaults"] = problems(at)
     changes = one_click_changes(at)
-    for query in NAMED.get(name, []):
+    for query in NAMED.get(name, []) + (NAMED_FULL.get(name, []) if full else []):
         found[f"link {query}"] = problems(open_page(name, query))
-    for kind, key, value in changes if full else _sample(changes, SAMPLE):
+    tried = changes if full else _sample(changes, SAMPLE, PAGES.index(name))
+    _record(name, [f"{kind} {key} -> {value!r}" for kind, key, value in tried], TRIED)
+    for kind, key, value in tried:
         at = open_page(name)
         try:
             apply(at, kind, key, value)
@@ -123,21 +135,26 @@ def audit(name: str, full: bool) -> dict:
     return {k: v for k, v in found.items() if v}
 
 
-def _record(name: str, found: dict):
-    FOUND.parent.mkdir(exist_ok=True)
-    all_found = json.loads(FOUND.read_text()) if FOUND.exists() else {}
+def _record(name: str, found, where=None):
+    where = where or FOUND
+    where.parent.mkdir(exist_ok=True)
+    all_found = json.loads(where.read_text()) if where.exists() else {}
     all_found[name] = found
-    FOUND.write_text(json.dumps(all_found, indent=1))
+    where.write_text(json.dumps(all_found, indent=1))
 
 
 def _report(found: dict) -> str:
     return "\n".join(f"{where}: {rule}: {text}" for where, ps in found.items() for rule, text in ps)
 
 
+# Pages whose CI audit has not yet been seen to pass here within pytest's 600 s limit (the machine ran at load 20):
+NOT_YET = {"landscape": "Loss landscape's audit ran past 600 s at load 20 (the Hessian's extreme eigenvalues for "
+                        "each sampled setting); to be timed on a quiet machine"}
+
+
 @pytest.mark.slow
-@pytest.mark.pending("issue 23 is open: the audit still finds defects on some pages (internal "
-                   "model ids in Beyond's sentences, among others; artifacts/screen_audit.json lists them)")
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", [pytest.param(p, marks=pytest.mark.pending(NOT_YET[p])) if p in NOT_YET else p
+                                  for p in PAGES])
 def test_no_garbled_text_at_defaults_and_one_click_away(name):
     found = audit(name, full=False)
     _record(name, found)
@@ -153,21 +170,33 @@ def test_full_sweep_no_garbled_text(name):
     assert not found, _report(found)
 
 
-@pytest.mark.slow
-@pytest.mark.pending("issue 23 is open: the audit still finds defects on some pages (internal "
-                   "model ids in Beyond's sentences, among others; artifacts/screen_audit.json lists them)")
-def test_every_lesson_step_revealed_reads_right():
-    from viz.measures import lesson as L
+def reveal_problems(k: int) -> list:
+    """The problems on the Lesson's step k once a prediction is made and the answer revealed."""
+    step = L.STEPS[k]  # STEPS[k] is step k, ?step=k
+    at = open_page("lesson", {"step": str(k)})
+    guess = L.choices(step, step.options[0])[0]
+    at.radio(key=f"lesson_guess_{step.key}_{step.options[0]}").set_value(guess).run()
+    at.button(key=f"lesson_reveal_{step.key}").click().run()
+    return problems(at)
 
-    found = {}
-    for k, step in enumerate(L.STEPS, start=1):
-        at = open_page("lesson", {"step": str(k)})
-        guess = L.choices(step, step.options[0])[0]
-        at.radio(key=f"lesson_guess_{step.key}_{step.options[0]}").set_value(guess).run()
-        at.button(key=f"lesson_reveal_{step.key}").click().run()
-        if p := problems(at):
-            found[f"step {k} revealed"] = p
-    _record("lesson (revealed)", found)
+
+REVEALED = (0, 1, 2, 7)  # in CI: the chain, zero-init (step 1), the gradient step and the designs; the sweep: all
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", REVEALED)
+def test_lesson_steps_revealed_read_right(k):
+    found = {f"step {k} revealed": p} if (p := reveal_problems(k)) else {}
+    _record(f"lesson step {k} (revealed)", found)
+    assert not found, _report(found)
+
+
+@pytest.mark.audit_full
+@pytest.mark.skipif(not FULL, reason="the full sweep: SKIPLAB_AUDIT=full python -m pytest -m audit_full ...")
+@pytest.mark.parametrize("k", range(len(L.STEPS)))
+def test_full_sweep_every_lesson_step_revealed(k):
+    found = {f"step {k} revealed": p} if (p := reveal_problems(k)) else {}
+    _record(f"lesson step {k} (revealed)", found)
     assert not found, _report(found)
 
 
@@ -180,3 +209,23 @@ def test_the_rules_catch_what_issue_23_saw():
     fine = ["ResNet-56, published weights", "the plain net's gradient underflows to zero before the first layer",
             "information", "infinite", "ResNet-20 and plain-20", "0.05 and 0.5", "nanometre", "{}"]
     assert defects(fine) == [], defects(fine)
+
+
+def test_a_chart_without_its_finding_is_caught():
+    """frame.draw.show_chart records each chart with its caption, headline first; the rule names the chart whose
+    headline is not on the screen (a Caption with headline "" shows only its detail)."""
+    from types import SimpleNamespace
+
+    import plotly.graph_objects as go
+
+    from frame.report import _REPORT
+    from tests.pages.screen_text import charts_without_finding
+
+    def fig(title):
+        return go.Figure(layout=dict(title=dict(text=title)))
+
+    items = [("chart", fig("Shown"), "Look at the red line. Detail."), ("chart", fig("Bare"), "Only the detail."),
+             ("words", [], "heading")]
+    at = SimpleNamespace(session_state={_REPORT: items},
+                         get=lambda kind: [SimpleNamespace(value="Look at the red line.")] if kind == "markdown" else [])
+    assert charts_without_finding(at) == ["Bare"]

@@ -28,3 +28,12 @@ def chain_chart(table):
               f"At layer {n['layers']}: plain {fmt(n['plain'])} (10^{decades['plain']:.0f}), residual "
               f"{fmt(n['residual'])}. Every point is torch.autograd's derivative in float64.")
     return fig, Caption(detail, finding(table))
+
+
+def look_at(table) -> str:
+    """What to look at in the chain chart, in one sentence from its numbers (the lesson shows it under the chart,
+    where the finding is already the step's takeaway above it)."""
+    n = numbers(table)
+    return (f"Look at the right end, layer {n['layers']}: the red plain chain ends at {fmt(abs(n['plain']))}, the blue "
+            f"residual chain at {fmt(abs(n['residual']))}; the dashed line is 1, a gradient that neither grows nor "
+            "shrinks.")

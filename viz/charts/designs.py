@@ -34,3 +34,15 @@ def design_skip_shares(traces):
     head = (f"The skip carries the most of the gradient in the {hi} design ({share[hi]:.0%} on average) and the least in "
             f"the {lo} design ({share[lo]:.0%})." if share else "")
     return _design_look(fig, traces, "Share of the gradient that takes the skip path"), Caption(caption, head)
+
+
+def look_at_gradients(traces) -> str:
+    """What to look at in the designs' gradient chart, in one sentence from its numbers: which design's line starts
+    highest and lowest at the first block (relative to its last block)."""
+    ratio = {t.name: float(t.blocks.grad_norm.iloc[0] / t.blocks.grad_norm.iloc[-1]) for t in traces}
+    ratio = {k: v for k, v in ratio.items() if v == v}  # not NaN
+    if not ratio:
+        return "Look at the left end of each line: the gradient that reaches the first block."
+    hi, lo = max(ratio, key=ratio.get), min(ratio, key=ratio.get)
+    return (f"Compare each line's left end (the first block) with its right end (the last): {hi} keeps the most gradient "
+            f"toward the input ({fmt(ratio[hi])}x its last block's), {lo} the least ({fmt(ratio[lo])}x).")

@@ -8,16 +8,34 @@ from viz.charts.style import Caption, concept_color, fmt, layout
 from viz.measures.gradient_flow import first_last_gradients, main_convs
 
 
-def describe_gradient_ratio(name, first, last):
+def describe_gradient_ratio(name, first, last, where=("the first layer", "the last layer")):
+    """The one sentence builder for a gradient ratio (every chart, headline and `python -m viz.probe` use it): the
+    gradient at `where[0]` (the input side) against `where[1]`, e.g. "plain-56 650x (explodes toward the input)", or,
+    where there is no ratio, what happened ("plain-608's gradient underflows to zero before the first layer")."""
     if not (math.isfinite(first) and math.isfinite(last)):
-        return f"{name}: the gradients overflowed (inf/NaN): the forward signal or the loss is too large for float32."
+        return f"{name}'s gradient overflows float32 (too large to represent)"
+    if first == 0 and last == 0:
+        return f"{name}'s gradient is zero everywhere (the loss does not depend on the weights)"
     if first == 0:
-        return f"{name}: the gradient reaching the first layer is exactly 0 in float32: it vanished."
+        return f"{name}'s gradient underflows to zero before {where[0]}"
     if last == 0:
-        return f"{name}: the last layer's gradient is 0, so no ratio can be given."
+        return f"{name}'s gradient is zero at {where[1]}, so there is no ratio"
     r = first / last
-    trend = "grows toward the input (exploding)" if r > 10 else "shrinks toward the input (vanishing)" if r < 0.1 else "stays within 10x"
-    return f"{name}: the first layer's gradient is {fmt(r)} times the last layer's; it {trend}."
+    trend = "explodes toward the input" if r > 10 else "vanishes toward the input" if r < 0.1 else "within 10x"
+    return f"{name} {fmt(r)}x ({trend})"
+
+
+def _ratio_headline(what, ends, where=("the first layer", "the last layer")):
+    """One sentence: each network's ratio and what it means, e.g. "...: plain-56 650x (explodes toward the input)";
+    ends: {name: (first, last)}."""
+    return f"{what}: " + "; ".join(describe_gradient_ratio(n, f, la, where) for n, (f, la) in ends.items()) + "."
+
+
+def _ends_in_numbers(name, first, last, where):
+    """The two numbers a ratio is made of, for a caption's detail (an undefined one said so, not "n/a")."""
+    def said(v):
+        return "undefined" if math.isnan(v) else fmt(v)
+    return f"{name}: {said(first)} at {where[0]}, {said(last)} at {where[1]}."
 
 
 def _mark(fig, x0, x1, block):
@@ -38,7 +56,7 @@ def layer_gradients(traces, mark_block=None):
             line=dict(color=concept_color(t.name, i), width=2), marker=dict(size=4), customdata=L.layer,
             hovertemplate="%{customdata}<br>||dL/dW|| = %{y:.3g}<extra>" + t.name + "</extra>",
         )
-        notes.append(describe_gradient_ratio(t.name, *first_last_gradients(t.layers)))
+        notes.append(_ends_in_numbers(t.name, *first_last_gradients(t.layers), ("the first layer", "the last layer")))
     layout(fig, "Weight-gradient norm of each 3x3 conv", "conv layer (input side → output side)", "||dL/dW||", log=True)
     if mark_block is not None:
         L = main_convs(traces[0].layers)
@@ -46,28 +64,8 @@ def layer_gradients(traces, mark_block=None):
         if len(at):
             _mark(fig, at.min() - 0.5, at.max() + 0.5, mark_block)
     ends = {t.name: first_last_gradients(t.layers) for t in traces}
-    return fig, Caption(" ".join(notes), _ratio_headline("The first layer's gradient against the last layer's", ends))
-
-
-def _in_words(name, first, last):
-    """One network's first-to-last gradient ratio and what it means, or, where there is no ratio, what happened."""
-    if not (math.isfinite(first) and math.isfinite(last)):
-        return f"{name}'s gradient overflows float32 (too large to represent)"
-    if first == 0 and last == 0:
-        return f"{name}'s gradient is zero everywhere (the loss does not depend on the weights)"
-    if first == 0:
-        return f"{name}'s gradient underflows to zero before the first layer"
-    if last == 0:
-        return f"{name}'s gradient is zero at the last layer, so there is no ratio"
-    r = first / last
-    trend = "explodes toward the input" if r > 10 else "vanishes toward the input" if r < 0.1 else "within 10x"
-    return f"{name} {fmt(r)}x ({trend})"
-
-
-def _ratio_headline(what, ends):
-    """One sentence: each network's ratio and what it means, e.g. "...: plain-56 650x (explodes toward the input)";
-    ends: {name: (first, last)}."""
-    return f"{what}: " + "; ".join(_in_words(n, f, la) for n, (f, la) in ends.items()) + "."
+    detail = " ".join(notes) + " ||dL/dW|| of each 3x3 conv; a ratio over 10 explodes toward the input, under 0.1 vanishes."
+    return fig, Caption(detail, _ratio_headline("The first layer's gradient against the last layer's", ends))
 
 
 def _block_chart(traces, column, title, ytitle, log, mark_block=None):
@@ -94,23 +92,15 @@ def block_gradients(traces, mark_block=None):
     """||dL/dx_l|| at each block's output, log scale; mark_block: a block to shade, or None."""
     fig = _block_chart(traces, "grad_norm", "Gradient at each block's output", "||dL/dx_l||", log=True,
                        mark_block=mark_block)
-    notes = []
+    notes, where = [], ("the first block", "the last block")
     for t in traces:
         g = t.blocks.grad_norm
-        f, last = float(g.iloc[0]), float(g.iloc[-1])
-        if not (math.isfinite(f) and math.isfinite(last)) or last == 0:
-            notes.append(_in_words(t.name, f, last)[0].upper() + _in_words(t.name, f, last)[1:] + ".")
-        elif f == 0:
-            notes.append(f"{t.name}: the gradient at the first block is exactly 0 in float32: it vanished on the way back.")
-        else:
-            r = f / last
-            notes.append(f"{t.name}: " + (f"{fmt(r)} times larger at the first block than at the last." if r >= 1 else
-                                         f"{fmt(1 / r)} times smaller at the first block than at the last."))
+        notes.append(_ends_in_numbers(t.name, float(g.iloc[0]), float(g.iloc[-1]), where))
         growth = _forward_growth(t.blocks)
         if growth is not None and growth > 100:
             notes.append(f"Its forward signal grows {fmt(growth)}x from the first block's output to the last's.")
     ends = {t.name: (float(t.blocks.grad_norm.iloc[0]), float(t.blocks.grad_norm.iloc[-1])) for t in traces}
-    return fig, Caption(" ".join(notes), _ratio_headline("The gradient at the first block against the last's", ends))
+    return fig, Caption(" ".join(notes), _ratio_headline("The gradient at the first block against the last's", ends, where))
 
 
 def _forward_growth(blocks):

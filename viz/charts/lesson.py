@@ -1,5 +1,7 @@
 """The lesson's reveal charts: each step's numbers drawn with the pages' own chart functions where one exists."""
 
+import math
+
 import plotly.graph_objects as go
 
 from viz.charts import designs as designs_charts
@@ -9,8 +11,8 @@ from viz.charts import normfree as normfree_charts
 from viz.charts import refinement as refinement_charts
 from viz.charts import residuals as residuals_charts
 from viz.charts import transformer as transformer_charts
-from viz.charts.chain import chain_chart
-from viz.charts.style import KIND, OTHERS, Caption, layout
+from viz.charts.chain import chain_chart, look_at
+from viz.charts.style import KIND, OTHERS, Caption, concept, fmt, layout
 
 
 def identity_chart(blocks):
@@ -40,12 +42,40 @@ def degradation_chart(numbers):
                         f"{numbers['plain20']:.1f}% for plain-20).")
 
 
+COLOUR_WORDS = {"residual": "blue", "plain": "red", "branch": "green"}
+
+
+def look_at_lines(fig, most: int = 3) -> str:
+    """What to look at, in one sentence computed from the lines a figure draws: for each named line (at most `most`),
+    its colour, where it starts and ends and its lowest value; "" when the figure has no named line."""
+    parts = []
+    for tr in (t for t in fig.data if t.type == "scatter"):
+        y = getattr(tr, "y", None)
+        ys = [float(v) for v in (list(y) if y is not None else []) if v is not None and math.isfinite(float(v))]
+        name = getattr(tr, "name", None)
+        if not name or len(ys) < 2 or ":" in name or len(parts) == most:
+            continue
+        colour = COLOUR_WORDS.get(concept(name))
+        who = f"the {colour} line ({name})" if colour else f"the line of {name}"
+        parts.append(f"{who} goes from {fmt(ys[0])} to {fmt(ys[-1])}, lowest {fmt(min(ys))}")
+    return ("Follow each line from left to right: " + "; ".join(parts) + ".") if parts else ""
+
+
 def chart(step_key, reveal):
-    """The reveal's (figure, caption), drawn from its tables."""
+    """The reveal's (figure, caption), drawn from its tables. A chart whose one-sentence finding the step's takeaway
+    (shown above it) already says gets, under it, what to look at instead of the same sentence twice."""
+    fig, cap = _chart(step_key, reveal)
+    head = getattr(cap, "headline", "")
+    if head and head.rstrip(".") in reveal.takeaway:
+        head = look_at_lines(fig) or head
+    return fig, Caption(str(cap), head)
+
+
+def _chart(step_key, reveal):
     t = reveal.tables
-    if step_key == "chain":  # (its finding is the step's takeaway, shown above the chart: not twice)
+    if step_key == "chain":  # its finding is the step's takeaway, shown above the chart: under it, what to look at
         fig, cap = chain_chart(t["chain"])
-        return fig, Caption(str(cap), "")
+        return fig, Caption(str(cap), look_at(t["chain"]))
     if step_key == "identity":
         return identity_chart(t["blocks"])
     if step_key == "gradient":
@@ -65,4 +95,4 @@ def chart(step_key, reveal):
     if step_key == "transformer":
         return transformer_charts.layer_gradients(t["grads"], t["ratios"], int(t["ratios"].depth.iloc[0]))
     fig, cap = designs_charts.design_gradients(t["traces"])
-    return fig, Caption(str(cap), "")
+    return fig, Caption(str(cap), designs_charts.look_at_gradients(t["traces"]))

@@ -8,6 +8,7 @@ from plotly.subplots import make_subplots
 
 from viz.charts.style import FONT, KIND, TEMPLATE, Caption, fmt
 from viz.measures.refinement import finding
+from viz.words import model_name
 
 PAPER = ("Jastrzebski et al. (ICLR 2018) find that in residual networks the residual F_i(h_i) is aligned with the "
          "negative gradient -dL/dh_i in most blocks (cosine > 0: each block moves h_i a small step down the loss, like "
@@ -22,14 +23,17 @@ def refinement_chart(tables: dict, summaries: dict):
     """Two panels: the mean cosine per block and the readout loss per block, a line per network.
 
     Args:
-        tables: label -> `viz.measures.refinement.refinement` table; the first is the residual net, a label with
-            "plain" is its plain twin (red, dashed).
+        tables: label (a zoo id or a person's name for it) -> `viz.measures.refinement.refinement` table; the first
+            is the residual net, a label with "plain" is its plain twin (red, dashed). Legends and sentences name
+            each network with `viz.words.model_name`.
         summaries: label -> `summary` of that table.
     Returns:
         (figure, Caption) with the finding for the first network as headline, the paper's claim beside ours.
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("cos(F_i(h_i), -dL/dh_i), mean over images",
                                                         "loss reading out after block i"))
+    tables = {model_name(k): t for k, t in tables.items()}
+    summaries = {model_name(k): s for k, s in summaries.items()}
     for label, t in tables.items():
         plain = "plain" in label
         style = dict(color=KIND[not plain], width=2, dash="dash" if plain else "solid")
@@ -47,7 +51,7 @@ def refinement_chart(tables: dict, summaries: dict):
     fig.update_layout(font=FONT, template=TEMPLATE, height=430, barmode="group", margin=dict(l=70, r=20, t=110, b=55),
                       # the legend at the figure's top edge, clear of the subplot titles at any size (a projector's too)
                       legend=dict(orientation="h", yref="container", yanchor="top", y=1, xanchor="right", x=1))
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", dtick="D2", tickformat=".2~g", row=1, col=2)  # 1, 2, 5 labelled
     labels = list(tables)
     ours = [finding(k, summaries[k], plain="plain" in k) for k in labels]
     s = summaries[labels[0]]

@@ -11,13 +11,13 @@ import numpy as np
 
 from viz.words import fmt, pct  # noqa: F401 (re-exported: the charts' captions format numbers with these)
 
-PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222")
+PALETTE = ("#1f6fb4", "#d6392b", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#222222", "#e377c2", "#bcbd22")
 # One colour per concept, on every page, chart, legend, diagram and caption (Home shows the key):
 RESIDUAL, PLAIN, BRANCH = "#1f6fb4", "#d6392b", "#2ca02c"  # residual net / skip: blue; plain net: red; F(x): green
 CONCEPTS = {"residual network, skip": RESIDUAL, "plain network": PLAIN, "branch F(x)": BRANCH}
 KIND = {True: RESIDUAL, False: PLAIN}  # by skip
 OTHERS = tuple(c for c in PALETTE if c not in CONCEPTS.values())  # for series that are none of the concepts
-STAGES = ("#4C78A8", "#F58518", "#54A24B")  # stage 1, 2, 3 of a CIFAR ResNet
+STAGES = ("#3d3d3d", "#808080", "#b3b3b3")  # stage 1, 2, 3 of a CIFAR ResNet: greys, dark to light, none a concept
 DIVERGING = "RdBu_r"  # red > 0, white 0, blue < 0
 FONT = dict(size=15)
 TEMPLATE = "plotly_white"
@@ -67,15 +67,16 @@ def concept_color(name, i: int = 0, shade: int = 0) -> str:
 def concept_colors(names) -> list[str]:
     """concept_color for each of several series at once: each concept's k-th series gets shade k."""
     seen, out = {}, []
-    for i, n in enumerate(names):
+    for n in names:  # the k-th series of a concept gets shade k; the k-th of no concept the k-th other colour
         k = seen[concept(n)] = seen.get(concept(n), -1) + 1
-        out.append(concept_color(n, i, k))
+        out.append(concept_color(n, k, k))
     return out
 
 
 def layout(fig, title, xtitle, ytitle, log=False, height=380, integer_x=False):
     """Title, fonts, margins, a legend above the plot, axis titles; a log y axis gets powers of ten (or full-value
-    1-2-5 ticks where it spans under 3.5 decades); integer_x puts ticks on whole numbers only."""
+    1-2-5 ticks where it spans under 3.5 decades); integer_x puts ticks on whole numbers only. Legend entries too long
+    for one line over the plot (LEGEND_ABOVE_MAX characters, traces added before this call) go below it."""
     fig.update_layout(
         title=dict(text=title, x=0.01), font=FONT, height=height, margin=dict(l=70, r=20, t=60, b=55),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1), template=TEMPLATE,
@@ -87,7 +88,16 @@ def layout(fig, title, xtitle, ytitle, log=False, height=380, integer_x=False):
     fig.update_yaxes(title=ytitle, type="log" if log else "linear", exponentformat="power" if log else "none")
     if log:
         narrow_log_ticks(fig)
+    if _legend_chars(fig) > LEGEND_ABOVE_MAX:  # long names would run over the title: the legend goes below
+        legend_below(fig, height=height + 60)
     return fig
+
+
+LEGEND_ABOVE_MAX = 90  # characters of legend text that fit on one line above a full-width plot
+
+
+def _legend_chars(fig) -> int:
+    return sum(len(str(t.name)) + 6 for t in fig.data if t.name and t.showlegend is not False)
 
 
 def legend_below(fig, height=440):

@@ -5,10 +5,11 @@ import math
 
 import plotly.graph_objects as go
 
-from viz.charts.style import Caption, color, fmt, layout
+from viz.charts.style import PLAIN, RESIDUAL, Caption, concept_color, fmt, layout
 from viz.measures.transformer import PAPER, agreement, trend
 
-COLORS = {"Post-LN": color(1), "Pre-LN": color(0), "no skip": color(6)}
+# Both layer norms keep the skip: the residual hue (Post-LN a lighter shade); no skip: the plain colour
+COLORS = {"Post-LN": concept_color("residual", shade=1), "Pre-LN": RESIDUAL, "no skip": PLAIN}
 
 
 def layer_gradients(grads, ratios, depth: int):

@@ -21,7 +21,7 @@ from viz.measures import transformer as tf
 from viz.measures.gradient_flow import first_last_gradients
 from viz.measures.probe import probe
 from viz.measures.train import mean_training_error
-from viz.words import fmt
+from viz.words import fmt, model_name
 
 PUBLISHED = [f"cifar10-resnet{d}-published" for d in (20, 32, 44, 56)]
 
@@ -294,9 +294,11 @@ def query(step: Step, setting) -> dict:
     if step.key == "degradation":
         return {"tr_deg_dataset": setting}
     if step.key == "residuals":
-        return {"res_dataset": "cifar10", "res_models": PUBLISHED, "res_n": str(setting)}
+        # (the Residuals page's model picker, and so its link, holds the names a person reads)
+        return {"res_dataset": "cifar10", "res_models": [model_name(n) for n in PUBLISHED], "res_n": str(setting)}
     if step.key == "lesion":
-        return {"res_dataset": "cifar10", "res_models": ["cifar10-resnet56", "cifar10-plain56"], "res_view": "Lesions",
+        return {"res_dataset": "cifar10", "res_models": [model_name(n) for n in ("cifar10-resnet56", "cifar10-plain56")],
+                "res_view": "Lesions",
                 "res_n": str(setting)}
     if step.key == "landscape":
         return {"ls_pair": "cifar10 depth 56", "ls_images": str(setting), "ls_steps_1d": "11"}

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from viz.measures.common import as_float, borrowed, in_chunks
-from viz.words import fmt
+from viz.words import fmt, model_name
 
 COLUMNS = ["block", "stage", "same_shape", "cosine", "positive_share", "step_cosine", "batch_cosine", "readout_loss",
            "readout_acc", "images"]
@@ -93,10 +93,10 @@ def summary(table: pd.DataFrame) -> dict:
 
 
 def finding(name: str, s: dict, plain: bool = False) -> str:
-    """One sentence from `viz.measures.refinement.summary`."""
+    """One sentence from `viz.measures.refinement.summary`; name: a zoo id or a person's name for the network."""
     stages = ", ".join(f"stage {k + 1} {v:+.3f}" for k, v in sorted(s["stage_cosine"].items()))
-    what = "the plain twin's F_i" if plain else "blocks"
-    return (f"In {name}, {s['positive']} of {s['measured']} {what} (with the input's shape) have cosine > 0 with "
+    who, what = (f"{model_name(name)} (the plain twin)", "branches F_i") if plain else (model_name(name), "blocks")
+    return (f"In {who}, {s['positive']} of {s['measured']} {what} (with the input's shape) have cosine > 0 with "
             f"-dL/dh (mean per stage: {stages}; the block's actual move h_(i+1) - h_i: {s['step_positive']} of "
             f"{s['measured']}; the whole batch as one vector: {s['batch_positive']} of {s['measured']}); reading out after each block, the loss goes from "
             f"{fmt(s['stem_loss'])} after the stem to {fmt(s['final_loss'])} at the end, lower after "

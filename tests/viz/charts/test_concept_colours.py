@@ -77,3 +77,41 @@ def test_shades_keep_the_hue_and_tell_series_apart():
     assert len(set(cs)) == len(cs)
     for c, kind in zip(cs, ["residual"] * 3 + ["plain"] * 2 + ["branch"], strict=True):
         assert abs(_hue(c) - _hue(HUE[kind])) < 0.02
+
+
+def test_stage_colours_are_not_concept_colours():
+    """Bars coloured by stage (Inspect's importance and ratio bars) never borrow a concept's hue: a reader would take
+    a blue stage for the residual net and a green one for F(x)."""
+    from viz.charts.style import STAGES
+
+    for c in STAGES:
+        saturation = colorsys.rgb_to_hls(*(int(c[j:j + 2], 16) / 255 for j in (1, 3, 5)))[2]
+        assert saturation < 0.1 or all(abs(_hue(c) - _hue(h)) > 0.08 for h in HUE.values()), c
+
+
+def test_beyond_and_transformer_lines_take_the_concept_colours():
+    """Beyond's norm-free charts drew the plain net blue and a residual net green (the branch's colour); the
+    transformer drew Post-LN, which keeps its skip, in the plain net's red."""
+    from viz.charts.normfree import scheme_colours
+    from viz.charts.transformer import COLORS
+
+    hues = scheme_colours(["plain, no BN", "residual, no BN", "residual + BN", "Fixup", "SkipInit", "ReZero"])
+    for name, c in hues.items():
+        kind = concept(name) if name.startswith(("plain", "residual")) else None
+        if kind:
+            assert abs(_hue(c) - _hue(HUE[kind])) < 0.02, (name, c)
+        else:  # the schemes compared: no concept's colour (a grey, or a hue far from each)
+            saturation = colorsys.rgb_to_hls(*(int(c[j:j + 2], 16) / 255 for j in (1, 3, 5)))[2]
+            assert saturation < 0.1 or all(abs(_hue(c) - _hue(h)) > 0.04 for h in HUE.values()), (name, c)
+    assert COLORS["no skip"] == PLAIN
+    assert all(abs(_hue(COLORS[k]) - _hue(RESIDUAL)) < 0.02 for k in ("Post-LN", "Pre-LN"))
+    assert COLORS["Post-LN"] != COLORS["Pre-LN"]
+
+
+def test_series_of_no_concept_each_get_their_own_colour():
+    """Skip designs drew dense concatenation in post-activation's purple and highway in pre-activation's orange."""
+    names = ["post-activation", "pre-activation", "bottleneck", "inverted residual", "dense concatenation",
+             "highway gate", "plain (no skip)"]
+    cs = concept_colors(names)
+    assert len(set(cs)) == len(cs), cs
+    assert cs[-1] == PLAIN and cs[3] == RESIDUAL

@@ -14,16 +14,22 @@ def test_captions_say_vanished_not_zero_times():
     t = probe(m, x.float() / 255, y, skip=[False] * len(m.blocks))
     assert t.blocks.grad_norm.iloc[0] == 0  # sigmoid without normalization: underflows to 0 in float32
     _, caption = charts.block_gradients([t])
-    assert "vanished" in caption and "0 times" not in caption
+    assert "underflows to zero before the first block" in caption.headline and "0 times" not in caption.headline
+    assert f"{t.name}: 0 at the first block" in caption
     _, caption = charts.layer_gradients([t])
-    assert "exactly 0" in caption
+    assert "underflows to zero before the first layer" in caption.headline
 
 
 def test_gradient_ratio_sentences():
-    assert "exploding" in charts.describe_gradient_ratio("plain-56", 1200.0, 1.0)
-    assert "vanishing" in charts.describe_gradient_ratio("net", 1e-3, 1.0)
+    """One builder says every case in words (issue 23: never "n/ax (overflowed or undefined)")."""
+    assert charts.describe_gradient_ratio("plain-56", 1200.0, 1.0) == "plain-56 1200x (explodes toward the input)"
+    assert "vanishes toward the input" in charts.describe_gradient_ratio("net", 1e-3, 1.0)
     assert "within 10x" in charts.describe_gradient_ratio("ResNet-56", 7.0, 1.0)
-    assert "overflowed" in charts.describe_gradient_ratio("net", float("inf"), 1.0)
+    assert "overflows float32" in charts.describe_gradient_ratio("net", float("inf"), 1.0)
+    assert "overflows float32" in charts.describe_gradient_ratio("net", float("nan"), 1.0)
+    assert charts.describe_gradient_ratio("plain-608", 0.0, 1.0) == (
+        "plain-608's gradient underflows to zero before the first layer")
+    assert charts.describe_gradient_ratio("n", 0.0, 1.0, ("the first block", "the last block")).endswith("first block")
     assert style.fmt(1.22e3) == "1220" and style.fmt(1.2e5) == "1.2e5" and style.fmt(0.5) == "0.5" and style.fmt(float("nan")) == "n/a"
 
 
