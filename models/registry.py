@@ -8,7 +8,7 @@ is listed at once.
 
     from models import registry
     rec = registry.model("cifar10-resnet56-published")
-    rec.display_name        # 'ResNet-56, published weights'
+    rec.architecture        # 'ResNet-56' (a person's name for a model: viz.words.model_name, the one naming function)
     rec.dataset.test_split  # ('cifar10-sample', 'the first 932 official CIFAR-10 test images (shipped)')
 """
 
@@ -22,7 +22,6 @@ from models import zoo
 from models.data import datasets as data
 
 SHAPES, CIFAR10, SAMPLE = "shapes", "cifar10", data.SAMPLE
-ORIGIN_WORDS = {zoo.TRAINED_HERE: "trained here", "published": "published weights", "imported": "imported checkpoint"}
 
 
 @dataclass(frozen=True)
@@ -101,11 +100,10 @@ def built_in_datasets() -> tuple[DatasetRecord, ...]:
 
 @dataclass(frozen=True)
 class ModelRecord:
-    """One zoo model, as its card describes it. display_name has no internal id (e.g. "ResNet-56, published
-    weights"); name is the zoo's id (`models.zoo.load(name)`)."""
+    """One zoo model, as its card describes it; name is the zoo's id (`models.zoo.load(name)`). How a person names
+    it is viz.words.model_name's job (pages add the author and whose it is: frame.catalog)."""
 
     name: str
-    display_name: str
     dataset: DatasetRecord
     depth: int | None
     skip: bool | None
@@ -143,21 +141,14 @@ class ModelRecord:
         return zoo.read_card(self.path.with_suffix(".json"))
 
 
-def _display_name(architecture: str, origin: str, ds: DatasetRecord) -> str:
-    if origin == zoo.TRAINED_HERE:
-        return f"{architecture}, trained here on {ds.display_name}"
-    return f"{architecture}, {ORIGIN_WORDS.get(origin, origin)}"
-
-
 def record_of(card: dict, card_path: Path, where: str) -> ModelRecord:
     """A ModelRecord from a parsed card at card_path (in the zoo folder `where`)."""
     cfg = card["config"]
     classes = tuple(card.get("classes") or ())
     ds = dataset(str(card.get("dataset")), card.get("data_path"), classes)
     origin = card.get("origin", zoo.TRAINED_HERE)
-    arch = f"{'ResNet' if cfg.get('skip') else 'plain'}-{cfg.get('depth')}"
     return ModelRecord(
-        name=card_path.stem, display_name=_display_name(arch, origin, ds), dataset=ds, depth=cfg.get("depth"),
+        name=card_path.stem, dataset=ds, depth=cfg.get("depth"),
         skip=cfg.get("skip"), origin=origin, licence=card.get("licence") or card.get("license"),
         author=card.get("author"), where=where,
         path=card_path.with_suffix(".safetensors"), sha256=card.get("sha256", ""), classes=classes or ds.classes,

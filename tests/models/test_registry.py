@@ -6,7 +6,6 @@ import torch
 
 from models import registry, zoo
 from models.resnet import ResNet, ResNetConfig
-from tests.pages.screen_text import DEFECTS
 
 
 @pytest.fixture
@@ -63,15 +62,12 @@ def test_records_say_what_the_cards_say():
         assert r.origin == card.get("origin", zoo.TRAINED_HERE) and r.path.is_file()
         assert r.dataset.name == card["dataset"] and len(r.classes) == card["config"]["num_classes"]
     published = registry.model("cifar10-resnet56-published")
-    assert published.display_name == "ResNet-56, published weights" and "BSD" in published.licence
+    assert published.architecture == "ResNet-56" and "BSD" in published.licence
     assert published.exact_pixels and published.dataset.cifar and published.test_split[0] in ("cifar10", "cifar10-sample")
-    assert registry.model("shapes-plain20").display_name == "plain-20, trained here on built-in shapes"
+    assert registry.model("shapes-plain20").architecture == "plain-20"
 
 
-def test_display_names_have_no_internal_id():
-    internal = DEFECTS["internal model id"]
-    for r in registry.models():
-        assert r.name not in r.display_name and not internal.search(r.display_name), r.display_name
+def test_data_set_display_names_have_no_internal_id():
     for d in registry.built_in_datasets():
         assert d.name not in d.display_name or d.name == "shapes", d.display_name  # "cifar10-sample": never
 
