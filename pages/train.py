@@ -60,7 +60,7 @@ with settings, ui.controls(), ui.url_bound({"tr_dataset": "data set", "tr_folder
                                   "tr_n": "number of images", "tr_lr": "learning rate", "tr_batch": "batch size",
                                   "tr_norm": "normalization", "tr_schedule": "schedule"}):
     c = st.columns(5)
-    dataset = c[0].selectbox("Data set", ["shapes", "cifar10"] + ["my folder"] * bool(folders), key="tr_dataset",
+    dataset = c[0].selectbox("Data set", [registry.SHAPES, registry.CIFAR10] + ["my folder"] * bool(folders), key="tr_dataset",
                              bind="query-params", help="shapes: built in. cifar10: real photos (a download). my "
                              "folder: an image folder this server offers (SKIPLAB_FOLDERS).")
     if dataset == "my folder":
