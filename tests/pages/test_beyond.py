@@ -11,7 +11,7 @@ def test_refinement_view_shows_the_published_net_and_its_plain_twin():
     assert at.title[0].value == "Beyond ResNet"
     assert len(charts(at)) == 1
     words = text(at, "markdown") + " " + text(at)
-    assert "In cifar10-resnet20-published," in words and "have cosine > 0" in words
+    assert "In ResNet-20, published weights," in words and "have cosine > 0" in words  # a person's name, no zoo id
     assert "Jastrzebski et al. (ICLR 2018)" in words and "not comparable" in words  # the paper beside ours; the twin
 
 
