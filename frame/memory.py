@@ -16,10 +16,11 @@ def tensor_bytes(module) -> int:
 
 class BoundedCache:
     """{key: value} built by `make()` once per key (concurrent callers of one key wait for the first), at most
-    `limit_mb()` MB in all by `size_of(value)`; an entry larger than the whole limit is returned and not kept."""
+    `limit_mb()` MB in all by `size_of(value)` and at most `max_entries` entries (many small models: every seed a
+    visitor tries is a new one); an entry larger than the whole limit is returned and not kept."""
 
-    def __init__(self, size_of, limit_mb):
-        self.size_of, self.limit_mb = size_of, limit_mb
+    def __init__(self, size_of, limit_mb, max_entries: int = 16):
+        self.size_of, self.limit_mb, self.max_entries = size_of, limit_mb, max_entries
         self.entries: dict = {}  # key -> [value, bytes, last used (monotonic s)]
         self.lock, self.making = threading.Lock(), {}
 
@@ -47,7 +48,7 @@ class BoundedCache:
         with self.lock:
             self.entries[key] = [value, size, time.monotonic()]
             now = time.monotonic()
-            while sum(e[1] for e in self.entries.values()) > limit:
+            while sum(e[1] for e in self.entries.values()) > limit or len(self.entries) > self.max_entries:
                 victim = max(self.entries, key=lambda k: self.entries[k][1] * (now - self.entries[k][2] + 1))
                 del self.entries[victim]
 

@@ -36,6 +36,15 @@ def test_over_the_limit_the_largest_idle_entry_goes_first():
     assert huge.numel() == 2**19 and "huge" not in cache.entries
 
 
+def test_many_small_entries_are_bounded_by_count_too():
+    """Every seed a visitor tries is a new small model: 200 of them must not all stay (a page rerun 200 times kept
+    thousands of live tensors under a byte bound alone)."""
+    cache = memory.BoundedCache(lambda v: 1, lambda: 1024.0, max_entries=16)
+    for seed in range(200):
+        cache.get(seed, lambda seed=seed: seed)
+    assert len(cache.entries) == 16 and set(cache.entries) == set(range(184, 200))  # the most recently used stay
+
+
 def test_concurrent_callers_of_one_key_share_one_build():
     cache, built = memory.BoundedCache(lambda v: 1, lambda: 1.0), []
 
