@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from models import zoo
 from models.data import SHAPES_MEAN, SHAPES_STD
 from models.resnet import ResNet, ResNetConfig
+from viz.words import model_name
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "shapes-resnet8-20261201-120000"  # what the Train page names a run
@@ -60,10 +61,11 @@ def test_a_run_trained_by_one_session_leaves_every_other_sessions_page_unchanged
     train_page_run(user_zoo)
     st.cache_data.clear()  # the catalog is re-read at once (as after its 30 s)
     assert everything(visit(page)) == before  # another session: text for text
-    assert RUN not in str(before)
+    assert RUN not in str(before) and model_name(RUN) not in str(before)
     theirs = everything(visit(page, mine=[RUN]))  # the session that trained it
     if page != "landscape":  # (Landscape offers pairs; a lone run is offered as its own pair)
-        assert any(RUN in str(item) for item in theirs), theirs
+        shown = (RUN, model_name(RUN))  # the zoo id, or the name a picker shows (Inspect, Residuals)
+        assert any(n in str(item) for item in theirs for n in shown), theirs
     assert theirs != before or page == "landscape"
 
 
@@ -71,11 +73,10 @@ def test_the_trainers_session_sees_its_run_labelled_as_its_own_and_never_as_a_de
     train_page_run(user_zoo)
     at = visit("residuals", mine=[RUN])
     models = at.multiselect(key="res_models")
-    assert RUN in models.options and RUN not in models.value, models.options  # offered, and never a default
+    assert model_name(RUN) in models.options and RUN not in models.value, models.options  # offered (by the name a
+    # person reads), and never a default
     at.multiselect(key="res_models").set_value([RUN])
     at.number_input(key="res_n").set_value(50)
     at.toggle(key="res_pause").set_value(False).run()  # measured: the charts name it as the session's own
-    from viz.words import model_name
-
     shown = " ".join(str(c.value) for c in at.caption)
     assert f"{model_name(RUN)} (yours)" in shown, shown  # labelled as its own, by the name a person reads
