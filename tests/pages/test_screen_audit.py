@@ -147,14 +147,8 @@ def _report(found: dict) -> str:
     return "\n".join(f"{where}: {rule}: {text}" for where, ps in found.items() for rule, text in ps)
 
 
-# Pages whose CI audit has not yet been seen to pass here within pytest's 600 s limit (the machine ran at load 20):
-NOT_YET = {"landscape": "Loss landscape's audit ran past 600 s at load 20 (the Hessian's extreme eigenvalues for "
-                        "each sampled setting); to be timed on a quiet machine"}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(p, marks=pytest.mark.pending(NOT_YET[p])) if p in NOT_YET else p
-                                  for p in PAGES])
+@pytest.mark.slow  # (Loss landscape's, the longest: 55 s on the quiet machine)
+@pytest.mark.parametrize("name", PAGES)
 def test_no_garbled_text_at_defaults_and_one_click_away(name):
     found = audit(name, full=False)
     _record(name, found)
