@@ -66,8 +66,8 @@ def warmup_state(port: int) -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.pending("seen only on a loaded machine, where the warm-up (44 visits) ran past the "
-                   "test's limit")
+@pytest.mark.pending("a first warm-up (48 visits) was not ready within 780 s on this 2-core machine, at load 25 "
+                   "and at load 1-7: too long for CI until the warm-up is shorter")
 def test_following_the_checklist_brings_a_ready_server(tmp_path):
     section = checklist()
     start = next(c for c in commands(section) if c.startswith("streamlit run serve.py"))
