@@ -8,6 +8,7 @@ import streamlit as st
 from frame import ui
 from models import imports, registry, twins, zoo
 from models.data import data_root, offered_folders, subset
+from models.readings import NORMALISATIONS
 from models.resnet import ResNetConfig
 from models.train import Recipe, as_data, train
 from viz.charts import degradation as dg
@@ -181,18 +182,32 @@ st.header("Bring a trained network")
 up = st.file_uploader("A checkpoint of a CIFAR ResNet (.safetensors, .th, .pt, .pth)", vt.CHECKPOINTS, key="tr_upload",
                        help="Measured on 932 CIFAR-10 test images, then saved to the user zoo for "
                       "every visitor (e.g. akamaster's resnet20.th).")
-found = st.session_state.setdefault("tr_imports", {})  # upload id -> what was read: a rerun does not read it again
-if up is not None and up.file_id not in found:
+MEASURED = "measured"  # an override left to the measurement
+with st.expander("Reading: measured, or fixed by you"):
+    st.caption("What the tensors cannot tell is measured on the shipped test images; fix any of it here when you "
+               "know better (the file is read again).")
+    c = st.columns(4)
+    fixed = {"skip": c[0].selectbox("Skips", [MEASURED, "residual", "plain"], key="tr_read_skip"),
+             "pad": c[1].selectbox("New channels padded", [MEASURED, "end", "both"], key="tr_read_pad",
+                                   help="Option A's zero channels: at the end, or on both sides."),
+             "downsample": c[2].selectbox("Shortcut halves by", [MEASURED, "subsample", "average"],
+                                          key="tr_read_downsample", help="Subsampling, or a 2x2 average."),
+             "normalisation": c[3].selectbox("Input normalisation", [MEASURED, *NORMALISATIONS],
+                                             key="tr_read_norm", format_func=lambda k: NORMALISATIONS.get(k, (0, 0, k))[2])}
+reading = {k: (v == "residual" if k == "skip" else v) for k, v in fixed.items() if v != MEASURED}
+found = st.session_state.setdefault("tr_imports", {})  # (upload, overrides) -> what was read: read once each
+key = (up.file_id, tuple(sorted(reading.items()))) if up is not None else None
+if up is not None and key not in found:
     with st.status(f"Reading {up.name}: its tensors, then every reading of them measured...", expanded=True) as box:
         bar = st.progress(0.0, text="Reading the file")
         try:
-            found[up.file_id] = {"analysis": imports.analyse(
-                up.getvalue(), up.name, progress=lambda words, done: bar.progress(done, text=words))}
+            found[key] = {"analysis": imports.analyse(
+                up.getvalue(), up.name, progress=lambda words, done: bar.progress(done, text=words), **reading)}
             box.update(label=f"Read {up.name}", state="complete", expanded=False)
         except ValueError as e:  # one sentence, and nothing written
-            found[up.file_id] = {"error": str(e)}
+            found[key] = {"error": str(e)}
             box.update(label=f"{up.name} not imported", state="error", expanded=False)
-got = found.get(up.file_id, {}) if up is not None else {}
+got = found.get(key, {})
 if "error" in got:
     st.error(got["error"])
 elif "analysis" in got:

@@ -268,6 +268,28 @@ def test_an_uploaded_checkpoint_is_read_measured_and_imported_or_refused_in_one_
     assert sorted(p.name for p in tmp_path.iterdir()) == user  # nothing written on refusal
 
 
+@pytest.mark.slow
+def test_the_reading_of_an_upload_can_be_fixed_on_the_page(at):
+    """Issue 26's overrides on the page: each choice fixed by the visitor is the only one measured (one reading tried,
+    not the ten), and the sentence says it; the same file with its skips fixed to plain is read again, near chance."""
+    good = (zoo.SHIPPED / "cifar10-resnet20.safetensors").read_bytes()
+    at.selectbox(key="tr_read_skip").set_value("residual")
+    at.selectbox(key="tr_read_pad").set_value("both")
+    at.selectbox(key="tr_read_downsample").set_value("subsample")
+    at.selectbox(key="tr_read_norm").set_value("cifar10")
+    at.file_uploader(key="tr_upload").set_value(("fixed.safetensors", good, "application/octet-stream")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    sentence = next(i.value for i in at.info if i.value.startswith("Read as"))
+    assert sentence.startswith("Read as a residual net") and "both sides" in sentence, sentence
+    readings = next(d.value for d in at.dataframe if "reading" in d.value.columns)
+    assert len(readings) == 1, readings  # nothing else measured
+    at.selectbox(key="tr_read_skip").set_value("plain").run()  # the same file, read again as a plain net
+    sentence = next(i.value for i in at.info if i.value.startswith("Read as"))
+    assert not at.exception and sentence.startswith("Read as a plain net"), sentence
+    accuracy = float(sentence.split(": ")[1].split("%")[0])  # a reading fixed by hand is measured and said, not
+    assert accuracy < 20, sentence  # refused: the ResNet's weights read without skips are near chance (10%)
+
+
 @pytest.mark.parametrize("offered", [False, True])
 def test_a_link_never_names_a_folder_on_the_server(tmp_path, monkeypatch, offered):
     """?tr_dataset=my+folder&tr_folder=/any/path: the path is never read; only folders the server offers
