@@ -5,13 +5,14 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from deploy.replicas import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,12 +35,6 @@ def machine_busy_seconds() -> float:
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(log_path: Path, env=None, timeout=180.0, script="app.py"):

@@ -7,7 +7,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from deploy.replicas import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "docs" / "teacher.md"  # the teacher's guide holds the checklist (the README links to it)
@@ -43,12 +44,6 @@ def test_the_checklist_names_a_start_command_a_ready_signal_and_links():
     assert "http://localhost:8501/warmup" in section
     assert re.search(r"http://<[^>]+>:8501/\w*", section) and "?present=true" in section
     assert "websocket" in section
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch(url: str) -> tuple[int, str]:

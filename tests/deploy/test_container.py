@@ -6,13 +6,13 @@ cached root tarball and Docker's layers."""
 
 import os
 import secrets
-import socket
 import time
 import urllib.request
 
 import pytest
 
 from deploy import image
+from deploy.replicas import free_port
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TAG = "skiplab:test"
@@ -24,12 +24,6 @@ def daemon():
     why = image.start_daemon(image.cache_dir() / "dockerd.log")
     if why is not None:
         (pytest.fail if IN_CI else pytest.skip)(why)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(check, seconds: float) -> bool:

@@ -21,7 +21,6 @@ where that is a failure: a CI run must never pass by skipping the browser.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from deploy.replicas import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -60,12 +61,6 @@ def _require_browser():
     if IN_CI:
         pytest.fail(f"CI=true and the browser tests cannot run: {why}", pytrace=False)
     pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def log_tail(n: int = 60) -> str:

@@ -6,13 +6,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+from deploy.replicas import free_port as _free_port
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -21,12 +22,6 @@ def _missing(why: str):
     if IN_CI:
         pytest.fail(f"CI=true and the store cannot be tested: {why}", pytrace=False)
     pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(check, what: str, log, seconds: float = 30):
