@@ -187,13 +187,15 @@ with st.expander("Reading: measured, or fixed by you"):
     st.caption("What the tensors cannot tell is measured on the shipped test images; fix any of it here when you "
                "know better (the file is read again).")
     c = st.columns(4)
-    fixed = {"skip": c[0].selectbox("Skips", [MEASURED, "residual", "plain"], key="tr_read_skip"),
+    fixed = {"skip": c[0].selectbox("Skips", [MEASURED, "residual", "plain"], key="tr_read_skip",
+                                help="A residual net or its plain twin: their tensors are the same."),
              "pad": c[1].selectbox("New channels padded", [MEASURED, "end", "both"], key="tr_read_pad",
                                    help="Option A's zero channels: at the end, or on both sides."),
              "downsample": c[2].selectbox("Shortcut halves by", [MEASURED, "subsample", "average"],
                                           key="tr_read_downsample", help="Subsampling, or a 2x2 average."),
              "normalisation": c[3].selectbox("Input normalisation", [MEASURED, *NORMALISATIONS],
-                                             key="tr_read_norm", format_func=lambda k: NORMALISATIONS.get(k, (0, 0, k))[2])}
+                                             key="tr_read_norm", help="The pixel statistics the network was trained on.",
+                                             format_func=lambda k: NORMALISATIONS.get(k, (0, 0, k))[2])}
 reading = {k: (v == "residual" if k == "skip" else v) for k, v in fixed.items() if v != MEASURED}
 found = st.session_state.setdefault("tr_imports", {})  # (upload, overrides) -> what was read: read once each
 key = (up.file_id, tuple(sorted(reading.items()))) if up is not None else None
