@@ -19,7 +19,7 @@ from deploy.replicas import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "docs" / "teacher.md"  # the teacher's guide holds the checklist (the README links to it)
-READY_S = float(os.environ.get("SKIPLAB_CHECKLIST_READY_S", "780"))  # the checklist says 2 to 4 minutes on 2 cores
+READY_S = float(os.environ.get("SKIPLAB_CHECKLIST_READY_S", "780"))  # 196 s on 2 idle cores (2026-12-07); CI is busier
 
 
 def checklist() -> str:
@@ -61,8 +61,6 @@ def warmup_state(port: int) -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.pending("a first warm-up (48 visits) was not ready within 780 s on this 2-core machine, at load 25 "
-                   "and at load 1-7: too long for CI until the warm-up is shorter")
 def test_following_the_checklist_brings_a_ready_server(tmp_path):
     section = checklist()
     start = next(c for c in commands(section) if c.startswith("streamlit run serve.py"))
