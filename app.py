@@ -41,6 +41,7 @@ warmup.badge()  # "warming up: n of m", then "ready"
 
 # Classroom (issue 7): presentation mode (also `?present=true` in a link) and an HTML report of the page.
 from frame import report, ui  # noqa: E402
+from viz.measures.common import give_back_memory_when_idle  # noqa: E402
 
 with ui.url_bound({"present": "switch (true or false)"}):
     present = st.sidebar.toggle("Presentation mode", key="present", bind="query-params",
@@ -72,3 +73,4 @@ try:
     report.download(report_slot, page.title)
 finally:  # once per server, after its first visit (also one a page ends with st.stop): every page's default view
     warmup.start([p.url_path for p in PAGES])  # computed into the caches all sessions share (frame/warmup.py)
+    give_back_memory_when_idle()  # and, while nothing is measured, what finished runs and closed sessions freed

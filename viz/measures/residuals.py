@@ -50,21 +50,26 @@ def response_sums(model, images, labels=None) -> tuple[pd.DataFrame, pd.DataFram
         layers: a row per 3x3 conv (layer, block, stage, n, s, ss): count, sum and sum of squares of its
         response, the conv's output after its BN and before the addition/activation (He et al. Fig. 7).
     """
-    resp = {}
+    resp = {}  # each conv's (count, sum, sum of squares), taken as its response passes: no tensor is kept
+
+    def moments(name, out):
+        r = out.double()
+        resp[name] = (r.numel(), float(r.sum()), float(r.pow(2).sum()))
+
     with borrowed(model) as net, torch.inference_mode():
         convs = _three_by_three(net)
-        hooked = [(m, lambda mod, a, out, name=name: resp.__setitem__(name, out)) for name, m in convs]
-        with forward_hooks(hooked):
-            steps = list(net.run_blocks(net.features(as_float(images))))
         who = dict(depth=net.config.depth, skip=net.config.skip)  # the network, carried as columns
-        brows = [dict(block=st.block, stage=net.blocks[st.block].stage, x_sq=float(st.x.double().pow(2).sum()),
-                      fx_sq=float(st.fx.double().pow(2).sum()), **who) for st in steps]
+        hooked = [(m, lambda mod, a, out, name=name: moments(name, out)) for name, m in convs]
+        with forward_hooks(hooked):  # a block's sums as it runs, so the pass holds a few tensors, not the network's
+            brows = [dict(block=st.block, stage=net.blocks[st.block].stage, x_sq=float(st.x.double().pow(2).sum()),
+                          fx_sq=float(st.fx.double().pow(2).sum()), **who)
+                     for st in net.run_blocks(net.features(as_float(images)))]
         lrows = []
         for order, (name, _) in enumerate(convs):
-            r = resp[name].double()
             blk = int(name.split(".")[1]) if name.startswith("blocks.") else -1
+            n, s_, ss = resp[name]
             lrows.append(dict(layer=name, index=order + 1, block=blk, stage=net.blocks[blk].stage if blk >= 0 else -1,
-                              n=r.numel(), s=float(r.sum()), ss=float(r.pow(2).sum()), **who))
+                              n=n, s=s_, ss=ss, **who))
     return pd.DataFrame(brows), pd.DataFrame(lrows)
 
 
