@@ -74,21 +74,14 @@ def demo_twins(seed: int, steps: int | None = None) -> pd.DataFrame:
     return dm.error_curves(log.table())
 
 
-@pytest.mark.slow
-def test_the_class_demo_leaves_the_plain_twin_behind():
-    # seed 0's first 100 of 186 steps (bench/degradation.py: the gap opens at step 41); about 200 small steps in all
-    curves = demo_twins(seed=0, steps=100)
-    assert curves.step.max() == 100
-    late = curves[curves.step > 60]
-    assert (late.plain - late.residual).min() >= dm.GAP_POINTS, late  # plain behind at every step from 60 to 100
-    assert dm.first_visible_gap(curves) is not None
-    assert DEMO.config.depth >= 20 and DEMO.recipe.lr == 0.1  # the setting the page's button trains
-
-
-@pytest.mark.slow
-@pytest.mark.pending("the whole run for another seed: about 370 steps (minutes on 2 busy cores)")
-@pytest.mark.parametrize("seed", [1])  # seed 2 opens no gap: its ResNet too stays near chance (bench/degradation.py)
-def test_the_class_demo_holds_the_gap_to_the_end(seed):
+@pytest.mark.slow  # a whole class demo per seed: about a minute each on 2 cores
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_class_demo_leaves_the_plain_twin_behind(seed):
+    """He et al.'s degradation, as the page's button trains it: a visible gap opens and holds to the end of the run
+    (bench/degradation.py: at steps 73, 82 and 109 for seeds 0, 1 and 2; 186 steps each)."""
     curves = demo_twins(seed)
     assert curves.step.max() == 3 * DEMO.images // DEMO.recipe.batch_size
-    assert dm.first_visible_gap(curves) is not None, curves.tail(3)
+    gap = dm.first_visible_gap(curves)
+    assert gap is not None and gap["step"] <= 150, curves.tail(3)  # open in time for the class to see it
+    last = curves.iloc[-1]
+    assert last.plain - last.residual >= dm.GAP_POINTS and last.residual < 80, last  # the ResNet learned; plain did not

@@ -34,7 +34,7 @@ KINDS = ("selectbox", "radio", "segmented_control", "pills", "select_slider", "s
 NOT_CLICKED = {"present": "presentation mode changes sizes, not texts (tests/e2e/test_first_screens.py)",
                "tr_start": "starts a training run of minutes (tests/pages/test_train.py trains)",
                "tr_stop": "stops a run that is not running",
-               "tr_twins": "trains ResNet-56 and its plain twin for minutes (tests/pages/test_train.py presses it)",
+               "tr_twins": "trains the class demo's twins for about a minute (tests/pages/test_train.py presses it)",
                "by_train": "trains two nets for about a minute (tests/pages/test_beyond.py)"}
 # Settings issue 23 names: one click from a page's defaults, or a link a page gives (a Lesson step's full page).
 # (Residuals and Landscape at their defaults, also named, are every run's first check.)
