@@ -4,7 +4,6 @@ Alone, or as a class in a room: the teacher's screen drives the students', who e
 reveals. (A room counts its steps from 1: lesson step k is the room's step k + 1.)"""
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from frame import report, ui
 from frame import rooms as room_ui
@@ -24,13 +23,13 @@ ANSWER_STYLE = """<style>
 
 
 def scroll_to_answer(nonce: str):
-    """The browser scrolls the highlighted answer to the top of the screen (a script in a zero-height frame; it
-    retries until the answer is drawn)."""
-    components.html(f"""<script>/* {nonce} */
+    """The browser scrolls the highlighted answer to the top of the screen (our own script, no input in it: st.html
+    runs it once per nonce; it retries until the answer is drawn)."""
+    st.html(f"""<script>/* {nonce} */
       let tries = 0;
-      const go = () => {{ const a = window.parent.document.querySelector('.st-key-lesson-answer');
+      const go = () => {{ const a = document.querySelector('.st-key-lesson-answer');
                          if (a) a.scrollIntoView({{block: 'start'}}); else if (tries++ < 40) setTimeout(go, 100); }};
-      go();</script>""", height=0)
+      go();</script>""", unsafe_allow_javascript=True)
 
 
 @ui.cache_results(max_entries=32)
