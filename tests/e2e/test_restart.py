@@ -2,9 +2,7 @@
 views, which the result store (frame/store.py) keeps in its folder; a second server started on the same folder
 shows each of them in at most READY_S seconds, with the same findings and captions, and no error. Then every stored
 file is damaged: the pages are recomputed, never shown from a bad file, and say the same again.
-
-The CI version samples the pages whose default views cost most to compute; the slow, pending one covers every page
-of the navigation (tens of minutes cold on 2 busy cores)."""
+Every page of the navigation, the first one also damaged."""
 
 import asyncio
 import os
@@ -19,7 +17,6 @@ from frame.warmup import PAGE_PATHS
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_S = 3.0
-SAMPLED = ["gradient_flow", "residuals"]
 
 
 async def _visit(url: str, page: str):
@@ -96,13 +93,7 @@ def check(first, again, damaged):
         assert not errors and texts == first[page][1], page
 
 
-@pytest.mark.slow  # two servers and the sampled pages computed once: about a minute on 2 busy cores
-def test_sampled_default_views_are_ready_after_a_restart(tmp_path):
-    check(*restarted_pages(tmp_path, SAMPLED))
-
-
-@pytest.mark.slow
-@pytest.mark.pending("every page computed cold on one server, then read back: too long for CI's budget")
+@pytest.mark.slow  # every page cold, then read back: 80 s on 2 idle cores (2026-12-07; Inspect 1.02 s after it)
 def test_every_default_view_is_ready_after_a_restart(tmp_path):
     pages = ["gradient_flow"] + [p for p in PAGE_PATHS if p != "gradient_flow"]  # damaged: the first
     check(*restarted_pages(tmp_path, pages))
