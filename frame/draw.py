@@ -48,6 +48,7 @@ def controls(label: str = "Settings"):
 
 
 PRESENT_MAX_HEIGHT = 330  # px: a projected chart, under the page's title and its finding, ends within 720 px
+MIN_TICKED_PANEL = 80  # px: a stacked panel shorter than this, projected, shows no tick labels (they would overlap)
 
 
 def projected(fig, max_height: int = PRESENT_MAX_HEIGHT):
@@ -69,6 +70,11 @@ def projected(fig, max_height: int = PRESENT_MAX_HEIGHT):
     if len(y_titles) >= 3 and len({a.title.text for a in y_titles}) == 1:  # stacked panels, one quantity: one title
         for k, axis in enumerate(y_titles):
             axis.title.text = axis.title.text if k == len(y_titles) // 2 else None
+        rows = len({tuple(a.domain or (0, 1)) for a in y_titles})  # panels one above the other, not side by side
+        panel = (fig.layout.height - top - (fig.layout.margin.b or 0)) / rows
+        if panel < MIN_TICKED_PANEL:  # too short for tick labels at this size: the panels' shapes carry the message
+            fig.update_yaxes(showticklabels=False)
+            fig.for_each_annotation(lambda a: a.update(bgcolor="rgba(255,255,255,0.85)") if a.yref == "paper" else None)
     return fig
 
 
