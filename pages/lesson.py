@@ -71,14 +71,17 @@ def pick_setting(step, seat) -> tuple:
                              key=f"room_setting_{step.key}",
                              help=f"In a room, the class answers for {step.setting} {step.options[0]}.")
         return step.options[0], ({"layers": 50} if step.key == "chain" else {})
+    # the chain's two controls side by side, so that on a projector its prediction and Reveal stay on the first screen
+    here, beside = st.columns([2, 3]) if step.key == "chain" else (st.container(), None)
     with ui.url_bound({f"lesson_{step.key}": step.setting}):
-        setting = st.segmented_control(step.setting.capitalize(), list(step.options), default=step.options[0],
-                                       key=f"lesson_{step.key}", bind="query-params",
-                                       help=f"The {step.setting} the answer is computed for.") or step.options[0]
+        setting = here.segmented_control(step.setting.capitalize(), list(step.options), default=step.options[0],
+                                         key=f"lesson_{step.key}", bind="query-params",
+                                         help=f"The {step.setting} the answer is computed for.") or step.options[0]
         extra = {}
-        if step.key == "chain":  # the chain's second control: its length
-            extra["layers"] = int(st.select_slider("Layers L", chain.LAYERS, value=50, key="lesson_chain_layers",
-                                                   bind="query-params", help="How many scalar layers the chain has."))
+        if beside is not None:  # the chain's second control: its length
+            extra["layers"] = int(beside.select_slider("Layers L", chain.LAYERS, value=50, key="lesson_chain_layers",
+                                                       bind="query-params",
+                                                       help="How many scalar layers the chain has."))
     return setting, extra
 
 
