@@ -1,7 +1,9 @@
 """docs/teacher.md's "Before class" checklist, followed as written: its start command (on a free port instead of 8501)
-starts a server, the ready signal it names appears in the server's output in bounded time, and the links it says
-to put on the board and on the projector answer."""
+starts a server whose warm-up begins with it (serve.py), counts its visits up to "ready" while a visitor meanwhile
+gets the page, the ready signal it names appears in the server's output in bounded time, and the links it says to
+put on the board and on the projector answer."""
 
+import asyncio
 import json
 import os
 import re
@@ -11,11 +13,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from deploy.replicas import free_port
+from frame import warmup
+from frame.visitor import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "docs" / "teacher.md"  # the teacher's guide holds the checklist (the README links to it)
@@ -51,12 +56,30 @@ def fetch(url: str) -> tuple[int, str]:
         return r.status, r.read().decode(errors="replace")
 
 
-def warmup_state(port: int) -> str | None:
-    """The warm-up's state from the checklist's /warmup link, or None while the server does not answer."""
+def warmup_progress(port: int) -> dict | None:
+    """The warm-up's progress from the checklist's /warmup link ({"state", "done", "total"}), or None while the server
+    does not answer."""
     try:
-        return json.loads(fetch(f"http://127.0.0.1:{port}/warmup")[1])["state"]
-    except (OSError, ValueError, KeyError):
+        p = json.loads(fetch(f"http://127.0.0.1:{port}/warmup")[1])
+        return p if "state" in p else None
+    except (OSError, ValueError):
         return None
+
+
+def during_warmup(url: str) -> list[str]:
+    """A visitor during the warm-up, over Streamlit's protocol: Lesson step 3 shows its question, with no error."""
+    async def go():
+        s = Session(url)
+        await s.open()
+        try:
+            return await asyncio.wait_for(s.step(("lesson", {"step": "3"}), {}), timeout=300)
+        finally:
+            await s.close()
+
+    with ThreadPoolExecutor(1) as pool:  # (asyncio.run in a thread of its own, as the e2e tests do)
+        _, texts, _, errors = pool.submit(asyncio.run, go()).result()
+    assert not errors and any("Degradation" in t or "training error" in t for t in texts), (texts, errors)
+    return texts
 
 
 @pytest.mark.slow
@@ -75,12 +98,21 @@ def test_following_the_checklist_brings_a_ready_server(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + READY_S
-        while warmup_state(port) != "ready":
+        deadline, seen, visited = time.monotonic() + READY_S, [], None
+        while (p := warmup_progress(port)) is None or p["state"] != "ready":
             assert proc.poll() is None, f"the server exited:\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"not ready after {READY_S:.0f} s:\n{log.read_text()[-3000:]}"
+            if p is not None and p["state"] == "warming up":
+                assert p["total"] == len(warmup.plan(warmup.PAGE_PATHS)), p
+                seen.append(p["done"])
+                if visited is None:  # a visitor meanwhile gets the page, not a blank
+                    visited = during_warmup(f"http://127.0.0.1:{port}")
             time.sleep(2)
-        assert ready in log.read_text(errors="replace"), f"the terminal never said '{ready}'"
+        text = log.read_text(errors="replace")
+        assert ready in text and ", 0 with errors" in text, f"the terminal never said '{ready}' with no errors"
+        assert "warm-up: starting with the server" in text  # at start, not at the first visit
+        assert seen == sorted(seen) and p["done"] == p["total"], (seen, p)  # "warming up: n of m" only grows
+        assert visited is not None, "the warm-up was never seen under way"
         board = re.search(r"http://<[^>]+>:8501(/\w*)", section).group(1)
         projector = re.search(r"http://localhost:8501(/\w*\?present=true)", section).group(1)
         for path in (board, projector):

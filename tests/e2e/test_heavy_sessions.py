@@ -4,10 +4,11 @@ budget get their refusal notice, nothing else), the server's RSS stays under the
 at once plus its warm level, and a minute after the burst it is back within 20% of its warm level. Warm: the server
 once it has served each page of the burst at its defaults (as after the start-up warm-up, before a class).
 
-Measured on 2026-12-07 (2 idle cores, 18 s for the burst): warm 548 MB, peak 4.3 GB (bound 4.6 GB), a minute later
-609 MB (+11%). Before the pages' passes shared one malloc arena and freed memory was given back while idle
-(viz.measures.common), and before the Residuals page's sums stopped keeping every block's tensors: peak 5.5 GB, a
-minute later 1.2 GB."""
+PENDING: measured on 2026-12-07 (2 idle cores, 18-19 s for the burst, warm 548-573 MB, bound warm + 4 GB): before
+the Residuals page's sums stopped keeping every block's tensors and freed memory was given back while idle, peak
+5.5 GB and a minute later 1.2 GB; after, peak 4.9 GB (over) and 672 MB (+17%, within). One malloc arena for the
+process (mallopt M_ARENA_MAX=1) brought the peak to 4.3 GB and the rest to +11%, but made the pages' runs in the
+test suite about 60% slower (2 arenas: as slow; 4: 25%), so it was not kept: the peak is still over its bound."""
 
 import asyncio
 import threading
@@ -50,7 +51,8 @@ def run(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-@pytest.mark.slow  # a cold server computing ten heavy views: minutes on 2 cores
+@pytest.mark.slow  # a cold server computing ten heavy views: about 2 minutes on 2 idle cores
+@pytest.mark.pending("the burst's peak RSS is 4.9 GB against its bound of warm + 2 x 2 GB (see the docstring)")
 @pytest.mark.timeout(1800)  # each visit may take up to 900 s (CI's default limit is 600 s for the whole test)
 def test_ten_heavy_sessions_at_once(tmp_path):
     log = ROOT / "artifacts" / "heavy-sessions-server.log"

@@ -104,12 +104,6 @@ def _glibc():
 
 
 _libc = _glibc()
-if _libc is not None and hasattr(_libc, "mallopt"):  # one malloc arena for the process (M_ARENA_MAX = 1)
-    # Streamlit runs every script run in a thread of its own, and glibc gives threads arenas of their own (up to 8
-    # per core): memory a finished pass freed in one arena was not reused by the next pass in another, nor trimmed.
-    # Ten heavy sessions at once (tests/e2e/test_heavy_sessions.py) peaked at 4.9 GB with the default arenas and at
-    # 4.3 GB with one, and settled 17% and 11% above the warm level; the passes took as long.
-    _libc.mallopt(-8, 1)
 
 
 def all_slots_busy() -> bool:
