@@ -4,11 +4,13 @@ budget get their refusal notice, nothing else), the server's RSS stays under the
 at once plus its warm level, and a minute after the burst it is back within 20% of its warm level. Warm: the server
 once it has served each page of the burst at its defaults (as after the start-up warm-up, before a class).
 
-PENDING: measured on 2026-12-07 (2 idle cores, 18-19 s for the burst, warm 548-573 MB, bound warm + 4 GB): before
-the Residuals page's sums stopped keeping every block's tensors and freed memory was given back while idle, peak
-5.5 GB and a minute later 1.2 GB; after, peak 4.9 GB (over) and 672 MB (+17%, within). One malloc arena for the
-process (mallopt M_ARENA_MAX=1) brought the peak to 4.3 GB and the rest to +11%, but made the pages' runs in the
-test suite about 60% slower (2 arenas: as slow; 4: 25%), so it was not kept: the peak is still over its bound."""
+Measured on 2026-12-07 (2 idle cores, about 20 s for the burst, warm 564-581 MB, bound warm + 4 GB): peak 5.5 GB and
+a minute later 1.2 GB before the Residuals page summed each block as it runs and freed memory was given back while
+idle; 4.9 GB and +17% after; 2.8-3.2 GB and +14% to +25% (five runs, one over 20%) since each run returns the heaps'
+free pages when it takes its slot (viz.measures.common.measuring: glibc keeps a heap per thread, and a finished run's
+freed memory stayed in its thread's heap while the next run, in another thread, allocated afresh). What stays after
+the burst is the deep networks it built (ResNet-110 and -164, kept by the bounded model cache, about 30 MB with their
+modules) and the heaps' fragments."""
 
 import asyncio
 import threading
@@ -52,7 +54,6 @@ def run(coro):
 
 
 @pytest.mark.slow  # a cold server computing ten heavy views: about 2 minutes on 2 idle cores
-@pytest.mark.pending("the burst's peak RSS is 4.9 GB against its bound of warm + 2 x 2 GB (see the docstring)")
 @pytest.mark.timeout(1800)  # each visit may take up to 900 s (CI's default limit is 600 s for the whole test)
 def test_ten_heavy_sessions_at_once(tmp_path):
     log = ROOT / "artifacts" / "heavy-sessions-server.log"
@@ -79,9 +80,13 @@ def test_ten_heavy_sessions_at_once(tmp_path):
             words = next((w for refused, w in REFUSED if refused == step), None)
             if words:  # refused with a notice that says what to lower (frame.draw.guard), not an error
                 assert any("Not run: " in t and words in t for t in texts), texts
-        assert peak[0] < warm + AT_ONCE * budget.request_budget_mb(), (peak[0], warm)
+        bound = warm + AT_ONCE * budget.request_budget_mb()
         time.sleep(60)
-        assert rss_mb(proc.pid) <= 1.2 * warm, (rss_mb(proc.pid), warm, peak[0])
+        settled = rss_mb(proc.pid)
+        print(f"ten heavy sessions: warm {warm:.0f} MB, peak {peak[0]:.0f} MB (bound {bound:.0f}), "
+              f"a minute later {settled:.0f} MB ({settled / warm - 1:+.0%})")
+        assert peak[0] < bound, (peak[0], warm)
+        assert settled <= 1.2 * warm, (settled, warm, peak[0])
     finally:
         done.set()
         stop_server(proc)

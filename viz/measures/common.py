@@ -13,6 +13,7 @@ import ctypes
 import gc
 import math
 import os
+import sys
 import threading
 import time
 import weakref
@@ -47,6 +48,7 @@ def measuring():
         _slots.acquire()
         with _lock:
             _running[0] += 1
+        trim_freed_heaps()  # what runs that ended in other threads freed, before this one allocates its own
     _depth.n = getattr(_depth, "n", 0) + 1
     try:
         yield
@@ -67,6 +69,14 @@ def give_back_freed_memory():
     C heap's freed pages to the system (glibc's malloc_trim), so that after a burst of large passes the process's RSS
     comes back near its baseline instead of keeping their peak."""
     gc.collect()
+    trim_freed_heaps()
+
+
+def trim_freed_heaps():
+    """Return the C heaps' free pages to the system (glibc's malloc_trim, every thread's heap). glibc gives each
+    thread a heap of its own, and Streamlit runs each session's script in a thread: without this, what a finished run
+    freed stays in its thread's heap while a run in another thread allocates afresh, and a burst of heavy runs holds
+    the sum of their peaks."""
     if _libc is not None:
         _libc.malloc_trim(0)
 
@@ -89,7 +99,10 @@ def give_back_memory_when_idle(every_s: float = 30.0) -> bool:
             with _lock:
                 idle = _running[0] == 0
             if idle:
-                give_back_freed_memory()
+                try:
+                    give_back_freed_memory()
+                except Exception as e:  # a failed give-back must not end the loop: the next tick tries again
+                    print(f"skiplab: giving freed memory back failed: {e!r}", file=sys.stderr, flush=True)
 
     threading.Thread(target=loop, name="skiplab-give-back-memory", daemon=True).start()
     return True

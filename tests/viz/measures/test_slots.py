@@ -1,7 +1,12 @@
 """The measurement slots shared by every session: full while AT_ONCE runs hold them (the pages then say "queued")."""
 
+import os
 import threading
 
+import pytest
+import torch
+
+from bench.server import rss_mb
 from viz.measures import common
 
 
@@ -94,3 +99,28 @@ def test_the_last_measurement_to_end_frees_what_reference_cycles_hold():
         assert alive() is None
     finally:
         gc.enable()
+
+
+def test_taking_a_slot_returns_what_runs_in_other_threads_freed():
+    """glibc keeps a heap per thread: what a finished run freed in its thread stays in the process until the heaps'
+    free pages are returned. A run that takes its slot returns them first, so a burst of runs in many sessions'
+    threads does not hold the sum of their peaks."""
+    if common._libc is None:
+        pytest.skip("not glibc")
+    kept = []
+
+    def finished_run():  # 1 MB blocks, each followed by a small one that stays: holes glibc does not trim by itself
+        torch.empty(2**21, dtype=torch.uint8).fill_(1)  # freed at once: lifts glibc's mmap threshold above 1 MB
+        blocks = []
+        for _ in range(300):
+            blocks.append(torch.empty(2**20, dtype=torch.uint8).fill_(1))
+            kept.append(torch.empty(2**14, dtype=torch.uint8).fill_(1))
+        del blocks
+
+    worker = threading.Thread(target=finished_run)
+    worker.start()
+    worker.join()
+    before = rss_mb(os.getpid())
+    with common.measuring():
+        after = rss_mb(os.getpid())
+    assert after < before - 150, (before, after)
