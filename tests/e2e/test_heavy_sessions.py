@@ -11,7 +11,7 @@ free pages when it takes its slot (viz.measures.common.measuring: glibc keeps a 
 freed memory stayed in its thread's heap while the next run, in another thread, allocated afresh). What stays after
 the burst is the deep networks it built (ResNet-110 and -164, kept by the bounded model cache, about 30 MB with their
 modules) and the heaps' fragments. So the peak and the pages are asserted; the minute-later level passes where
-it holds and reported as an expected failure (xfail, with its figures) where it does not, until it holds every time."""
+it holds and is reported as an expected failure (xfail, with its figures) where it does not, until it holds every time."""
 
 import asyncio
 import threading
