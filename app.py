@@ -73,4 +73,5 @@ try:
     report.download(report_slot, page.title)
 finally:  # once per server, after its first visit (also one a page ends with st.stop): every page's default view
     warmup.start([p.url_path for p in PAGES])  # computed into the caches all sessions share (frame/warmup.py)
-    give_back_memory_when_idle()  # and, while nothing is measured, what finished runs and closed sessions freed
+    give_back_memory_when_idle(forget=ui.forget_idle_models)  # and, while nothing is measured, what finished runs,
+    # closed sessions and models unused for a while held

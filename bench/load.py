@@ -88,7 +88,8 @@ def expect(page: str, s: dict, memo: dict) -> str | None:
     from viz.probe import probe
 
     depth = int(s[DEPTH_OF[page]])
-    seed, batch = (int(s["seed"]), int(s["batch"])) if page == GF else (0, 16)
+    # Home probes with Gradient flow's defaults (pages/home.py's GF_BATCH), so that both pages show one number
+    seed, batch = (int(s["seed"]), int(s["batch"])) if page == GF else (0, DEFAULTS[GF]["batch"])
     key = (page, depth, seed, batch)
     if key not in memo:
         model = ResNet(ResNetConfig(depth=depth, mean=SHAPES_MEAN, std=SHAPES_STD), seed=seed)  # frame.ui.init_model

@@ -52,6 +52,16 @@ class BoundedCache:
                 victim = max(self.entries, key=lambda k: self.entries[k][1] * (now - self.entries[k][2] + 1))
                 del self.entries[victim]
 
+    def forget_unused(self, idle_s: float) -> int:
+        """Drop the entries nobody has asked for in the last `idle_s` seconds; the number dropped. A dropped entry is
+        freed once no caller still holds it, and built again by the next `get`."""
+        with self.lock:
+            now = time.monotonic()
+            stale = [k for k, e in self.entries.items() if now - e[2] > idle_s]
+            for k in stale:
+                del self.entries[k]
+        return len(stale)
+
     def nbytes(self) -> int:
         with self.lock:
             return sum(e[1] for e in self.entries.values())

@@ -33,6 +33,14 @@ from models.resnet import ResNet, ResNetConfig
 from viz.probe import Trace, probe
 
 _init_models = BoundedCache(tensor_bytes, models_limit_mb)  # bounded in bytes: deep models are evicted first
+MODEL_IDLE_S = 20.0  # an at-init model unused this long is dropped when the server is idle: built again in 0.01-0.8 s
+
+
+def forget_idle_models() -> int:
+    """Drop the at-init models nobody has used for MODEL_IDLE_S seconds (with them their private copies,
+    viz.measures.common's pools): a page's results are cached apart from its model, so after a burst of deep
+    settings the server need not keep the deep networks it built. Run by the idle give-back (app.py)."""
+    return _init_models.forget_unused(MODEL_IDLE_S)
 
 
 def init_model(config: ResNetConfig, seed: int) -> ResNet:

@@ -67,3 +67,20 @@ def test_a_bad_limit_keeps_the_default(monkeypatch):
     assert memory.models_limit_mb() == 512
     monkeypatch.setenv("SKIPLAB_MODELS_MB", "100")
     assert memory.models_limit_mb() == 100
+
+
+def test_entries_unused_for_a_while_are_forgotten_and_built_again():
+    cache, built = memory.BoundedCache(lambda t: t.numel() * t.element_size(), lambda: 64), []
+
+    def make(name):
+        built.append(name)
+        return torch.zeros(16)
+
+    cache.get("idle", lambda: make("idle"))
+    cache.get("used", lambda: make("used"))
+    time.sleep(0.3)
+    cache.get("used", lambda: make("used"))  # asked for again: not idle
+    assert cache.forget_unused(0.2) == 1
+    cache.get("used", lambda: make("used"))
+    cache.get("idle", lambda: make("idle"))
+    assert built == ["idle", "used", "idle"]

@@ -84,9 +84,10 @@ def trim_freed_heaps():
 _giving_back = threading.Lock()  # taken once per process, by the call that starts the idle thread
 
 
-def give_back_memory_when_idle(every_s: float = 30.0) -> bool:
-    """Once per process: a daemon thread that every `every_s` seconds, while no measurement runs, gives freed memory
-    back (`give_back_freed_memory`). The call at a measurement's end comes while its caller still holds the results'
+def give_back_memory_when_idle(every_s: float = 30.0, forget: Callable[[], object] | None = None) -> bool:
+    """Once per process: a daemon thread that every `every_s` seconds, while no measurement runs, first calls
+    `forget` (the caller's caches dropping what has gone unused) and then gives freed memory back
+    (`give_back_freed_memory`). The call at a measurement's end comes while its caller still holds the results'
     tensors, and what a closed session held is freed minutes later (Streamlit keeps it 2 minutes for a reconnect):
     without this the process would keep that memory until some later measurement ended. True when this call
     started the thread."""
@@ -100,6 +101,8 @@ def give_back_memory_when_idle(every_s: float = 30.0) -> bool:
                 idle = _running[0] == 0
             if idle:
                 try:
+                    if forget is not None:
+                        forget()
                     give_back_freed_memory()
                 except Exception as e:  # a failed give-back must not end the loop: the next tick tries again
                     print(f"skiplab: giving freed memory back failed: {e!r}", file=sys.stderr, flush=True)

@@ -1,7 +1,10 @@
 """The measurement slots shared by every session: full while AT_ONCE runs hold them (the pages then say "queued")."""
 
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -124,3 +127,32 @@ def test_taking_a_slot_returns_what_runs_in_other_threads_freed():
     with common.measuring():
         after = rss_mb(os.getpid())
     assert after < before - 150, (before, after)
+
+
+def test_the_idle_give_back_forgets_only_while_nothing_is_measured_and_survives_a_failure():
+    """The once-per-process loop (started by app.py with the model cache's forget): each tick while no measurement
+    runs calls `forget`, then gives memory back; a tick that fails is logged and the next one runs."""
+    code = """
+import threading, time
+from viz.measures import common
+ticks = []
+def forget():
+    ticks.append(time.monotonic())
+    if len(ticks) == 1:
+        raise RuntimeError("first tick fails")
+assert common.give_back_memory_when_idle(every_s=0.05, forget=forget)
+assert not common.give_back_memory_when_idle(every_s=0.05, forget=forget)  # once per process
+time.sleep(0.5)
+with common.measuring():
+    time.sleep(0.1)  # a tick that saw the server idle just before may still be under way
+    n = len(ticks)
+    time.sleep(0.5)
+    assert len(ticks) == n, "no forget while a measurement runs"
+time.sleep(0.5)
+assert len(ticks) > n + 2, ticks
+print("ok", len(ticks))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[3])
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-2000:]
+    assert "first tick fails" in done.stderr
