@@ -197,6 +197,8 @@ def tables_expander(tables: dict, file: str):
 
 
 def csv_download(df: pd.DataFrame, name: str, label: str = "Download CSV"):
-    """A CSV download of a table; the table is also recorded for the page's HTML report."""
+    """A CSV download of a table, written when it is clicked (not on every run: a cached page's run then costs the
+    server no CSV work); the table is also recorded for the page's HTML report."""
     report.add(("table", df, name))
-    st.download_button(label, df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv", key=f"csv-{name}")
+    st.download_button(label, lambda: df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
+                       on_click="ignore", key=f"csv-{name}")

@@ -45,3 +45,20 @@ def test_gradient_flow_reruns_in_the_browser(open_page, wait_for_run, charts, sh
     after = _captions(page)
     assert after and after != before, "the captions did not change after switching to sigmoid without BatchNorm"
     shot("gradient_flow_sigmoid_nonorm")
+
+
+def test_a_table_downloads_as_csv_when_clicked(open_page, charts, tmp_path):
+    """The CSV is written when its button is clicked (frame.draw.csv_download passes a callable), not on every run:
+    the file holds the table the page shows, and the click reruns nothing."""
+    page = open_page("gradient_flow", "depth=8")
+    charts(2)
+    page.get_by_text("The tables behind the charts").click()
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download layers (CSV)").click()
+    path = tmp_path / "layers.csv"
+    dl.value.save_as(path)
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("network,") and "grad_norm" in lines[0], lines[0]
+    assert {line.split(",")[0] for line in lines[1:]} == {"ResNet-8", "plain-8"}
+    assert dl.value.suggested_filename == "gradient_flow_layers.csv"
+    assert page.locator('[data-testid="stException"]').count() == 0
