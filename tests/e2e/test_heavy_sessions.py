@@ -8,9 +8,9 @@ Measured on 2026-12-07 (2 idle cores, about 20 s for the burst, warm 564-581 MB,
 a minute later 1.2 GB before the Residuals page summed each block as it runs and freed memory was given back while
 idle; 4.9 GB and +17% after; 2.8-3.2 GB and +14% to +25% (six runs, two over 20%) since each run returns the heaps'
 free pages when it takes its slot (viz.measures.common.measuring: glibc keeps a heap per thread, and a finished run's
-freed memory stayed in its thread's heap while the next run, in another thread, allocated afresh). What stays after
-the burst is the deep networks it built (ResNet-110 and -164, kept by the bounded model cache, about 30 MB with their
-modules) and the heaps' fragments. So the peak and the pages are asserted; the minute-later level passes where
+freed memory stayed in its thread's heap while the next run, in another thread, allocated afresh). The deep networks
+the burst built (ResNet-110 and -164, about 30 MB with their modules) are now dropped by the idle ticks once unused
+for 20 s (frame.ui.forget_idle_models): two runs since, +17% and +8%. The rest is the heaps' fragments. So the peak and the pages are asserted; the minute-later level passes where
 it holds and is reported as an expected failure (xfail, with its figures) where it does not, until it holds every time."""
 
 import asyncio
