@@ -1,8 +1,11 @@
 """A headless visitor: Streamlit's own websocket protocol (ws://host:port/_stcore/stream, protobuf BackMsg and
 ForwardMsg, as the 1.67 frontend speaks it), so a page can be run on a live server without a browser. Used by the
-start-up warm-up (frame/warmup.py) and by the load benchmark (bench/load.py). Not a page."""
+start-up warm-up (frame/warmup.py), the load benchmark (bench/load.py) and the tests that visit a live server.
+Not a page."""
 
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 from frame import streamlit_compat as compat
@@ -129,3 +132,21 @@ class Session:
                     errors.append("script finished with a compile error")
                 self.widgets = widgets
                 return time.monotonic() - t0, texts, captions, errors
+
+
+async def visit_once(url: str, step, timeout: float = 900) -> tuple:
+    """One visitor, one step (a link: (page, {widget key: value})) in a session of its own, opened and closed here:
+    the step's (seconds to the finished run, texts, captions, errors); TimeoutError past `timeout` seconds."""
+    s = Session(url)
+    await s.open()
+    try:
+        return await asyncio.wait_for(s.step(step, {}), timeout=timeout)
+    finally:
+        await s.close()
+
+
+def run_to_end(coro):
+    """asyncio.run in a thread of its own, for synchronous callers whose thread may already run an event loop (the
+    browser tests' Playwright keeps one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -3,7 +3,6 @@ starts a server whose warm-up begins with it (serve.py), counts its visits up to
 gets the page, the ready signal it names appears in the server's output in bounded time, and the links it says to
 put on the board and on the projector answer."""
 
-import asyncio
 import json
 import os
 import re
@@ -13,14 +12,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from deploy.replicas import free_port
 from frame import warmup
-from frame.visitor import Session
+from frame.visitor import run_to_end, visit_once
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "docs" / "teacher.md"  # the teacher's guide holds the checklist (the README links to it)
@@ -68,16 +66,7 @@ def warmup_progress(port: int) -> dict | None:
 
 def during_warmup(url: str) -> list[str]:
     """A visitor during the warm-up, over Streamlit's protocol: Lesson step 3 shows its question, with no error."""
-    async def go():
-        s = Session(url)
-        await s.open()
-        try:
-            return await asyncio.wait_for(s.step(("lesson", {"step": "3"}), {}), timeout=300)
-        finally:
-            await s.close()
-
-    with ThreadPoolExecutor(1) as pool:  # (asyncio.run in a thread of its own, as the e2e tests do)
-        _, texts, _, errors = pool.submit(asyncio.run, go()).result()
+    _, texts, _, errors = run_to_end(visit_once(url, ("lesson", {"step": "3"}), timeout=300))
     assert not errors and any("Degradation" in t or "training error" in t for t in texts), (texts, errors)
     return texts
 

@@ -4,34 +4,22 @@ shows each of them in at most READY_S seconds, with the same findings and captio
 file is damaged: the pages are recomputed, never shown from a bad file, and say the same again.
 Every page of the navigation, the first one also damaged."""
 
-import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from bench.load import cpu_seconds, start_server, stop_server
-from frame.visitor import Session
+from frame.visitor import run_to_end, visit_once
 from frame.warmup import PAGE_PATHS
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_S = 3.0
 
 
-async def _visit(url: str, page: str):
-    s = Session(url)
-    await s.open()
-    try:
-        seconds, texts, captions, errors = await asyncio.wait_for(s.step((page, {}), {}), timeout=900)
-        return seconds, [t for t in texts + captions if "seconds" not in t and " s " not in t], errors
-    finally:
-        await s.close()
-
-
 def visit(url: str, page: str):
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _visit(url, page)).result()
+    seconds, texts, captions, errors = run_to_end(visit_once(url, (page, {})))
+    return seconds, [t for t in texts + captions if "seconds" not in t and " s " not in t], errors
 
 
 def serve(tmp_path: Path, name: str):

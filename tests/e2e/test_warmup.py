@@ -4,16 +4,15 @@ every Lesson step computes nothing new, and it shows exactly what a visit of a c
 warm-up's seconds are in the server's log and in bench/load.py. No browser: the visits speak Streamlit's protocol
 (frame/visitor.py), as the warm-up itself does."""
 
-import asyncio
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from bench.load import start_server, stop_server
 from frame import warmup
+from frame.visitor import run_to_end
 
 # a whole warm-up (every page, every Lesson step, the switched views: 44 visits) runs inside these tests' set-up;
 # on 2 quiet cores it takes minutes, more than the suite's default 600 s per test
@@ -38,14 +37,8 @@ def lookups(url: str) -> dict:
     return {(f"{t}:{c}", kind): int(n) for c, t, kind, n in LOOKUP.findall(text)}
 
 
-def run(coro):
-    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop in this one."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 def visit(url: str, switches: bool = True) -> list[tuple]:
-    return run(warmup.visit_all(url, warmup.plan(PATHS, switches)))
+    return run_to_end(warmup.visit_all(url, warmup.plan(PATHS, switches)))
 
 
 def shown(results) -> dict:
@@ -61,7 +54,7 @@ def warm(tmp_path_factory):
     zoo = str(tmp_path_factory.mktemp("zoo"))  # (empty: the shipped models only; the cold server below uses it too)
     proc, url = start_server(log, env={"SKIPLAB_ZOO": zoo, "SKIPLAB_WARMUP": "1"})
     try:
-        first = run(warmup.visit_all(url, [("", {})]))
+        first = run_to_end(warmup.visit_all(url, [("", {})]))
         assert not first[0][3], first
         deadline = time.monotonic() + 1800
         while "warm-up finished" not in log.read_text(errors="replace"):
